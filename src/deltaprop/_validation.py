@@ -1,0 +1,128 @@
+"""Checks of user input, done up front so that errors name the argument, not a numpy internal."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+FLOAT_DTYPES = ("float32", "float64")
+
+
+def check_dtype(dtype: object) -> np.dtype:
+    """The numpy dtype for 'float32' or 'float64' (names, numpy types or dtypes)."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved.name not in FLOAT_DTYPES:
+        raise ValueError(f"dtype must be one of {list(FLOAT_DTYPES)}, got {dtype!r}")
+    return resolved
+
+
+def check_positive_int(name: str, value: object, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_number(
+    name: str, value: object, *, positive: bool = False, nonnegative: bool = False,
+    below_one: bool = False,
+) -> float:
+    """A finite real number, optionally > 0, >= 0 and/or < 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    wanted = []
+    if positive:
+        wanted.append("> 0")
+    if nonnegative:
+        wanted.append(">= 0")
+    if below_one:
+        wanted.append("< 1")
+    expectation = f"a finite number {' and '.join(wanted)}".rstrip()
+    if (
+        not np.isfinite(value)
+        or (positive and value <= 0)
+        or (nonnegative and value < 0)
+        or (below_one and value >= 1)
+    ):
+        raise ValueError(f"{name} must be {expectation}, got {value}")
+    return value
+
+
+def as_float_matrix(name: str, value: object, columns: int, dtype: np.dtype) -> np.ndarray:
+    """``value`` as a finite 2-D array of shape (m, columns), m >= 1, in ``dtype``.
+
+    A single example of shape (columns,) is taken as one row.
+    """
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be an array of numbers: {error}") from None
+    if array.dtype == object or not (
+        np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_
+    ):
+        raise TypeError(f"{name} must hold numbers, got an array of dtype {array.dtype}")
+    if np.issubdtype(array.dtype, np.complexfloating):
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    if array.ndim == 1 and array.shape[0] == columns:
+        array = array[None, :]
+    if array.ndim != 2 or array.shape[1] != columns:
+        raise ValueError(
+            f"{name} must have shape (m, {columns}) (one row per example), got shape {array.shape}"
+        )
+    if array.shape[0] == 0:
+        raise ValueError(f"{name} is empty: expected at least one row of {columns} values")
+    array = array.astype(dtype, copy=False)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values; expected finite numbers")
+    return array
+
+
+def as_labels(name: str, value: object, n_classes: int) -> np.ndarray:
+    """``value`` as a 1-D integer array of class labels in [0, n_classes)."""
+    array = np.asarray(value)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of class labels, got shape {array.shape}")
+    if array.size == 0:
+        raise ValueError(f"{name} is empty: expected at least one label")
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
+            raise ValueError(f"{name} must hold whole-number class labels, got non-integers")
+    elif not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"{name} must hold integer class labels, got dtype {array.dtype}")
+    labels = array.astype(np.int64)
+    low, high = labels.min(), labels.max()
+    if low < 0 or high >= n_classes:
+        raise ValueError(
+            f"{name} must hold class labels in [0, {n_classes - 1}], "
+            f"got values from {low} to {high}"
+        )
+    return labels
+
+
+def one_hot(labels: np.ndarray, n_classes: int, dtype: np.dtype) -> np.ndarray:
+    """Rows e_y of the identity: shape (m, n_classes)."""
+    targets = np.zeros((labels.shape[0], n_classes), dtype=dtype)
+    targets[np.arange(labels.shape[0]), labels] = 1
+    return targets
+
+
+def as_targets(name: str, value: object, n_out: int, dtype: np.dtype) -> np.ndarray:
+    """Targets as a float matrix (m, n_out): a 1-D array holds class labels and is one-hot encoded."""
+    array = np.asarray(value)
+    if array.ndim == 1:
+        return one_hot(as_labels(name, array, n_out), n_out, dtype)
+    return as_float_matrix(name, array, n_out, dtype)
+
+
+def check_same_rows(x_name: str, x: np.ndarray, y_name: str, y: np.ndarray) -> None:
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"{x_name} and {y_name} must have the same number of rows, "
+            f"got {x.shape[0]} and {y.shape[0]}"
+        )

@@ -1,0 +1,500 @@
+"""Model files: a network's parameters in safetensors, its description in the header metadata.
+
+A model file is a `safetensors <https://github.com/huggingface/safetensors>`_ file. Layer i
+(0-based) stores its weights as ``layers.{i}.weight``, shape (n_out, n_in), and its biases as
+``layers.{i}.bias``, shape (n_out,), in the network's dtype: the names PyTorch gives the parameters
+of a module whose attribute ``layers`` is a ``ModuleList`` (or ``Sequential``) of ``nn.Linear``, so
+
+    module.load_state_dict(safetensors.torch.load_file(path))
+
+works directly. The header's ``__metadata__`` holds one key, ``"deltaprop"``, whose value is a JSON
+object::
+
+    {"format_version": 1, "sizes": [784, 30, 10], "activations": ["sigmoid", "sigmoid"],
+     "cost": "cross_entropy", "dtype": "float64", "training": {...}, "deltaprop_version": "0.1.0"}
+
+plus any ``extra_metadata`` given to ``save``.
+
+Loading never executes code: the file is parsed as safetensors and JSON only, and everything in it
+is checked against everything else. A file that is truncated, corrupt, of a newer format, or whose
+metadata disagrees with its tensors raises ``ModelFormatError`` naming the path and the problem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import struct
+import tempfile
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import safetensors.numpy
+
+from deltaprop.activations import ACTIVATIONS
+from deltaprop.costs import COSTS
+from deltaprop.errors import ModelFormatError
+from deltaprop.network import Network
+
+__all__ = ["FORMAT_VERSION", "METADATA_KEY", "load", "read_metadata", "save"]
+
+FORMAT_VERSION = 1
+"""The model file format this version of deltaprop writes, and the newest it reads."""
+
+METADATA_KEY = "deltaprop"
+"""The key of the safetensors ``__metadata__`` entry that holds deltaprop's JSON metadata."""
+
+MAX_FILE_BYTES = 4 * 1024**3
+"""Files this large or larger are refused before anything is read into memory."""
+
+MAX_HEADER_BYTES = 100_000_000
+"""The safetensors header limit (the reference implementation refuses larger headers too)."""
+
+_REQUIRED_KEYS: dict[str, type] = {
+    "format_version": int,
+    "sizes": list,
+    "activations": list,
+    "cost": str,
+    "dtype": str,
+    "training": dict,
+    "deltaprop_version": str,
+}
+_JSON_KINDS = {int: "integer", list: "array", str: "string", dict: "object"}
+_DTYPES = {"float32": "F32", "float64": "F64"}  # numpy name -> safetensors dtype code
+
+PathLike = str | os.PathLike[str]
+
+
+# -- names ----------------------------------------------------------------------------------------
+
+
+def weight_name(i: int) -> str:
+    """The tensor name of layer i's weights (0-based), as in a PyTorch ``layers`` ModuleList."""
+    return f"layers.{i}.weight"
+
+
+def bias_name(i: int) -> str:
+    """The tensor name of layer i's biases (0-based), as in a PyTorch ``layers`` ModuleList."""
+    return f"layers.{i}.bias"
+
+
+def _expected_shapes(sizes: list[int]) -> dict[str, tuple[int, ...]]:
+    shapes: dict[str, tuple[int, ...]] = {}
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        shapes[weight_name(i)] = (n_out, n_in)
+        shapes[bias_name(i)] = (n_out,)
+    return shapes
+
+
+# -- saving ---------------------------------------------------------------------------------------
+
+
+def _json_default(value: Any) -> Any:
+    """Lets numpy scalars and arrays in the training config be written as plain JSON."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _metadata_of(net: Network, extra_metadata: Mapping[str, Any] | None) -> str:
+    import deltaprop  # here, not at the top: deltaprop/__init__.py may import this module
+
+    meta: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "sizes": [int(n) for n in net.sizes],
+        "activations": list(net.activation_names),
+        "cost": net.cost_function.name,
+        "dtype": np.dtype(net.dtype).name,
+        "training": dict(getattr(net, "training_config", None) or {}),
+        "deltaprop_version": str(deltaprop.__version__),
+    }
+    if extra_metadata is not None:
+        if not isinstance(extra_metadata, Mapping):
+            raise TypeError(f"extra_metadata must be a dict, got {type(extra_metadata).__name__}")
+        for key in extra_metadata:
+            if not isinstance(key, str):
+                raise TypeError(f"extra_metadata keys must be strings, got {key!r}")
+            if key in meta:
+                raise ValueError(
+                    f"extra_metadata may not use the reserved key {key!r}; "
+                    f"reserved keys are {sorted(meta)}"
+                )
+        meta.update(extra_metadata)
+    try:
+        return json.dumps(meta, default=_json_default, allow_nan=False, sort_keys=True)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"the model metadata (training config and extra_metadata) must be JSON-serializable "
+            f"with finite numbers: {error}"
+        ) from None
+
+
+def _tensors_of(net: Network) -> dict[str, np.ndarray]:
+    """The parameters as contiguous little-endian arrays of the network's dtype, checked finite."""
+    dtype = np.dtype(net.dtype)
+    if dtype.name not in _DTYPES:
+        raise ValueError(f"cannot save a network of dtype {dtype}; expected one of {list(_DTYPES)}")
+    shapes = _expected_shapes(list(net.sizes))
+    if len(net.weights) != len(net.sizes) - 1 or len(net.biases) != len(net.sizes) - 1:
+        raise ValueError(
+            f"network with sizes {list(net.sizes)} must have {len(net.sizes) - 1} weight and bias "
+            f"arrays, has {len(net.weights)} and {len(net.biases)}"
+        )
+    tensors: dict[str, np.ndarray] = {}
+    for i, (w, b) in enumerate(zip(net.weights, net.biases, strict=True)):
+        for label, name, value in (("weights", weight_name(i), w), ("biases", bias_name(i), b)):
+            array = np.ascontiguousarray(value, dtype=dtype.newbyteorder("<"))
+            if array.shape != shapes[name]:
+                raise ValueError(
+                    f"layer {i + 1} ({label}[{i}]) has shape {array.shape}, but the network's "
+                    f"sizes {list(net.sizes)} say {shapes[name]}"
+                )
+            if not np.all(np.isfinite(array)):
+                raise ValueError(
+                    f"layer {i + 1} ({label}[{i}]) contains NaN or infinite values; refusing to "
+                    f"save a network whose parameters are not finite (did training diverge?)"
+                )
+            tensors[name] = array
+    return tensors
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _write_atomically(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that ``path`` holds either its old content or all of it."""
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            if hasattr(os, "fchmod"):  # mkstemp makes the file 0600; give it the usual mode
+                try:
+                    mode = os.stat(path).st_mode & 0o777
+                except OSError:
+                    mode = 0o666 & ~_current_umask()
+                os.fchmod(file.fileno(), mode)
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError, AttributeError):  # make the rename durable (POSIX only)
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def save(net: Network, path: PathLike, extra_metadata: dict[str, Any] | None = None) -> None:
+    """Write ``net`` to a safetensors model file at ``path``, atomically.
+
+    Args:
+        net: the network. Its parameters must be finite.
+        path: where to write (str or path-like); an existing file there is replaced.
+        extra_metadata: more JSON-serializable entries for the metadata object (e.g. a dataset
+            name or a test accuracy); they may not reuse the keys deltaprop writes.
+
+    Tensors are named ``layers.{i}.weight`` (n_out, n_in) and ``layers.{i}.bias`` (n_out,), as in a
+    PyTorch module with ``self.layers = nn.ModuleList([nn.Linear(n_in, n_out), ...])``.
+
+    The file is written to a temporary file in the same directory, flushed to disk and renamed over
+    ``path``, so that ``path`` never holds a half-written model, even if the process dies.
+
+    Raises:
+        ValueError: a parameter contains NaN or infinity (the message names the layer), or the
+            metadata cannot be written as JSON.
+        TypeError: ``extra_metadata`` is not a dict with string keys.
+        OSError: the file cannot be written; ``path`` is left as it was.
+    """
+    path = os.fspath(path)
+    if not isinstance(path, str):
+        raise TypeError(f"path must be a str or os.PathLike[str], got {type(path).__name__}")
+    tensors = _tensors_of(net)
+    metadata = {METADATA_KEY: _metadata_of(net, extra_metadata)}
+    data = safetensors.numpy.save(tensors, metadata=metadata)
+    _write_atomically(path, data)
+
+
+# -- loading --------------------------------------------------------------------------------------
+
+
+def _error(path: str, message: str) -> ModelFormatError:
+    return ModelFormatError(f"{path}: {message}")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+def _parse_json(text: str | bytes) -> Any:
+    """JSON, with NaN/Infinity and pathological nesting turned into ValueError."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def _parse_header(path: str, prefix: bytes, file_size: int) -> dict[str, Any]:
+    """The safetensors header (a JSON object) from the first bytes of a file of ``file_size``."""
+    if file_size < 8:
+        what = "empty" if file_size == 0 else f"only {file_size} bytes long"
+        raise _error(path, f"not a safetensors model file: the file is {what}")
+    (header_size,) = struct.unpack("<Q", prefix[:8])
+    if header_size > file_size - 8:
+        raise _error(
+            path,
+            f"truncated or not a safetensors file: the header claims {header_size} bytes but the "
+            f"file has only {file_size - 8} after the 8-byte length",
+        )
+    if header_size > MAX_HEADER_BYTES:
+        raise _error(path, f"not a model file: its header claims {header_size} bytes")
+    if len(prefix) < 8 + header_size:
+        raise _error(path, "truncated: the file ended inside its header")
+    try:
+        header = _parse_json(prefix[8 : 8 + header_size].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise _error(
+            path, f"corrupt or not a safetensors file: its header is not JSON ({error})"
+        ) from None
+    if not isinstance(header, dict):
+        raise _error(path, "corrupt safetensors header: expected a JSON object")
+    return header
+
+
+def _check_types(path: str, meta: dict[str, Any]) -> None:
+    missing = [key for key in _REQUIRED_KEYS if key not in meta]
+    if missing:
+        raise _error(path, f"the deltaprop metadata lacks the required keys {missing}")
+    for key, kind in _REQUIRED_KEYS.items():
+        value = meta[key]
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise _error(
+                path,
+                f"the deltaprop metadata's {key!r} must be a JSON {_JSON_KINDS[kind]}, "
+                f"got {value!r}",
+            )
+
+
+def _validate_metadata(path: str, meta: Any) -> dict[str, Any]:
+    """Check the parsed deltaprop metadata object; return it."""
+    if not isinstance(meta, dict):
+        raise _error(path, f"the {METADATA_KEY!r} metadata must be a JSON object")
+    version = meta.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise _error(
+            path, f"the deltaprop metadata has no integer 'format_version' (got {version!r})"
+        )
+    if version > FORMAT_VERSION:
+        import deltaprop
+
+        raise _error(
+            path,
+            f"the file was written by a newer deltaprop (model format version {version}; this is "
+            f"deltaprop {deltaprop.__version__}, which reads versions up to {FORMAT_VERSION}); "
+            f"upgrade deltaprop to load it",
+        )
+    if version < 1:
+        raise _error(path, f"invalid model format version {version}")
+    _check_types(path, meta)
+
+    sizes = meta["sizes"]
+    if len(sizes) < 2 or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes):
+        raise _error(path, f"'sizes' must list at least two positive integers, got {sizes!r}")
+    activations = meta["activations"]
+    if len(activations) != len(sizes) - 1 or not all(isinstance(a, str) for a in activations):
+        raise _error(
+            path,
+            f"'activations' must list {len(sizes) - 1} names (one per layer after the input), "
+            f"got {activations!r}",
+        )
+    for name in activations:
+        if name not in ACTIVATIONS:
+            raise _error(
+                path,
+                f"unknown activation {name!r}; known activations are {sorted(ACTIVATIONS)}. If it "
+                f"is a custom activation, call register_activation for it before loading",
+            )
+    if meta["cost"] not in COSTS:
+        raise _error(
+            path,
+            f"unknown cost {meta['cost']!r}; known costs are {sorted(COSTS)}. If it is a custom "
+            f"cost, call register_cost for it before loading",
+        )
+    if meta["dtype"] not in _DTYPES:
+        raise _error(path, f"'dtype' must be one of {list(_DTYPES)}, got {meta['dtype']!r}")
+    return meta
+
+
+def _metadata_from_header(path: str, header: dict[str, Any]) -> dict[str, Any]:
+    raw = header.get("__metadata__")
+    if raw is None:
+        raise _error(path, "not a deltaprop model: the safetensors file has no metadata")
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise _error(path, "corrupt safetensors header: '__metadata__' must map strings to strings")
+    if METADATA_KEY not in raw:
+        raise _error(
+            path, f"not a deltaprop model: the safetensors metadata has no {METADATA_KEY!r} entry"
+        )
+    try:
+        meta = _parse_json(raw[METADATA_KEY])
+    except ValueError as error:
+        raise _error(path, f"the {METADATA_KEY!r} metadata is not valid JSON ({error})") from None
+    return _validate_metadata(path, meta)
+
+
+def _describe_names(names: set[str]) -> str:
+    return ", ".join(repr(n) for n in sorted(names))
+
+
+def _check_tensor_names(path: str, found: set[str], expected: set[str], sizes: list[int]) -> None:
+    if found == expected:
+        return
+    problems = []
+    if expected - found:
+        problems.append(f"missing tensors {_describe_names(expected - found)}")
+    if found - expected:
+        problems.append(f"unexpected tensors {_describe_names(found - expected)}")
+    raise _error(path, f"{' and '.join(problems)} for a network with sizes {sizes}")
+
+
+def _check_header_tensors(path: str, header: dict[str, Any], meta: dict[str, Any]) -> None:
+    """Check the tensor entries of the header against the metadata before decoding any data."""
+    sizes = meta["sizes"]
+    expected = _expected_shapes(sizes)
+    entries = {name: entry for name, entry in header.items() if name != "__metadata__"}
+    _check_tensor_names(path, set(entries), set(expected), sizes)
+    code = _DTYPES[meta["dtype"]]
+    for name, shape in expected.items():
+        entry = entries[name]
+        if not isinstance(entry, dict):
+            raise _error(path, f"corrupt safetensors header: entry {name!r} is not an object")
+        if entry.get("dtype") != code:
+            raise _error(
+                path,
+                f"tensor {name!r} has dtype {entry.get('dtype')!r}, but the metadata says "
+                f"{meta['dtype']!r} (safetensors {code!r})",
+            )
+        if entry.get("shape") != list(shape):
+            raise _error(
+                path,
+                f"tensor {name!r} has shape {entry.get('shape')!r}, but sizes {sizes} say "
+                f"{list(shape)}",
+            )
+
+
+def _open_checked(path: PathLike) -> tuple[str, Any, int]:
+    path = os.fspath(path)
+    if not isinstance(path, str):
+        raise TypeError(f"path must be a str or os.PathLike[str], got {type(path).__name__}")
+    file = open(path, "rb")  # noqa: SIM115 - closed by the callers
+    try:
+        size = os.fstat(file.fileno()).st_size
+        if size >= MAX_FILE_BYTES:
+            raise _error(
+                path, f"the file is {size} bytes, too large for a model file (limit 4 GiB)"
+            )
+    except BaseException:
+        file.close()
+        raise
+    return path, file, size
+
+
+def read_metadata(path: PathLike) -> dict[str, Any]:
+    """The deltaprop metadata of a model file, checked, without reading the tensors.
+
+    Returns:
+        the JSON object stored under ``"deltaprop"``: format_version, sizes, activations, cost,
+        dtype, training, deltaprop_version, and any extra metadata given to ``save``.
+
+    Raises:
+        FileNotFoundError: there is no file at ``path``.
+        ModelFormatError: the file is not a safetensors file, has no valid deltaprop metadata, is
+            of a newer format, names an unknown activation or cost, or its tensor entries disagree
+            with the metadata.
+    """
+    path, file, size = _open_checked(path)
+    with file:
+        prefix = file.read(8)
+        if size >= 8 and len(prefix) == 8:
+            (header_size,) = struct.unpack("<Q", prefix)
+            if header_size <= min(size - 8, MAX_HEADER_BYTES):
+                prefix += file.read(header_size)
+    header = _parse_header(path, prefix, size)
+    meta = _metadata_from_header(path, header)
+    _check_header_tensors(path, header, meta)
+    return meta
+
+
+def load(path: PathLike) -> Network:
+    """Read a network written by ``save``; no code in the file is ever executed.
+
+    Every part of the file is checked: the safetensors structure, the metadata (its keys, types
+    and format version), the tensor names, shapes and dtypes against the metadata, and that every
+    parameter is finite.
+
+    Returns:
+        a new Network with the stored parameters (bitwise equal), activations, cost and dtype, and
+        its ``training_config`` restored.
+
+    Raises:
+        FileNotFoundError: there is no file at ``path``.
+        ModelFormatError: the file is truncated, corrupt, not a deltaprop model, of a newer format
+            version (upgrade deltaprop), names an activation or cost not registered in this
+            session, has missing or unexpected tensors, or tensors whose shape or dtype disagrees
+            with the metadata, or NaN/infinite parameters. The message names the path.
+    """
+    path, file, size = _open_checked(path)
+    with file:
+        data = file.read()
+    if len(data) != size:
+        raise _error(path, f"the file changed while being read ({size} bytes, read {len(data)})")
+    header = _parse_header(path, data, size)
+    meta = _metadata_from_header(path, header)
+    _check_header_tensors(path, header, meta)
+    try:
+        tensors = safetensors.numpy.load(data)
+    except Exception as error:  # noqa: BLE001 - any failure to parse untrusted bytes is a bad file
+        raise _error(path, f"corrupt safetensors file ({type(error).__name__}: {error})") from None
+
+    sizes: list[int] = meta["sizes"]
+    expected = _expected_shapes(sizes)
+    _check_tensor_names(path, set(tensors), set(expected), sizes)
+    dtype = np.dtype(meta["dtype"])
+    arrays: dict[str, np.ndarray] = {}
+    for name, shape in expected.items():
+        array = tensors[name]
+        if array.dtype != dtype or array.shape != shape:
+            raise _error(
+                path,
+                f"tensor {name!r} decoded as {array.dtype} {array.shape}, expected {dtype} {shape}",
+            )
+        if not np.all(np.isfinite(array)):
+            raise _error(path, f"tensor {name!r} contains NaN or infinite values")
+        arrays[name] = np.array(array, dtype=dtype, copy=True)  # writable, owns its memory
+
+    n_layers = len(sizes) - 1
+    try:
+        net = Network.from_parameters(
+            [arrays[weight_name(i)] for i in range(n_layers)],
+            [arrays[bias_name(i)] for i in range(n_layers)],
+            activation=list(meta["activations"]),
+            cost=meta["cost"],
+            dtype=dtype,
+        )
+    except (TypeError, ValueError) as error:  # e.g. softmax in a hidden layer, bad cost pairing
+        raise _error(path, f"the stored network is invalid: {error}") from None
+    net.training_config = meta["training"]
+    return net

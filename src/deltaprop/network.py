@@ -1,0 +1,371 @@
+"""The feedforward network and backpropagation, in the notation of Nielsen's chapter 2.
+
+Layer l = 1..L has weights w^l of shape (n_l, n_{l-1}), so ``weights[l-1][j, k]`` is the book's w^l_jk,
+and biases b^l of shape (n_l,). Rows are examples: a mini-batch X has shape (m, n_0), and each layer's
+z and a have shape (m, n_l). In row form the book's equations read
+
+    feedforward   z^l = a^(l-1) (w^l)^T + b^l,          a^l = σ(z^l)
+    BP1           δ^L = ∇_a C ⊙ σ'(z^L)                 (the cost's ``delta``)
+    BP2           δ^l = (δ^(l+1) w^(l+1)) ⊙ σ'(z^l)
+    BP3           ∂C/∂b^l = mean over rows of δ^l
+    BP4           ∂C/∂w^l = (δ^l)^T a^(l-1) / m
+
+so one forward and one backward pass over the whole mini-batch give every partial derivative.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from deltaprop._validation import (
+    as_float_matrix,
+    as_labels,
+    as_targets,
+    check_dtype,
+    check_number,
+    check_positive_int,
+    check_same_rows,
+)
+from deltaprop.activations import Activation, get_activation
+from deltaprop.costs import Cost, get_cost
+
+if TYPE_CHECKING:
+    from deltaprop.training import History
+
+Array = np.ndarray
+Initializer = Callable[[np.random.Generator, int, int], tuple[Array, Array]]
+
+
+def _default_init(rng: np.random.Generator, n_in: int, n_out: int) -> tuple[Array, Array]:
+    """network2.py: weights N(0, 1/n_in), biases N(0, 1)."""
+    return rng.normal(0.0, 1.0 / np.sqrt(n_in), (n_out, n_in)), rng.normal(0.0, 1.0, n_out)
+
+
+def _large_init(rng: np.random.Generator, n_in: int, n_out: int) -> tuple[Array, Array]:
+    """network.py: weights and biases N(0, 1)."""
+    return rng.normal(0.0, 1.0, (n_out, n_in)), rng.normal(0.0, 1.0, n_out)
+
+
+def _xavier_init(rng: np.random.Generator, n_in: int, n_out: int) -> tuple[Array, Array]:
+    """Glorot & Bengio: weights N(0, 2/(n_in + n_out)), biases 0."""
+    return rng.normal(0.0, np.sqrt(2.0 / (n_in + n_out)), (n_out, n_in)), np.zeros(n_out)
+
+
+def _he_init(rng: np.random.Generator, n_in: int, n_out: int) -> tuple[Array, Array]:
+    """He et al., for ReLU layers: weights N(0, 2/n_in), biases 0."""
+    return rng.normal(0.0, np.sqrt(2.0 / n_in), (n_out, n_in)), np.zeros(n_out)
+
+
+INITIALIZERS: dict[str, Initializer] = {
+    "default": _default_init,
+    "large": _large_init,
+    "xavier": _xavier_init,
+    "he": _he_init,
+}
+
+
+def _check_sizes(sizes: object) -> tuple[int, ...]:
+    if isinstance(sizes, str | bytes) or not isinstance(sizes, Sequence):
+        raise TypeError(f"sizes must be a list of layer sizes like [784, 30, 10], got {sizes!r}")
+    if len(sizes) < 2:
+        raise ValueError(
+            f"sizes must name at least an input and an output layer, like [784, 10], got {sizes!r}"
+        )
+    return tuple(check_positive_int(f"sizes[{i}]", size) for i, size in enumerate(sizes))
+
+
+def _resolve_activations(
+    activation: str | Activation | Sequence[str | Activation],
+    output_activation: str | Activation | None,
+    n_layers: int,
+) -> list[Activation]:
+    if isinstance(activation, str | Activation):
+        names = [activation] * n_layers
+    else:
+        names = list(activation)
+        if len(names) != n_layers:
+            raise ValueError(
+                f"activation must be one name or a list of {n_layers} names (one per layer after "
+                f"the input), got a list of {len(names)}"
+            )
+    if output_activation is not None:
+        names[-1] = output_activation
+    activations = [get_activation(name) for name in names]
+    for layer, act in enumerate(activations[:-1], start=1):
+        if not act.elementwise:
+            raise ValueError(
+                f"activation {act.name!r} couples the units of a layer and is allowed only in the "
+                f"output layer, got it in hidden layer {layer}"
+            )
+    return activations
+
+
+def _check_pairing(cost: Cost, output: Activation) -> None:
+    if cost.needs_probabilities and not output.outputs_probabilities:
+        raise ValueError(
+            f"cost {cost.name!r} needs outputs in (0, 1), from a 'sigmoid' or 'softmax' output "
+            f"layer, got output activation {output.name!r}"
+        )
+
+
+class Network:
+    """A feedforward network trained by backpropagation.
+
+    Args:
+        sizes: units per layer, input first, e.g. ``[784, 30, 10]``.
+        activation: an activation name (or object) for every layer after the input, or a list of
+            ``len(sizes) - 1`` of them, the last being the output layer's.
+        output_activation: overrides the output layer's activation.
+        cost: ``"quadratic"``, ``"cross_entropy"`` or ``"log_likelihood"`` (or a Cost object).
+        init: ``"default"`` (N(0, 1/n_in) weights, N(0, 1) biases), ``"large"``, ``"xavier"``, ``"he"``.
+        seed: seed of the numpy Generator that draws the initial parameters.
+        dtype: ``"float64"`` or ``"float32"``; every array of the network and of its training has it.
+
+    Attributes:
+        sizes: the layer sizes, a tuple.
+        weights: ``weights[i]`` has shape (sizes[i+1], sizes[i]); entry [j, k] is the book's w^l_jk.
+        biases: ``biases[i]`` has shape (sizes[i+1],).
+        activations: one Activation per layer after the input.
+        cost_function: the Cost object (``cost(X, Y)`` is the method that evaluates it).
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str | Activation | Sequence[str | Activation] = "sigmoid",
+        output_activation: str | Activation | None = None,
+        cost: str | Cost = "quadratic",
+        init: str = "default",
+        seed: int | None = None,
+        dtype: str | np.dtype = "float64",
+    ) -> None:
+        self.sizes = _check_sizes(sizes)
+        self.dtype = check_dtype(dtype)
+        self.activations = _resolve_activations(activation, output_activation, len(self.sizes) - 1)
+        self.cost_function = get_cost(cost)
+        _check_pairing(self.cost_function, self.activations[-1])
+        if init not in INITIALIZERS:
+            raise ValueError(f"unknown init {init!r}; expected one of {sorted(INITIALIZERS)}")
+        self.init = init
+        rng = np.random.default_rng(seed)
+        layers = [INITIALIZERS[init](rng, n_in, n_out) for n_in, n_out in self.layer_shapes()]
+        self.weights = [w.astype(self.dtype) for w, _ in layers]
+        self.biases = [b.astype(self.dtype) for _, b in layers]
+        self.training_config: dict[str, Any] = {}  # set by fit, saved with the model
+
+    @classmethod
+    def from_parameters(
+        cls,
+        weights: Sequence[Any],
+        biases: Sequence[Any],
+        activation: str | Activation | Sequence[str | Activation] = "sigmoid",
+        output_activation: str | Activation | None = None,
+        cost: str | Cost = "quadratic",
+        dtype: str | np.dtype = "float64",
+    ) -> Network:
+        """A network around given parameters: ``weights[i]`` (n_out, n_in), ``biases[i]`` (n_out,).
+
+        Sizes are inferred from the weights and every shape is checked. The arrays are converted to
+        ``dtype`` (copied only when needed).
+        """
+        dtype = check_dtype(dtype)
+        if len(weights) == 0 or len(weights) != len(biases):
+            raise ValueError(
+                f"weights and biases must be two non-empty lists of equal length, "
+                f"got {len(weights)} weights and {len(biases)} biases"
+            )
+        weights = [np.asarray(w) for w in weights]
+        for i, w in enumerate(weights):
+            if w.ndim != 2 or 0 in w.shape:
+                raise ValueError(f"weights[{i}] must be a non-empty 2-D array, got shape {w.shape}")
+        sizes = [weights[0].shape[1]] + [w.shape[0] for w in weights]  # checked again below
+        net = cls(sizes, activation, output_activation, cost, dtype=dtype, seed=0)
+        for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
+            net.weights[i] = _parameter(f"weights[{i}]", w, (sizes[i + 1], sizes[i]), dtype)
+            net.biases[i] = _parameter(f"biases[{i}]", b, (sizes[i + 1],), dtype)
+        net.init = "given"
+        return net
+
+    # -- shapes and names -------------------------------------------------------------------------
+
+    @property
+    def num_layers(self) -> int:
+        """Number of layers with parameters (L): len(sizes) - 1."""
+        return len(self.sizes) - 1
+
+    def layer_shapes(self) -> list[tuple[int, int]]:
+        """(n_in, n_out) of each layer with parameters."""
+        return list(zip(self.sizes[:-1], self.sizes[1:], strict=True))
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(n_out * n_in + n_out for n_in, n_out in self.layer_shapes())
+
+    @property
+    def activation_names(self) -> list[str]:
+        return [act.name for act in self.activations]
+
+    def __repr__(self) -> str:
+        return (
+            f"Network(sizes={list(self.sizes)}, activation={self.activation_names}, "
+            f"cost={self.cost_function.name!r}, dtype={self.dtype.name!r})"
+        )
+
+    # -- input checks -----------------------------------------------------------------------------
+
+    def check_X(self, X: Any, name: str = "X") -> Array:
+        """X as a finite (m, sizes[0]) array of the network's dtype; raises ValueError/TypeError."""
+        return as_float_matrix(name, X, self.sizes[0], self.dtype)
+
+    def check_Y(self, Y: Any, name: str = "Y") -> Array:
+        """Targets as a finite (m, sizes[-1]) array; 1-D class labels are one-hot encoded."""
+        return as_targets(name, Y, self.sizes[-1], self.dtype)
+
+    def check_XY(self, X: Any, Y: Any, x_name: str = "X", y_name: str = "Y") -> tuple[Array, Array]:
+        X, Y = self.check_X(X, x_name), self.check_Y(Y, y_name)
+        check_same_rows(x_name, X, y_name, Y)
+        return X, Y
+
+    # -- feedforward and backpropagation ----------------------------------------------------------
+
+    def feedforward(self, X: Any) -> Array:
+        """Output activations a^L for the rows of X: shape (m, sizes[-1])."""
+        a = self.check_X(X)
+        for w, b, act in zip(self.weights, self.biases, self.activations, strict=True):
+            a = act(a @ w.T + b)
+        return a
+
+    def forward(
+        self, X: Array, masks: Sequence[Array] | None = None
+    ) -> tuple[list[Array], list[Array]]:
+        """Weighted inputs zs[l-1] = z^l and activations activations[l] = a^l (a^0 = X), all layers.
+
+        X must already be checked (see ``check_X``). With dropout ``masks`` (one (m, n_l) array per
+        hidden layer), each hidden layer passes a^l ⊙ mask^l on to the next; activations stay σ(z^l).
+        """
+        zs, activations = [], [X]
+        for i, (w, b, act) in enumerate(zip(self.weights, self.biases, self.activations, strict=True)):
+            z = self._layer_input(activations, i, masks) @ w.T + b  # z^l = w^l a^(l-1) + b^l
+            zs.append(z)
+            activations.append(act(z))  # a^l = σ(z^l)
+        return zs, activations
+
+    @staticmethod
+    def _layer_input(activations: list[Array], i: int, masks: Sequence[Array] | None) -> Array:
+        """What layer i + 1 sees: a^i, or a^i ⊙ mask^i for a hidden layer under dropout."""
+        if masks is None or i == 0:
+            return activations[i]
+        return activations[i] * masks[i - 1]
+
+    def backprop(self, X: Any, Y: Any) -> tuple[list[Array], list[Array]]:
+        """Gradient of the mean (unregularized) cost over the rows of X, in one matrix-based pass.
+
+        Args:
+            X: inputs, shape (m, sizes[0]).
+            Y: targets, shape (m, sizes[-1]), or class labels of shape (m,).
+
+        Returns:
+            (nabla_b, nabla_w), shaped like ``biases`` and ``weights``.
+        """
+        X, Y = self.check_XY(X, Y)
+        return self.gradient(X, Y)
+
+    def gradient(
+        self, X: Array, Y: Array, masks: Sequence[Array] | None = None
+    ) -> tuple[list[Array], list[Array]]:
+        """``backprop`` on checked arrays X (m, n_0), Y (m, n_L), with optional dropout masks."""
+        zs, activations = self.forward(X, masks)
+        m = X.shape[0]
+        nabla_b: list[Array] = [np.empty(0)] * self.num_layers
+        nabla_w: list[Array] = [np.empty(0)] * self.num_layers
+        delta = self.cost_function.delta(zs[-1], activations[-1], Y, self.activations[-1])  # BP1
+        for i in reversed(range(self.num_layers)):  # i = l - 1 for layers l = L, ..., 1
+            if i < self.num_layers - 1:
+                sigma_prime = self.activations[i].derivative(zs[i], activations[i + 1])
+                delta = (delta @ self.weights[i + 1]) * sigma_prime  # BP2
+                if masks is not None:
+                    delta *= masks[i]  # a dropped unit passes no error back
+            nabla_b[i] = delta.sum(axis=0) / m  # BP3: ∂C/∂b^l_j = δ^l_j, averaged over rows
+            nabla_w[i] = (delta.T @ self._layer_input(activations, i, masks)) / m  # BP4
+        return nabla_b, nabla_w
+
+    # -- cost and predictions ---------------------------------------------------------------------
+
+    def cost_value(self, X: Array, Y: Array) -> float:
+        """Mean unregularized cost over the rows of checked arrays X and Y."""
+        zs, activations = self.forward(X)
+        return float(np.mean(self.cost_function.value(zs[-1], activations[-1], Y, self.activations[-1])))
+
+    def l2_penalty(self, lmbda: float, n: int) -> float:
+        """(λ / 2n) Σ_l ‖w^l‖² (biases are not regularized)."""
+        return 0.5 * lmbda / n * sum(float(np.vdot(w, w)) for w in self.weights)
+
+    def cost(self, X: Any, Y: Any, lmbda: float = 0.0, n: int | None = None) -> float:
+        """Mean cost over the rows of X plus the L2 term (λ / 2n) Σ‖w‖².
+
+        Args:
+            X: inputs, shape (m, sizes[0]).
+            Y: targets (m, sizes[-1]) or class labels (m,).
+            lmbda: the L2 regularization parameter λ (>= 0).
+            n: size of the training set in the L2 term; defaults to m.
+        """
+        X, Y = self.check_XY(X, Y)
+        lmbda = check_number("lmbda", lmbda, nonnegative=True)
+        n = X.shape[0] if n is None else check_positive_int("n", n)
+        return self.cost_value(X, Y) + self.l2_penalty(lmbda, n)
+
+    def predict_proba(self, X: Any) -> Array:
+        """Output activations (m, sizes[-1]); for softmax outputs each row sums to 1."""
+        return self.feedforward(X)
+
+    def predict(self, X: Any) -> Array:
+        """The class label of each row: the index of the most active output unit, shape (m,)."""
+        return np.argmax(self.feedforward(X), axis=1)
+
+    def accuracy(self, X: Any, y: Any) -> float:
+        """Fraction of rows whose predicted label equals ``y`` (labels (m,) or one-hot (m, n_out))."""
+        X = self.check_X(X)
+        y = np.asarray(y)
+        labels = np.argmax(self.check_Y(y), axis=1) if y.ndim == 2 else as_labels(
+            "y", y, self.sizes[-1])
+        check_same_rows("X", X, "y", labels)
+        return float(np.mean(self.predict(X) == labels))
+
+    # -- training ---------------------------------------------------------------------------------
+
+    def fit(self, X: Any, y: Any, **options: Any) -> History:
+        """Train by mini-batch stochastic gradient descent; see ``deltaprop.training.fit``."""
+        from deltaprop.training import fit
+
+        return fit(self, X, y, **options)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the network to a safetensors file, atomically; see ``deltaprop.io.save``."""
+        from deltaprop.io import save
+
+        save(self, path)
+
+    def copy(self) -> Network:
+        """An independent network with copies of the parameters."""
+        clone = object.__new__(Network)
+        clone.__dict__.update(self.__dict__)
+        clone.weights = [w.copy() for w in self.weights]
+        clone.biases = [b.copy() for b in self.biases]
+        return clone
+
+
+def _parameter(name: str, value: Any, shape: tuple[int, ...], dtype: np.dtype) -> Array:
+    """A parameter array of exactly ``shape``, finite, in ``dtype``."""
+    array = np.asarray(value)
+    if array.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got shape {array.shape}")
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    array = array.astype(dtype, copy=False)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return array
