@@ -130,6 +130,7 @@ def test_metadata_contents_and_extra_metadata(tmp_path):
         "dtype": "float32",
         "training": {"eta": 0.25, "epochs": 4, "sizes": [1, 2]},
         "deltaprop_version": deltaprop.__version__,
+        "velocities": False,
         "dataset": "mnist",
         "accuracy": 0.97,
     }
@@ -716,3 +717,21 @@ def test_fuzz_metadata_values(fuzz_dir, model_bytes, changes, drop):
         meta.pop(key, None)
     path = write_raw(fuzz_dir / "meta.safetensors", tensors, meta)
     _only_model_format_errors(path)
+
+
+def test_velocities_round_trip_and_are_checked(tmp_path):
+    net = Network([3, 4, 2], seed=0)
+    rng = np.random.default_rng(0)
+    velocity_w = [rng.normal(size=w.shape) for w in net.weights]
+    velocity_b = [rng.normal(size=b.shape) for b in net.biases]
+    path = tmp_path / "state.safetensors"
+    io.save(net, path, velocities=(velocity_w, velocity_b))
+    _, meta, velocities = io.load_with_metadata(path)
+    assert meta["velocities"] is True
+    for got, want in zip(velocities[0] + velocities[1], velocity_w + velocity_b, strict=True):
+        np.testing.assert_array_equal(got, want)
+    io.save(net, tmp_path / "plain.safetensors")
+    assert io.load_with_metadata(tmp_path / "plain.safetensors")[2] is None
+    with pytest.raises(ValueError, match="shape"):
+        io.save(net, tmp_path / "bad.safetensors", velocities=([v.T for v in velocity_w], velocity_b))
+    assert not (tmp_path / "bad.safetensors").exists()

@@ -207,10 +207,11 @@ def _read_idx_stream(stream: IO[bytes], path: Path, unit: str) -> np.ndarray:
     dims = struct.unpack(f">{rank}I", dims_bytes)
     dtype = IDX_DTYPES[code]
     expected = math.prod(dims) * dtype.itemsize  # Python ints: no overflow
-    if expected > MAX_DATA_BYTES:
+    extent = math.prod(dim for dim in dims if dim) * dtype.itemsize  # (0, 2**32) is absurd too
+    if extent > MAX_DATA_BYTES:
         raise DataFormatError(
-            f"{path}: IDX header declares shape {dims} of {dtype.name} = {expected} bytes, "
-            f"more than the limit of {MAX_DATA_BYTES}"
+            f"{path}: IDX header declares shape {dims} of {dtype.name} = {extent} bytes "
+            f"(ignoring zero dims), more than the limit of {MAX_DATA_BYTES}"
         )
     data = _read_at_most(stream, expected + 1)
     if len(data) != expected:
@@ -520,7 +521,8 @@ def _idx_features(path: Path, dtype: np.dtype) -> tuple[np.ndarray, tuple[int, i
             f"{path}: expected images of shape (m, ...) with m >= 1 and at least one value per "
             f"image, got shape {images.shape}"
         )
-    features = images.reshape(images.shape[0], -1).astype(dtype)
+    with np.errstate(over="ignore"):  # float64 -> float32 overflow becomes inf, rejected below
+        features = images.reshape(images.shape[0], -1).astype(dtype)
     if images.dtype == np.uint8:
         features /= 255
     elif not np.all(np.isfinite(features)):
@@ -786,7 +788,8 @@ def _table_dataset(
             f"{path}: y must have shape ({features.shape[0]},) to match X {features.shape}, "
             f"got {labels.shape}"
         )
-    X = features.astype(dtype)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow to inf is rejected below
+        X = features.astype(dtype)
     bad = np.argwhere(~np.isfinite(X))
     if bad.size:
         row, column = (int(i) for i in bad[0])

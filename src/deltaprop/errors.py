@@ -23,3 +23,15 @@ class DownloadError(DeltapropError, OSError):
 
 class TrainingDivergedError(DeltapropError, FloatingPointError):
     """The cost or the parameters became NaN or infinite during training."""
+
+
+class TrainingInterrupted(DeltapropError):
+    """Training stopped on request (Ctrl-C, SIGTERM) after a mini-batch; a checkpoint was saved.
+
+    Attributes:
+        checkpoint_dir: the directory holding the checkpoint to resume from.
+    """
+
+    def __init__(self, message: str, checkpoint_dir: str) -> None:
+        super().__init__(message)
+        self.checkpoint_dir = checkpoint_dir

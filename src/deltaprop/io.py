@@ -38,7 +38,7 @@ from deltaprop.costs import COSTS
 from deltaprop.errors import ModelFormatError
 from deltaprop.network import Network
 
-__all__ = ["FORMAT_VERSION", "METADATA_KEY", "load", "read_metadata", "save"]
+__all__ = ["FORMAT_VERSION", "METADATA_KEY", "load", "load_with_metadata", "read_metadata", "save"]
 
 FORMAT_VERSION = 1
 """The model file format this version of deltaprop writes, and the newest it reads."""
@@ -65,6 +65,7 @@ _JSON_KINDS = {int: "integer", list: "array", str: "string", dict: "object"}
 _DTYPES = {"float32": "F32", "float64": "F64"}  # numpy name -> safetensors dtype code
 
 PathLike = str | os.PathLike[str]
+Velocities = tuple[list[np.ndarray], list[np.ndarray]]
 
 
 # -- names ----------------------------------------------------------------------------------------
@@ -80,11 +81,17 @@ def bias_name(i: int) -> str:
     return f"layers.{i}.bias"
 
 
-def _expected_shapes(sizes: list[int]) -> dict[str, tuple[int, ...]]:
+VELOCITY_PREFIX = "velocity."
+"""Checkpoints also store momentum velocities, named like the parameters behind this prefix."""
+
+
+def _expected_shapes(sizes: list[int], velocities: bool = False) -> dict[str, tuple[int, ...]]:
     shapes: dict[str, tuple[int, ...]] = {}
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         shapes[weight_name(i)] = (n_out, n_in)
         shapes[bias_name(i)] = (n_out,)
+    if velocities:
+        shapes.update({VELOCITY_PREFIX + name: shape for name, shape in list(shapes.items())})
     return shapes
 
 
@@ -102,7 +109,9 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _metadata_of(net: Network, extra_metadata: Mapping[str, Any] | None) -> str:
+def _metadata_of(
+    net: Network, extra_metadata: Mapping[str, Any] | None, velocities: bool = False
+) -> str:
     import deltaprop  # here, not at the top: deltaprop/__init__.py may import this module
 
     meta: dict[str, Any] = {
@@ -113,6 +122,7 @@ def _metadata_of(net: Network, extra_metadata: Mapping[str, Any] | None) -> str:
         "dtype": np.dtype(net.dtype).name,
         "training": dict(getattr(net, "training_config", None) or {}),
         "deltaprop_version": str(deltaprop.__version__),
+        "velocities": velocities,
     }
     if extra_metadata is not None:
         if not isinstance(extra_metadata, Mapping):
@@ -198,7 +208,20 @@ def _write_atomically(path: str, data: bytes) -> None:
             os.close(dir_fd)
 
 
-def save(net: Network, path: PathLike, extra_metadata: dict[str, Any] | None = None) -> None:
+def _velocity_tensors(net: Network, velocities: Velocities) -> dict[str, np.ndarray]:
+    """Momentum velocities (one per weight and bias array) as tensors named like the parameters."""
+    velocity_w, velocity_b = velocities
+    shadow = Network.from_parameters(velocity_w, velocity_b, net.activations, cost=net.cost_function,
+                                     dtype=net.dtype)  # checks shapes and finiteness
+    return {VELOCITY_PREFIX + name: array for name, array in _tensors_of(shadow).items()}
+
+
+def save(
+    net: Network,
+    path: PathLike,
+    extra_metadata: dict[str, Any] | None = None,
+    velocities: Velocities | None = None,
+) -> None:
     """Write ``net`` to a safetensors model file at ``path``, atomically.
 
     Args:
@@ -206,6 +229,8 @@ def save(net: Network, path: PathLike, extra_metadata: dict[str, Any] | None = N
         path: where to write (str or path-like); an existing file there is replaced.
         extra_metadata: more JSON-serializable entries for the metadata object (e.g. a dataset
             name or a test accuracy); they may not reuse the keys deltaprop writes.
+        velocities: (velocity_w, velocity_b), momentum velocities shaped like the weights and
+            biases, stored as ``velocity.layers.{i}.weight`` / ``.bias`` (checkpoints use this).
 
     Tensors are named ``layers.{i}.weight`` (n_out, n_in) and ``layers.{i}.bias`` (n_out,), as in a
     PyTorch module with ``self.layers = nn.ModuleList([nn.Linear(n_in, n_out), ...])``.
@@ -223,7 +248,9 @@ def save(net: Network, path: PathLike, extra_metadata: dict[str, Any] | None = N
     if not isinstance(path, str):
         raise TypeError(f"path must be a str or os.PathLike[str], got {type(path).__name__}")
     tensors = _tensors_of(net)
-    metadata = {METADATA_KEY: _metadata_of(net, extra_metadata)}
+    if velocities is not None:
+        tensors.update(_velocity_tensors(net, velocities))
+    metadata = {METADATA_KEY: _metadata_of(net, extra_metadata, velocities is not None)}
     data = safetensors.numpy.save(tensors, metadata=metadata)
     _write_atomically(path, data)
 
@@ -335,6 +362,9 @@ def _validate_metadata(path: str, meta: Any) -> dict[str, Any]:
         )
     if meta["dtype"] not in _DTYPES:
         raise _error(path, f"'dtype' must be one of {list(_DTYPES)}, got {meta['dtype']!r}")
+    meta.setdefault("velocities", False)
+    if not isinstance(meta["velocities"], bool):
+        raise _error(path, f"'velocities' must be true or false, got {meta['velocities']!r}")
     return meta
 
 
@@ -373,7 +403,7 @@ def _check_tensor_names(path: str, found: set[str], expected: set[str], sizes: l
 def _check_header_tensors(path: str, header: dict[str, Any], meta: dict[str, Any]) -> None:
     """Check the tensor entries of the header against the metadata before decoding any data."""
     sizes = meta["sizes"]
-    expected = _expected_shapes(sizes)
+    expected = _expected_shapes(sizes, meta["velocities"])
     entries = {name: entry for name, entry in header.items() if name != "__metadata__"}
     _check_tensor_names(path, set(entries), set(expected), sizes)
     code = _DTYPES[meta["dtype"]]
@@ -439,6 +469,11 @@ def read_metadata(path: PathLike) -> dict[str, Any]:
 
 
 def load(path: PathLike) -> Network:
+    """Read a network written by ``save``; see ``load_with_metadata`` for what is checked."""
+    return load_with_metadata(path)[0]
+
+
+def load_with_metadata(path: PathLike) -> tuple[Network, dict[str, Any], Velocities | None]:
     """Read a network written by ``save``; no code in the file is ever executed.
 
     Every part of the file is checked: the safetensors structure, the metadata (its keys, types
@@ -446,8 +481,9 @@ def load(path: PathLike) -> Network:
     parameter is finite.
 
     Returns:
-        a new Network with the stored parameters (bitwise equal), activations, cost and dtype, and
-        its ``training_config`` restored.
+        (net, metadata, velocities): a new Network with the stored parameters (bitwise equal),
+        activations, cost and dtype, and its ``training_config`` restored; the checked metadata
+        object; the stored momentum velocities (velocity_w, velocity_b), or None.
 
     Raises:
         FileNotFoundError: there is no file at ``path``.
@@ -470,7 +506,7 @@ def load(path: PathLike) -> Network:
         raise _error(path, f"corrupt safetensors file ({type(error).__name__}: {error})") from None
 
     sizes: list[int] = meta["sizes"]
-    expected = _expected_shapes(sizes)
+    expected = _expected_shapes(sizes, meta["velocities"])
     _check_tensor_names(path, set(tensors), set(expected), sizes)
     dtype = np.dtype(meta["dtype"])
     arrays: dict[str, np.ndarray] = {}
@@ -497,4 +533,10 @@ def load(path: PathLike) -> Network:
     except (TypeError, ValueError) as error:  # e.g. softmax in a hidden layer, bad cost pairing
         raise _error(path, f"the stored network is invalid: {error}") from None
     net.training_config = meta["training"]
-    return net
+    velocities = None
+    if meta["velocities"]:
+        velocities = (
+            [arrays[VELOCITY_PREFIX + weight_name(i)] for i in range(n_layers)],
+            [arrays[VELOCITY_PREFIX + bias_name(i)] for i in range(n_layers)],
+        )
+    return net, meta, velocities

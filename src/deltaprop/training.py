@@ -14,6 +14,7 @@ and with momentum μ, v → μ v − η (that same gradient), w → w + v.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from deltaprop import checkpoint
 from deltaprop._validation import (
     as_labels,
     check_number,
@@ -28,7 +30,7 @@ from deltaprop._validation import (
     check_same_rows,
 )
 from deltaprop.diagnostics import saturation
-from deltaprop.errors import TrainingDivergedError
+from deltaprop.errors import ModelFormatError, TrainingDivergedError, TrainingInterrupted
 from deltaprop.network import Network
 
 Array = np.ndarray
@@ -185,7 +187,12 @@ def _pair(data: Any, name: str) -> tuple[Any, Any]:
 
 
 class _Trainer:
-    """One training run: the state that changes from mini-batch to mini-batch."""
+    """One training run: the state that changes from mini-batch to mini-batch.
+
+    Position: ``epoch`` epochs are complete and ``batch`` mini-batches of the next one are done.
+    Shuffling and dropout draw from one Generator; its state at the start of the current epoch is
+    kept so that the epoch's order can be drawn again when resuming in the middle of it.
+    """
 
     def __init__(
         self,
@@ -209,16 +216,87 @@ class _Trainer:
         self.history = History()
         self.best_validation = -math.inf
         self.epochs_without_improvement = 0
+        self.epoch = 0
+        self.batch = 0
+        self.speed_sums = [0.0] * net.num_layers
+        self.rng_epoch_start = self.rng.bit_generator.state
         self.X_shuffled = np.empty_like(train.X)
         self.Y_shuffled = np.empty_like(train.Y)
+        self.checkpoint_dir: str | None = None
+        self.checkpoint_extra: dict[str, Any] = {}
+        self.data_fingerprint: dict[str, Any] = {}
+        self.should_stop: Callable[[], bool] = lambda: False
+
+    # -- checkpoints ------------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """The training state as JSON-ready values (the parameters and velocities go as tensors)."""
+        finite_best = math.isfinite(self.best_validation)
+        return {
+            "config": self.config.as_dict(),
+            "epoch": self.epoch,
+            "batch": self.batch,
+            "eta": self.optimizer.eta,
+            "best_validation": self.best_validation if finite_best else None,
+            "epochs_without_improvement": self.epochs_without_improvement,
+            "rng": self.rng.bit_generator.state,
+            "rng_epoch_start": self.rng_epoch_start,
+            "speed_sums": self.speed_sums,
+            "history": self.history.as_dict(),
+            "data": self.data_fingerprint,
+            "extra": self.checkpoint_extra,
+        }
+
+    def save_checkpoint(self) -> None:
+        if self.checkpoint_dir is None:
+            return
+        velocities = None
+        if self.optimizer.velocity_w:
+            velocities = (self.optimizer.velocity_w, self.optimizer.velocity_b)
+        checkpoint.save_checkpoint(self.checkpoint_dir, self.net, self.state(), velocities)
+
+    def restore(self, saved: checkpoint.Checkpoint) -> None:
+        """Continue from a checkpoint: parameters, velocities, position, η, schedule and RNG."""
+        state = saved.state
+        if state["data"] != self.data_fingerprint:
+            raise ValueError(
+                f"the training data differ from the data of the checkpoint in {saved.path.parent}: "
+                f"expected {state['data']['rows']} rows x {state['data']['columns']} columns with "
+                f"the same values; resume with the data the run started with"
+            )
+        self.net.weights = [w.copy() for w in saved.net.weights]
+        self.net.biases = [b.copy() for b in saved.net.biases]
+        if saved.velocities is not None:
+            self.optimizer.velocity_w, self.optimizer.velocity_b = saved.velocities
+        self.optimizer.eta = state["eta"]
+        best = state["best_validation"]
+        self.best_validation = -math.inf if best is None else best
+        self.epochs_without_improvement = state["epochs_without_improvement"]
+        self.epoch, self.batch = state["epoch"], state["batch"]
+        self.speed_sums = list(state["speed_sums"])
+        self.rng_epoch_start = state["rng_epoch_start"]
+        self.rng.bit_generator.state = state["rng"]
+        self.history = History(state["history"].get("records", []),
+                               state["history"].get("stop_reason", "completed"))
 
     # -- one epoch --------------------------------------------------------------------------------
 
     def _epoch_order(self) -> tuple[Array, Array]:
-        """The training rows in this epoch's order: one gather into preallocated buffers."""
+        """The training rows in this epoch's order: one gather into preallocated buffers.
+
+        In the middle of an epoch (after a resume) the order is drawn again from the generator's
+        state at the epoch's start, and the generator then continues from where it was.
+        """
         if not self.config.shuffle:
             return self.train.X, self.train.Y
+        current = self.rng.bit_generator.state
+        if self.batch == 0:
+            self.rng_epoch_start = current
+        else:
+            self.rng.bit_generator.state = self.rng_epoch_start
         order = self.rng.permutation(self.train.X.shape[0])
+        if self.batch != 0:
+            self.rng.bit_generator.state = current
         np.take(self.train.X, order, axis=0, out=self.X_shuffled)
         np.take(self.train.Y, order, axis=0, out=self.Y_shuffled)
         return self.X_shuffled, self.Y_shuffled
@@ -234,27 +312,44 @@ class _Trainer:
             for size in self.net.sizes[1:-1]
         ]
 
-    def run_epoch(self, epoch: int, on_batch: Callable[[], None]) -> list[float]:
-        """Train one epoch; returns ‖∂C/∂b^l‖ per layer averaged over its mini-batches."""
+    def run_epoch(self, on_batch: Callable[[], None]) -> list[float]:
+        """Train the rest of the current epoch; returns ‖∂C/∂b^l‖ per layer averaged over it."""
         X, Y = self._epoch_order()
         k = self.config.batch_size
-        speed_sums = [0.0] * self.net.num_layers
-        n_batches = 0
-        for start in range(0, X.shape[0], k):
+        n_batches = -(-X.shape[0] // k)
+        while self.batch < n_batches:
+            start = self.batch * k
             nabla_b, nabla_w = self.net.gradient(
                 X[start:start + k], Y[start:start + k], self._dropout_masks(min(k, X.shape[0] - start))
             )
             for i, nb in enumerate(nabla_b):
-                speed_sums[i] += math.sqrt(float(np.dot(nb, nb)))
-            if not math.isfinite(sum(speed_sums)):
+                self.speed_sums[i] += math.sqrt(float(np.dot(nb, nb)))
+            if not math.isfinite(sum(self.speed_sums)):
                 raise TrainingDivergedError(
-                    f"training diverged in epoch {epoch}, mini-batch {n_batches + 1}: the gradient "
-                    f"became NaN or infinite; try a smaller eta (now {self.optimizer.eta:g})"
+                    f"training diverged in epoch {self.epoch + 1}, mini-batch {self.batch + 1}: the "
+                    f"gradient became NaN or infinite; try a smaller eta (now {self.optimizer.eta:g})"
                 )
             self.optimizer.step(self.net, nabla_b, nabla_w)
-            n_batches += 1
+            self.batch += 1
             on_batch()
-        return [s / n_batches for s in speed_sums]
+            if self.batch < n_batches and self.should_stop():
+                self._interrupt()
+        speeds = [total / n_batches for total in self.speed_sums]
+        self.batch, self.speed_sums = 0, [0.0] * self.net.num_layers
+        return speeds
+
+    def _interrupt(self) -> None:
+        """Save the position reached and stop: the run can be resumed from this mini-batch."""
+        if self.checkpoint_dir is None:
+            raise TrainingInterrupted(
+                f"training interrupted in epoch {self.epoch + 1} after mini-batch {self.batch}; no "
+                f"checkpoint_dir was given, so nothing was saved", ""
+            )
+        self.save_checkpoint()
+        raise TrainingInterrupted(
+            f"training interrupted in epoch {self.epoch + 1} after mini-batch {self.batch}; "
+            f"checkpoint saved in {self.checkpoint_dir}", self.checkpoint_dir
+        )
 
     # -- monitoring -------------------------------------------------------------------------------
 
@@ -281,8 +376,8 @@ class _Trainer:
             cost, accuracy = self._cost_and_accuracy(data)
             if not math.isfinite(cost):
                 raise TrainingDivergedError(
-                    f"training diverged in epoch {epoch}: the {name} cost is {cost}; "
-                    f"try a smaller eta (now {self.optimizer.eta:g})"
+                    f"training diverged in epoch {epoch}: after its last mini-batch the {name} "
+                    f"cost is {cost}; try a smaller eta (now {self.optimizer.eta:g})"
                 )
             record[f"{name}_cost"], record[f"{name}_accuracy"] = cost, accuracy
         for name in ("validation", "test"):
@@ -319,17 +414,24 @@ class _Trainer:
 
     def run(self) -> History:
         n_batches = -(-self.train.X.shape[0] // self.config.batch_size)
-        with _progress_bar(self.progress, self.config.epochs, n_batches) as advance:
-            for epoch in range(1, self.config.epochs + 1):
+        if self.history.stop_reason != "completed" or self.epoch >= self.config.epochs:
+            return self.history  # a resumed run that had already finished
+        remaining = (self.config.epochs - self.epoch) * n_batches - self.batch
+        with _progress_bar(self.progress, remaining, n_batches) as advance:
+            while self.epoch < self.config.epochs:
                 started = time.perf_counter()
-                learning_speed = self.run_epoch(epoch, advance)
-                record = self.record(epoch, time.perf_counter() - started, learning_speed)
+                with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
+                    learning_speed = self.run_epoch(advance)
+                self.epoch += 1
+                record = self.record(self.epoch, time.perf_counter() - started, learning_speed)
                 self.history.records.append(record)
-                for callback in self.callbacks:
-                    callback(record)
                 reason = self.stop_reason_after(record)
                 if reason is not None:
                     self.history.stop_reason = reason
+                self.save_checkpoint()
+                for callback in self.callbacks:
+                    callback(record)
+                if reason is not None:
                     break
         return self.history
 
@@ -337,9 +439,9 @@ class _Trainer:
 class _progress_bar:
     """A rich progress bar over all mini-batches of the run, or nothing when disabled."""
 
-    def __init__(self, enabled: bool, epochs: int, batches_per_epoch: int) -> None:
+    def __init__(self, enabled: bool, total: int, batches_per_epoch: int) -> None:
         self.enabled = enabled
-        self.total = epochs * batches_per_epoch
+        self.total = total
         self.every = max(1, batches_per_epoch // 50)  # redraw ~50 times per epoch, not per batch
         self.count = 0
 
@@ -368,9 +470,9 @@ def fit(
     X: Any,
     y: Any,
     *,
-    epochs: int,
-    batch_size: int,
-    eta: float,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    eta: float | None = None,
     lmbda: float = 0.0,
     l1: float = 0.0,
     momentum: float = 0.0,
@@ -383,6 +485,10 @@ def fit(
     test_data: tuple[Any, Any] | None = None,
     callbacks: Iterable[Callback] = (),
     progress: bool = False,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+    resume: str | os.PathLike[str] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    checkpoint_extra: dict[str, Any] | None = None,
 ) -> History:
     """Train ``net`` in place by mini-batch stochastic gradient descent.
 
@@ -405,24 +511,92 @@ def fit(
         validation_data, test_data: (X, y) pairs evaluated after every epoch.
         callbacks: functions called with each epoch's record.
         progress: show a progress bar.
+        checkpoint_dir: save a checkpoint there (atomically) at the end of every epoch.
+        resume: a checkpoint directory to continue from, with the configuration stored there
+            (training options given here must then be left out or equal). ``net`` must have the
+            checkpoint's architecture, X and y must be the run's training data; the checkpoint
+            directory keeps being written unless ``checkpoint_dir`` names another.
+        should_stop: called after every mini-batch; when it returns True, a checkpoint of the
+            position is saved and ``TrainingInterrupted`` raised.
+        checkpoint_extra: JSON-ready values stored in every checkpoint (the command line keeps its
+            options there).
 
     Returns:
-        The History of per-epoch records.
+        The History of per-epoch records (of the whole run, when resuming).
+
+    Raises:
+        TrainingDivergedError: the gradient or a monitored cost became NaN or infinite; the message
+            names the epoch (and mini-batch) and no checkpoint of the diverged state is written.
+        TrainingInterrupted: ``should_stop`` asked to stop.
     """
-    config = TrainingConfig(
-        epochs, batch_size, eta, lmbda, l1, momentum, dropout, schedule, early_stopping,
-        bool(shuffle), seed,
-    )
+    options = {
+        "epochs": epochs, "batch_size": batch_size, "eta": eta, "lmbda": lmbda, "l1": l1,
+        "momentum": momentum, "dropout": dropout, "schedule": schedule,
+        "early_stopping": early_stopping, "shuffle": bool(shuffle), "seed": seed,
+    }
+    saved = checkpoint.load_checkpoint(resume) if resume is not None else None
+    config = _config_from(options, saved)
+    _check_architecture(net, saved)
     train = _evaluation_set(net, X, y, "training")
     monitored = {
         name: _evaluation_set(net, *_pair(data, f"{name}_data"), name)
         for name, data in (("validation", validation_data), ("test", test_data))
         if data is not None
     }
-    if (schedule is not None or early_stopping is not None) and "validation" not in monitored:
+    if (config.schedule is not None or config.early_stopping is not None) and (
+        "validation" not in monitored
+    ):
         raise ValueError("schedule and early_stopping need validation_data, got none")
     net.training_config = config.as_dict()
-    return _Trainer(net, train, config, monitored, callbacks, progress).run()
+    trainer = _Trainer(net, train, config, monitored, callbacks, progress)
+    if checkpoint_dir is None and resume is not None:
+        checkpoint_dir = resume
+    if checkpoint_dir is not None:
+        trainer.checkpoint_dir = os.fspath(checkpoint_dir)
+        trainer.data_fingerprint = checkpoint.data_fingerprint(train.X, train.Y)
+        trainer.checkpoint_extra = dict(checkpoint_extra or {})
+    if saved is not None:
+        trainer.restore(saved)
+    if should_stop is not None:
+        trainer.should_stop = should_stop
+    return trainer.run()
+
+
+_DEFAULTS = {"lmbda": 0.0, "l1": 0.0, "momentum": 0.0, "dropout": 0.0, "schedule": None,
+             "early_stopping": None, "shuffle": True, "seed": None}
+
+
+def _config_from(options: dict[str, Any], saved: checkpoint.Checkpoint | None) -> TrainingConfig:
+    """The run's configuration: the options given, or those of the checkpoint being resumed."""
+    if saved is None:
+        missing = [name for name in ("epochs", "batch_size", "eta") if options[name] is None]
+        if missing:
+            raise TypeError(f"fit needs {', '.join(missing)} (or resume=DIR to continue a run)")
+        return TrainingConfig(**options)
+    stored = saved.state["config"]
+    for name, value in options.items():
+        given = value is not None and value != _DEFAULTS.get(name)
+        if given and value != stored.get(name):
+            raise ValueError(
+                f"{name}={value!r} differs from the checkpoint's {name}={stored.get(name)!r}; "
+                f"a resumed run keeps its original configuration"
+            )
+    try:
+        return TrainingConfig(**stored)
+    except (TypeError, ValueError) as error:
+        raise ModelFormatError(f"{saved.path}: invalid training configuration: {error}") from None
+
+
+def _check_architecture(net: Network, saved: checkpoint.Checkpoint | None) -> None:
+    if saved is None:
+        return
+    theirs, ours = saved.net, net
+    if (list(theirs.sizes), theirs.activation_names, theirs.cost_function.name, theirs.dtype) != (
+        list(ours.sizes), ours.activation_names, ours.cost_function.name, ours.dtype
+    ):
+        raise ValueError(
+            f"the network {ours!r} does not match the checkpoint's {theirs!r} in {saved.path}"
+        )
 
 
 __all__ = ["SGD", "History", "TrainingConfig", "fit"]
