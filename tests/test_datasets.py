@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import http.server
@@ -48,23 +49,30 @@ FUZZ = settings(  # DELTAPROP_FUZZ_EXAMPLES=20000 for a deeper (slower) run
 )
 
 
-@pytest.fixture
-def datasets_no_hang():
-    """Fail (instead of hanging) if a test runs longer than 120 s, where SIGALRM exists."""
-    if not hasattr(signal, "SIGALRM"):
+@contextlib.contextmanager
+def no_hang(seconds: float):
+    """Raise TimeoutError (instead of hanging) if the block runs longer, where SIGALRM exists."""
+    if not hasattr(signal, "setitimer"):
         yield
         return
 
     def on_alarm(signum, frame):
-        raise TimeoutError("test ran longer than 120 s: something hangs")
+        raise TimeoutError(f"ran longer than {seconds} s: something hangs")
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(120)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
-        signal.alarm(0)
+        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
+def datasets_no_hang():
+    """Fail (instead of hanging) if a test runs longer than 120 s."""
+    with no_hang(120):
+        yield
 
 
 def idx_bytes(array: np.ndarray, tmp_path: Path, gz: bool = False) -> bytes:
@@ -816,11 +824,12 @@ idx_headers = st.builds(
     data=st.one_of(st.binary(max_size=120), mutated(_seed_idx_files()), idx_headers),
     gz=st.booleans(),
 )
-def test_fuzz_read_idx(tmp_path, datasets_no_hang, data, gz):
+def test_fuzz_read_idx(tmp_path, data, gz):
     path = tmp_path / "fuzz.idx"
     path.write_bytes(gzip.compress(data, mtime=0) if gz else data)
     try:
-        array = read_idx(path)
+        with no_hang(10):
+            array = read_idx(path)
     except DataFormatError:
         return
     assert isinstance(array, np.ndarray) and 1 <= array.ndim <= 4
@@ -847,11 +856,12 @@ csv_texts = st.text(alphabet="0123456789.,-+eE\n\r \"\tlabenif\x00;", max_size=1
         st.binary(max_size=80),
     )
 )
-def test_fuzz_load_csv(tmp_path, datasets_no_hang, data):
+def test_fuzz_load_csv(tmp_path, data):
     path = tmp_path / "fuzz.csv"
     path.write_bytes(data)
     try:
-        dataset = load_csv(path)
+        with no_hang(10):
+            dataset = load_csv(path)
     except DataFormatError:
         return
     rows = np.concatenate([dataset.train.X, dataset.validation.X, dataset.test.X])
@@ -887,11 +897,12 @@ zip_archives = st.dictionaries(
 
 @FUZZ
 @given(data=st.one_of(mutated(_valid_npz()), zip_archives, st.binary(max_size=80)))
-def test_fuzz_load_npz(tmp_path, datasets_no_hang, data):
+def test_fuzz_load_npz(tmp_path, data):
     path = tmp_path / "fuzz.npz"
     path.write_bytes(data)
     try:
-        dataset = load_npz(path)
+        with no_hang(10):
+            dataset = load_npz(path)
     except DataFormatError:
         return
     assert dataset.train.X.ndim == 2 and np.all(np.isfinite(dataset.train.X))

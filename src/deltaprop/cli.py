@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from deltaprop.errors import DataFormatError, DeltapropError
 
 PROG = "deltaprop"
 EXIT_OK = 0
-EXIT_CHECK_FAILED = 1
+EXIT_FAILED = 1  # a gradient check failed, or the reader of stdout went away
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 USER_ERRORS = (ValueError, TypeError, OSError, KeyError, DeltapropError)
@@ -619,7 +619,7 @@ def _run_config(args: argparse.Namespace, dataset: Any, net: Any) -> dict[str, A
         },
         "training": net.training_config,
         "deltaprop_version": deltaprop.__version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
@@ -761,12 +761,14 @@ def _image_shape_of(net: Any, meta: dict[str, Any]) -> tuple[int, int]:
 
 
 def _read_npy(path: Path, n_inputs: int) -> np.ndarray:
+    with open(path, "rb") as file:
+        magic = file.read(6)
+    if magic != b"\x93NUMPY":
+        raise DataFormatError(f"{path}: not a .npy file (write one with numpy.save)")
     try:
         array = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
         raise DataFormatError(f"{path}: not a readable .npy array: {error}") from None
-    if not isinstance(array, np.ndarray):
-        raise DataFormatError(f"{path}: holds an .npz archive; give a single .npy array")
     if array.ndim >= 2 and math.prod(array.shape[-2:]) == n_inputs and array.shape[-1] != n_inputs:
         array = array.reshape(*array.shape[:-2], n_inputs)  # images (h, w) or (m, h, w)
     if array.ndim == 1 and array.shape[0] == n_inputs:
@@ -909,25 +911,16 @@ def _probabilities(outputs: np.ndarray, net: Any) -> np.ndarray:
 def _prediction_table(labels: np.ndarray, probabilities: np.ndarray) -> Any:
     from rich.table import Table
 
-    n_classes = probabilities.shape[1]
-    table = Table(title_justify="left")
+    table = Table()
     table.add_column("row", justify="right")
     table.add_column("label", justify="right", style="bold")
-    table.add_column("confidence", justify="right")
-    per_class = n_classes <= 10
-    if per_class:
-        for k in range(n_classes):
-            table.add_column(f"p({k})", justify="right")
-    else:
-        table.add_column("top 3", justify="left")
+    table.add_column("probability", justify="right")
+    table.add_column("runners-up", justify="left", no_wrap=True)
     for i, (label, p) in enumerate(zip(labels[:PREDICT_TABLE_ROWS],
                                        probabilities[:PREDICT_TABLE_ROWS], strict=True)):
-        if per_class:
-            extra = [f"[bold]{v:.3f}[/]" if k == label else f"{v:.3f}" for k, v in enumerate(p)]
-        else:
-            top = np.argsort(p)[::-1][:3]
-            extra = [", ".join(f"{k}: {p[k]:.3f}" for k in top)]
-        table.add_row(str(i), str(label), f"{p[label]:.1%}", *extra)
+        others = [k for k in np.argsort(p)[::-1] if k != label][:3]
+        runners_up = "  ".join(f"{k}: {p[k]:.1%}" for k in others)
+        table.add_row(str(i), str(label), f"{p[label]:.1%}", runners_up)
     return table
 
 
@@ -977,15 +970,15 @@ def _gradcheck_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
 def _gradcheck_tables(result: Any, net: Any) -> tuple[Any, Any]:
     from rich.table import Table
 
-    layers = Table(title="backprop vs central finite differences (max relative error)",
-                   title_justify="left")
+    layers = Table()
     for name in ("layer", "shape", "checked", "weight error", "bias error"):
         layers.add_column(name, justify="right")
     for check, (n_in, n_out) in zip(result.layers, net.layer_shapes(), strict=True):
         layers.add_row(str(check.layer), f"{n_out}x{n_in}", str(check.checked),
                        f"{check.weight_error:.2e}", f"{check.bias_error:.2e}")
-    cost = Table(title="cost of the gradient", title_justify="left")
-    for name in ("method", "cost evaluations", "seconds"):
+    cost = Table()
+    cost.add_column("method")
+    for name in ("cost evaluations", "seconds"):
         cost.add_column(name, justify="right")
     cost.add_row("backprop", f"{result.backprop_evaluations} (+1 backward pass)",
                  f"{result.backprop_seconds:.6f}")
@@ -1023,13 +1016,17 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
         console.print(f"network {list(net.sizes)}, {', '.join(net.activation_names)}, "
                       f"{net.cost_function.name} cost, float64, {X.shape[0]} rows of {args.data} "
                       f"data, ε = {args.eps:g}")
-        for table in _gradcheck_tables(result, net):
-            console.print(table)
+        layers, cost = _gradcheck_tables(result, net)
+        console.print("max relative error of each layer's gradient, backprop vs central finite "
+                      "differences:")
+        console.print(layers)
+        console.print("cost of computing the gradient:")
+        console.print(cost)
         console.print(f"speed-up of backprop: [bold]{result.speedup:,.0f}x[/]")
         verdict = "[bold green]OK[/]" if passed else "[bold red]FAILED[/]"
         console.print(f"max relative error {result.max_error:.2e} "
                       f"(tolerance {args.tolerance:g}): {verdict}")
-    return EXIT_OK if passed else EXIT_CHECK_FAILED
+    return EXIT_OK if passed else EXIT_FAILED
 
 
 # -- info ------------------------------------------------------------------------------------------
@@ -1084,7 +1081,9 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def _describe(error: BaseException) -> str:
     """One line saying what went wrong, without the exception machinery."""
-    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+    if isinstance(error, FileNotFoundError) and error.filename is not None:
+        message = f"no such file: {error.filename}"
+    elif isinstance(error, OSError) and error.filename is not None and error.strerror:
         message = f"{error.strerror}: {error.filename}"
     elif isinstance(error, KeyError) and error.args:
         message = str(error.args[0])
@@ -1115,6 +1114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of stdout went away (| head): stop quietly
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # so the flush at exit does not fail again
+        return EXIT_FAILED
     except USER_ERRORS as error:
         if os.environ.get("DELTAPROP_DEBUG"):
             raise

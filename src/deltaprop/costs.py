@@ -26,14 +26,53 @@ def _softplus(z: Array) -> Array:
     return np.logaddexp(0.0, z)
 
 
+def _logsumexp(z: Array, axis: int) -> Array:
+    top = np.max(z, axis=axis, keepdims=True)
+    return top + np.log(np.sum(np.exp(z - top), axis=axis, keepdims=True))
+
+
 def _log_softmax(z: Array) -> Array:
-    shifted = z - z.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return z - _logsumexp(z, axis=1)
+
+
+def _log_one_minus_softmax(z: Array) -> Array:
+    """ln(1 − a_k) = ln Σ_(i≠k) e^(z_i) − ln Σ_i e^(z_i): exact even where a_k rounds to 1."""
+    others = np.repeat(z[:, None, :], z.shape[1], axis=1)  # (m, k, i): row k leaves z_k out
+    diagonal = np.arange(z.shape[1])
+    others[:, diagonal, diagonal] = -np.inf
+    return _logsumexp(others, axis=2)[:, :, 0] - _logsumexp(z, axis=1)
 
 
 def _safe_log(p: Array) -> Array:
     """ln p with p clipped into [tiny, 1], so that a probability of exactly 0 gives a large finite cost."""
     return np.log(np.clip(p, np.finfo(p.dtype).tiny, 1.0))
+
+
+def _log_probabilities(z: Array, a: Array, activation: Activation) -> tuple[Array, Array]:
+    """(ln a, ln(1 − a)), from z for sigmoid and softmax, where 1 − a would round to 0."""
+    if activation.name == "sigmoid":
+        return -_softplus(-z), -_softplus(z)  # ln σ(z) and ln(1 − σ(z)) = ln σ(−z)
+    if activation.name == "softmax":
+        return _log_softmax(z), _log_one_minus_softmax(z)
+    return _safe_log(a), _safe_log(1.0 - a)
+
+
+def _softmax_cross_entropy_delta(z: Array, y: Array) -> Array:
+    """J_softmax ∇_a C for the cross-entropy cost, without forming 1/a or 1/(1 − a).
+
+    With odds r_k = a_k / (1 − a_k), the Jacobian-vector product a ⊙ (v − ⟨a, v⟩) of
+    v = −y/a + (1 − y)/(1 − a) is δ_j = −y_j + a_j Σ_k y_k + (1 − y_j) a_j − Σ_(k≠j) (1 − y_k) a_j r_k,
+    and each a_j r_k (k ≠ j) is at most 1, since 1 − a_k >= a_j. Computed in log space.
+    """
+    log_a = _log_softmax(z)
+    log_odds = log_a - _log_one_minus_softmax(z)
+    log_products = log_a[:, :, None] + log_odds[:, None, :]  # (m, j, k): ln(a_j r_k)
+    diagonal = np.arange(z.shape[1])
+    log_products[:, diagonal, diagonal] = -np.inf  # the sum leaves k = j out
+    a_times_odds = np.exp(log_products)
+    a = np.exp(log_a)
+    return (-y + a * y.sum(axis=1, keepdims=True) + (1.0 - y) * a
+            - np.einsum("mjk,mk->mj", a_times_odds, 1.0 - y))
 
 
 class Cost:
@@ -84,8 +123,8 @@ class CrossEntropyCost(Cost):
         if activation.name == "sigmoid":
             # −y ln σ(z) − (1 − y) ln(1 − σ(z)) = softplus(z) − y z, exact for any z.
             return np.sum(_softplus(z) - y * z, axis=1)
-        terms = y * _safe_log(a) + (1.0 - y) * _safe_log(1.0 - a)
-        return -np.sum(terms, axis=1)
+        log_a, log_one_minus_a = _log_probabilities(z, a, activation)
+        return -np.sum(y * log_a + (1.0 - y) * log_one_minus_a, axis=1)
 
     def gradient(self, a: Array, y: Array) -> Array:
         return (a - y) / (a * (1.0 - a))
@@ -93,6 +132,8 @@ class CrossEntropyCost(Cost):
     def delta(self, z: Array, a: Array, y: Array, activation: Activation) -> Array:
         if activation.name == "sigmoid":
             return a - y  # BP1 with σ'(z) = a(1 − a) cancelled
+        if activation.name == "softmax":
+            return _softmax_cross_entropy_delta(z, y)
         return super().delta(z, a, y, activation)
 
 
@@ -103,7 +144,7 @@ class LogLikelihoodCost(Cost):
     needs_probabilities = True
 
     def value(self, z: Array, a: Array, y: Array, activation: Activation) -> Array:
-        log_a = _log_softmax(z) if activation.name == "softmax" else _safe_log(a)
+        log_a, _ = _log_probabilities(z, a, activation)
         return -np.sum(y * log_a, axis=1)
 
     def gradient(self, a: Array, y: Array) -> Array:
@@ -113,6 +154,8 @@ class LogLikelihoodCost(Cost):
         if activation.name == "softmax":
             # BP1 with the softmax Jacobian applied to −y/a: a Σ_j y_j − y, which is a − y for one-hot y.
             return a * y.sum(axis=1, keepdims=True) - y
+        if activation.name == "sigmoid":
+            return -y * activation(-z)  # BP1: (−y/a) ⊙ a(1 − a) = −y (1 − a), and 1 − σ(z) = σ(−z)
         return super().delta(z, a, y, activation)
 
 

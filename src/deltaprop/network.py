@@ -104,7 +104,12 @@ def _resolve_activations(
     return activations
 
 
-def _check_pairing(cost: Cost, output: Activation) -> None:
+def _check_pairing(cost: Cost, output: Activation, n_out: int) -> None:
+    if not output.elementwise and n_out < 2:
+        raise ValueError(
+            f"output activation {output.name!r} needs at least 2 output units (with one its output "
+            f"is always 1), got sizes[-1] = {n_out}"
+        )
     if cost.needs_probabilities and not output.outputs_probabilities:
         raise ValueError(
             f"cost {cost.name!r} needs outputs in (0, 1), from a 'sigmoid' or 'softmax' output "
@@ -147,7 +152,7 @@ class Network:
         self.dtype = check_dtype(dtype)
         self.activations = _resolve_activations(activation, output_activation, len(self.sizes) - 1)
         self.cost_function = get_cost(cost)
-        _check_pairing(self.cost_function, self.activations[-1])
+        _check_pairing(self.cost_function, self.activations[-1], self.sizes[-1])
         if init not in INITIALIZERS:
             raise ValueError(f"unknown init {init!r}; expected one of {sorted(INITIALIZERS)}")
         self.init = init

@@ -178,9 +178,9 @@ def plot_learning_speed(history: History | Sequence[Mapping[str, Any]], path: Pa
         axes.plot(epochs, values, marker="o" if len(points) <= 30 else None, markersize=3,
                   label=name)
     axes.set_yscale("log")
-    axes.set_title("Speed of learning: ‖∂C/∂b^l‖ per layer")
+    axes.set_title(r"Speed of learning: $\|\partial C / \partial b^l\|$ per layer")
     axes.set_xlabel("epoch")
-    axes.set_ylabel("‖∂C/∂b‖ (mean over mini-batches)")
+    axes.set_ylabel(r"$\|\partial C / \partial b^l\|$ (mean over mini-batches)")
     axes.grid(True, which="both", alpha=0.3)
     if axes.lines:
         axes.legend()
@@ -194,9 +194,12 @@ def _labels(name: str, values: Any, n_classes: int) -> np.ndarray:
     array = np.asarray(values)
     if array.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array of class labels, got shape {array.shape}")
-    if array.size and not np.issubdtype(array.dtype, np.integer):
-        if not np.issubdtype(array.dtype, np.floating) or np.any(array != np.round(array)):
-            raise TypeError(f"{name} must hold integer class labels, got dtype {array.dtype}")
+    integers = np.issubdtype(array.dtype, np.integer)
+    whole_floats = np.issubdtype(array.dtype, np.floating) and bool(
+        np.all(np.isfinite(array) & (array == np.round(array)))
+    )
+    if array.size and not (integers or whole_floats):
+        raise TypeError(f"{name} must hold integer class labels, got {array.dtype} values")
     labels = array.astype(np.int64)
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         raise ValueError(

@@ -1,0 +1,193 @@
+"""deltaprop.plots: PNG files written atomically, sensible figures, the confusion matrix."""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deltaprop import Network, plots
+from deltaprop.training import History
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) of a PNG file, after checking its signature and IHDR chunk."""
+    data = path.read_bytes()
+    assert data[:8] == PNG_MAGIC, f"{path} is not a PNG file"
+    assert data[12:16] == b"IHDR"
+    assert data[-8:-4] == b"IEND", f"{path} is truncated"
+    return struct.unpack(">II", data[16:24])
+
+
+def assert_sensible_png(path: Path, min_side: int = 200, max_side: int = 4000) -> None:
+    width, height = png_size(path)
+    assert min_side <= width <= max_side and min_side <= height <= max_side, (width, height)
+    assert path.stat().st_size > 2_000  # not blank
+    leftovers = [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []
+
+
+@pytest.fixture(scope="module")
+def trained() -> tuple[Network, History]:
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, (60, 16))
+    y = (X[:, :8].sum(axis=1) > X[:, 8:].sum(axis=1)).astype(int)
+    net = Network([16, 9, 2], cost="cross_entropy", seed=1)
+    history = net.fit(X[:40], y[:40], epochs=4, batch_size=10, eta=1.0, seed=0,
+                      validation_data=(X[40:50], y[40:50]), test_data=(X[50:], y[50:]))
+    return net, history
+
+
+# -- confusion_matrix ----------------------------------------------------------------------------
+
+
+def test_confusion_matrix_counts_true_rows_predicted_columns() -> None:
+    y_true = [0, 0, 1, 1, 1, 2]
+    y_pred = [0, 1, 1, 1, 2, 0]
+    matrix = plots.confusion_matrix(y_true, y_pred, 3)
+    np.testing.assert_array_equal(matrix, [[1, 1, 0], [0, 2, 1], [1, 0, 0]])
+    assert matrix.dtype == np.int64
+    assert matrix.sum() == 6 and np.trace(matrix) == 3
+
+
+def test_confusion_matrix_includes_absent_classes_and_whole_floats() -> None:
+    matrix = plots.confusion_matrix(np.array([1.0, 1.0]), np.array([1, 3]), 5)
+    assert matrix.shape == (5, 5)
+    assert matrix[1, 1] == 1 and matrix[1, 3] == 1 and matrix.sum() == 2
+
+
+@pytest.mark.parametrize(
+    ("y_true", "y_pred", "n_classes", "error"),
+    [
+        ([0, 1], [0], 2, ValueError),  # lengths differ
+        ([0, 2], [0, 1], 2, ValueError),  # label out of range
+        ([0, -1], [0, 1], 2, ValueError),
+        ([[0, 1]], [[0, 1]], 2, ValueError),  # not 1-D
+        ([0.5, 1], [0, 1], 2, TypeError),  # not whole numbers
+        ([0, 1], [0, 1], 0, ValueError),
+        ([0, 1], [0, 1], True, ValueError),
+    ],
+)
+def test_confusion_matrix_rejects_bad_input(y_true, y_pred, n_classes, error) -> None:
+    with pytest.raises(error):
+        plots.confusion_matrix(y_true, y_pred, n_classes)
+
+
+# -- the plots -----------------------------------------------------------------------------------
+
+
+def test_plot_curves_writes_a_png(tmp_path: Path, trained) -> None:
+    _, history = trained
+    path = plots.plot_curves(history, tmp_path / "curves.png")
+    assert path == tmp_path / "curves.png"
+    assert_sensible_png(path)
+    width, height = png_size(path)
+    assert width > height  # two panels side by side
+
+
+def test_plot_curves_accepts_records_and_missing_splits(tmp_path: Path, trained) -> None:
+    _, history = trained
+    records = [{k: v for k, v in r.items() if not k.startswith(("validation", "test"))}
+               for r in history.records]
+    assert_sensible_png(plots.plot_curves(records, tmp_path / "a.png"))
+    assert_sensible_png(plots.plot_curves(history.as_dict(), tmp_path / "b.png"))
+
+
+def test_plot_learning_speed_writes_a_png(tmp_path: Path, trained) -> None:
+    _, history = trained
+    assert_sensible_png(plots.plot_learning_speed(history, tmp_path / "speed.png"))
+
+
+def test_plot_learning_speed_of_a_deep_network(tmp_path: Path) -> None:
+    records = [{"epoch": e, "learning_speed": [0.01 / e, 0.1 / e, 1.0 / e, 0.0]}
+               for e in range(1, 6)]
+    assert_sensible_png(plots.plot_learning_speed(records, tmp_path / "deep.png"))
+
+
+def test_plots_of_an_empty_history_fail_clearly(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no epochs"):
+        plots.plot_curves(History(), tmp_path / "x.png")
+    with pytest.raises(ValueError, match="learning_speed"):
+        plots.plot_learning_speed([{"epoch": 1}], tmp_path / "x.png")
+    with pytest.raises(TypeError):
+        plots.plot_curves(42, tmp_path / "x.png")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_confusion_matrix_writes_a_png(tmp_path: Path) -> None:
+    matrix = plots.confusion_matrix([0, 1, 2, 2, 1], [0, 1, 2, 1, 1], 3)
+    assert_sensible_png(plots.plot_confusion_matrix(matrix, tmp_path / "cm.png"))
+    big = np.random.default_rng(0).integers(0, 50, (40, 40))  # too many to annotate
+    assert_sensible_png(plots.plot_confusion_matrix(big, tmp_path / "big.png"))
+
+
+@pytest.mark.parametrize("matrix", [np.zeros((2, 3)), np.zeros((0, 0)), -np.ones((2, 2))])
+def test_plot_confusion_matrix_rejects_bad_matrices(tmp_path: Path, matrix) -> None:
+    with pytest.raises(ValueError):
+        plots.plot_confusion_matrix(matrix, tmp_path / "cm.png")
+
+
+def test_plot_first_layer_weights_writes_a_png(tmp_path: Path) -> None:
+    net = Network([64, 30, 10], seed=0)
+    assert_sensible_png(plots.plot_first_layer_weights(net, (8, 8), tmp_path / "w.png"))
+
+
+def test_plot_first_layer_weights_limits_the_units(tmp_path: Path) -> None:
+    net = Network([12, 150, 2], seed=0)
+    path = plots.plot_first_layer_weights(net, (3, 4), tmp_path / "w.png", max_units=100)
+    assert_sensible_png(path)
+    with pytest.raises(ValueError, match="max_units"):
+        plots.plot_first_layer_weights(net, (3, 4), tmp_path / "w.png", max_units=0)
+
+
+@pytest.mark.parametrize("shape", [(8, 9), (8,), "8x8", (0, 64)])
+def test_plot_first_layer_weights_checks_the_image_shape(tmp_path: Path, shape) -> None:
+    with pytest.raises(ValueError, match="image_shape"):
+        plots.plot_first_layer_weights(Network([64, 5, 2]), shape, tmp_path / "w.png")
+
+
+# -- atomic writes, no global state --------------------------------------------------------------
+
+
+def test_a_plot_replaces_an_existing_file(tmp_path: Path, trained) -> None:
+    _, history = trained
+    target = tmp_path / "curves.png"
+    target.write_bytes(b"old")
+    plots.plot_curves(history, target)
+    assert_sensible_png(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curves.png"]
+
+
+def test_a_failed_write_leaves_nothing(tmp_path: Path, trained, monkeypatch) -> None:
+    _, history = trained
+    target = tmp_path / "curves.png"
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        plots.plot_curves(history, target)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(FileNotFoundError):
+        plots.plot_curves(history, tmp_path / "missing-folder" / "curves.png")
+
+
+def test_plotting_does_not_touch_pyplot_or_the_backend(tmp_path: Path) -> None:
+    code = (
+        "import sys, matplotlib\n"
+        "backend = dict.__getitem__(matplotlib.rcParams, 'backend')  # without resolving it\n"
+        "from deltaprop import plots\n"
+        f"plots.plot_confusion_matrix([[1, 0], [2, 3]], {str(tmp_path / 'cm.png')!r})\n"
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n"
+        "assert dict.__getitem__(matplotlib.rcParams, 'backend') == backend\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    assert_sensible_png(tmp_path / "cm.png")
