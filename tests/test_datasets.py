@@ -220,11 +220,11 @@ def test_idx_lying_header_is_rejected_without_allocating(tmp_path, gz):
 
 
 def test_idx_gzip_bomb_reads_bounded(tmp_path):
-    # 1000 declared bytes followed by 100 MiB of zeros that compress to ~100 KiB
+    # 1000 declared bytes followed by 70 MiB of zeros that compress to ~70 KiB
     compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
     parts = [compressor.compress(b"\x00\x00\x08\x01" + struct.pack(">I", 1000))]
     zeros = bytes(2**20)
-    parts += [compressor.compress(zeros) for _ in range(100)]
+    parts += [compressor.compress(zeros) for _ in range(70)]
     parts.append(compressor.flush())
     path = tmp_path / "bomb.idx.gz"
     path.write_bytes(b"".join(parts))
@@ -717,7 +717,7 @@ def test_load_csv_good(tmp_path):
         ("x,label\n1,0\n1,inf\n", "line 3, column 2"),
         ("x,label\n1,0\n1,-2\n", "line 3, column 'label' = -2"),
         ("x,label\n1,1.5\n", "line 2, column 'label' = 1.5 is not a whole number"),
-        ('x,label\n"1,0\n', "unexpected end of data|no data|fields"),
+        ('x,label\n"1,0\n', "line 2: 1 fields"),
     ],
 )
 def test_load_csv_bad(tmp_path, text, match):

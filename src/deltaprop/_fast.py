@@ -63,7 +63,7 @@ SPEED_CHUNK = 64  # mini-batches whose bias gradients are kept before their norm
 SMALL_GEMM = 1 << 22
 
 # Kinds of activation the loop computes in place; any other one is called as the readable path does.
-_SIGMOID, _TANH, _RELU, _LINEAR, _SOFTMAX, _OTHER = range(6)
+_SIGMOID, _TANH, _RELU, _LINEAR, _SOFTMAX, _OTHER, _EXPIT = range(7)  # _EXPIT: sigmoid, float64
 # Output errors δ^L the loop computes in place; any other pairing calls ``cost.delta``.
 _QUADRATIC_SIGMOID, _A_MINUS_Y, _SOFTMAX_LOG_LIKELIHOOD, _COST_DELTA = range(4)
 
@@ -167,6 +167,15 @@ class _Batch:
         # the input of layer i as BLAS sees it; entry 0 is set to the mini-batch's X each step
         self.inputT: list[Array | None] = [None] + [self.a[i].T for i in range(L - 1)]
         self.inputs: list[Array | None] = [None] + [self.a[i] for i in range(L - 1)]
+        self.ones = np.ones(m, run.dtype)  # Σ over rows as a product: ones · δ
+        self._eta = math.nan
+        self._scale = np.zeros((), run.dtype)
+
+    def scale(self, eta: float) -> Array:
+        """η/m as a 0-d array of the dtype (numpy handles it faster than a Python float)."""
+        if eta != self._eta:
+            self._eta, self._scale = eta, np.asarray(eta / self.m, dtype=self._scale.dtype)
+        return self._scale
 
 
 class _EpochRunner:
@@ -181,6 +190,11 @@ class _EpochRunner:
         self.dtype = net.dtype
         self.kinds = [_activation_kind(act) for act in net.activations]
         self.output = _output_kind(net.cost_function, self.kinds[-1])
+        # the forward pass computes float64 sigmoids with expit, one ufunc (see _sigmoid_into)
+        self.forward_kinds = [
+            _EXPIT if kind == _SIGMOID and _expit is not None and self.dtype == np.float64 else kind
+            for kind in self.kinds
+        ]
         self.gemm = _gemm_for(self.dtype)
         self.blas = self.gemm is not _numpy_gemm
         k = min(trainer.config.batch_size, trainer.train.X.shape[0])
@@ -267,7 +281,8 @@ class _EpochRunner:
         weights, biases = self.weights, self.biases
         wT = [w.T for w in weights]
         target_T = [v.T for v in vw] if momentum else wT  # what the update GEMM writes
-        kinds = self.kinds
+        kinds, forward_kinds = self.kinds, self.forward_kinds
+        expit = _expit
         out_kind = self.output
         cost, out_act = net.cost_function, net.activations[-1]
         acts = net.activations
@@ -279,28 +294,41 @@ class _EpochRunner:
         pending = 0  # rows of the speed table not yet added to trainer.speed_sums
         subtract, multiply, add, reduce = np.subtract, np.multiply, np.add, np.add.reduce
         dot, isfinite = np.dot, math.isfinite
+        small = self.small  # numpy's dot for the products (less overhead per call) and sums
+        b_rows = [b[None, :] for b in biases]  # (1, n): numpy broadcasts it faster than (n,)
+        one = np.ones((), self.dtype)  # 0-d arrays of the dtype: cheaper than Python scalars
         batch_full = self.batch(min(k, n_rows))
         should_stop = trainer.should_stop
 
-        while trainer.batch < n_batches:
-            start = trainer.batch * k
+        c_full = batch_full.scale(eta)
+        batch = trainer.batch
+        while batch < n_batches:
+            start = batch * k
             xb, yb = X[start:start + k], Y[start:start + k]
             m = xb.shape[0]
-            bt = batch_full if m == batch_full.m else self.batch(m)
-            c = eta / m
+            if m == batch_full.m:
+                bt, c = batch_full, c_full
+            else:
+                bt = self.batch(m)
+                c = bt.scale(eta)
             masks = trainer._dropout_masks(m) if dropout else None
-            z, a, d, t, inputT = bt.z, bt.a, bt.d, bt.t, bt.inputT
-            inputT[0] = xb.T
+            z, a, d, t, inputs, inputT = bt.z, bt.a, bt.d, bt.t, bt.inputs, bt.inputT
+            inputs[0], inputT[0] = xb, xb.T
             # -- feedforward: z^l = a^(l-1) (w^l)ᵀ + b^l, a^l = σ(z^l) --
             for i in layers:
+                zi, ai = z[i], a[i]
                 if masks is not None and i > 0:
                     multiply(a[i - 1], masks[i - 1], out=bt.masked[i])
-                    inputT[i] = bt.masked[i].T
-                gemm(1.0, wT[i], inputT[i], 0.0, bt.zT[i], 1, 0, 1)
-                zi, ai = z[i], a[i]
-                add(zi, biases[i], out=zi)
-                kind = kinds[i]
-                if kind == _SIGMOID:
+                    inputs[i], inputT[i] = bt.masked[i], bt.masked[i].T
+                if small:
+                    dot(inputs[i], wT[i], out=zi)
+                else:
+                    gemm(1.0, wT[i], inputT[i], 0.0, bt.zT[i], 1, 0, 1)
+                add(zi, b_rows[i], out=zi)
+                kind = forward_kinds[i]
+                if kind == _EXPIT:
+                    expit(zi, out=ai)
+                elif kind == _SIGMOID:
                     _sigmoid_into(zi, ai)
                 elif kind == _TANH:
                     np.tanh(zi, out=ai)
@@ -318,11 +346,11 @@ class _EpochRunner:
             # -- BP1, scaled: δ̃^L = (η/m) δ^L --
             zL, aL, dL, tL = z[last], a[last], d[last], t[last]
             if out_kind == _QUADRATIC_SIGMOID:  # (a − y) ⊙ a(1 − a)
-                multiply(aL, -c, out=tL)
-                add(tL, c, out=tL)
+                subtract(one, aL, out=tL)
                 multiply(tL, aL, out=tL)
                 subtract(aL, yb, out=dL)
                 multiply(dL, tL, out=dL)
+                multiply(dL, c, out=dL)
             elif out_kind == _A_MINUS_Y:
                 subtract(aL, yb, out=dL)
                 multiply(dL, c, out=dL)
@@ -337,15 +365,18 @@ class _EpochRunner:
             # -- BP2: δ̃^l = (δ̃^(l+1) w^(l+1)) ⊙ σ'(z^l) --
             for i in hidden:
                 di, ti, ai = d[i], t[i], a[i]
-                gemm(1.0, wT[i + 1], bt.dT[i + 1], 0.0, bt.dT[i], 0, 0, 1)
+                if small:
+                    dot(d[i + 1], weights[i + 1], out=di)
+                else:
+                    gemm(1.0, wT[i + 1], bt.dT[i + 1], 0.0, bt.dT[i], 0, 0, 1)
                 kind = kinds[i]
                 if kind == _SIGMOID:
-                    subtract(1.0, ai, out=ti)
+                    subtract(one, ai, out=ti)
                     multiply(ti, ai, out=ti)
                     multiply(di, ti, out=di)
                 elif kind == _TANH:
                     multiply(ai, ai, out=ti)
-                    subtract(1.0, ti, out=ti)
+                    subtract(one, ti, out=ti)
                     multiply(di, ti, out=di)
                 elif kind == _RELU:
                     flags = bt.flags[i]
@@ -358,7 +389,10 @@ class _EpochRunner:
             # -- BP3: η ∂C/∂b^l = Σ_rows δ̃^l, into this mini-batch's row of the speed table --
             views = speed_views[pending]
             for i in layers:
-                reduce(d[i], axis=0, out=views[i])
+                if small:
+                    dot(bt.ones, d[i], out=views[i])
+                else:
+                    reduce(d[i], axis=0, out=views[i])
             squared = dot(speed_rows[pending], speed_rows[pending])
             pending += 1
             if not isfinite(squared):
@@ -393,9 +427,10 @@ class _EpochRunner:
             if pending == SPEED_CHUNK:
                 self._add_speeds(trainer, pending, eta)
                 pending = 0
-            trainer.batch += 1
+            batch += 1
+            trainer.batch = batch
             on_batch()
-            if trainer.batch < n_batches and should_stop():
+            if batch < n_batches and should_stop():
                 self._add_speeds(trainer, pending, eta)
                 pending = 0
                 trainer._interrupt()

@@ -22,6 +22,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -32,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from deltaprop.errors import DataFormatError, DeltapropError
+from deltaprop.errors import DataFormatError, DeltapropError, TrainingInterrupted
 
 PROG = "deltaprop"
 EXIT_OK = 0
@@ -217,6 +218,13 @@ def _add_train_parser(commands: Any) -> None:
     out.add_argument("--quiet", action="store_true", help="no progress bar, no per-epoch table")
     out.add_argument("--json", action="store_true",
                      help="print one JSON object on stdout (progress and table go to stderr)")
+    faults = parser.add_argument_group("checkpoints")
+    faults.add_argument("--checkpoint-dir", default=None, metavar="DIR",
+                        help="save a checkpoint there at the end of every epoch (default: "
+                             "<out>.checkpoint, removed once the run completes)")
+    faults.add_argument("--resume", default=None, metavar="DIR",
+                        help="continue the run whose checkpoint is in DIR, with its original "
+                             "options; writes the run directory it would have written")
     parser.set_defaults(handler=cmd_train)
 
 
@@ -516,12 +524,10 @@ class _EpochTable:
 
 
 def _fit_options(args: argparse.Namespace, dataset: Any) -> dict[str, Any]:
-    """Every keyword argument of the ``fit`` call, in one place."""
-    from rich import get_console
-
-    # The progress bar draws on rich's global console, so the rows print through it too (above
-    # the bar). Under --json, _run_training points stdout at stderr while fit runs.
-    callbacks = [] if args.quiet else [_EpochTable(get_console())]
+    """Every keyword argument of the ``fit`` call, in one place (checkpoints: _run_training)."""
+    # Under --json nothing but the final JSON object may reach stdout: bar and rows go to stderr.
+    console = _console(stderr=args.json)
+    callbacks = [] if args.quiet else [_EpochTable(console)]
     return {
         "epochs": args.epochs,
         "batch_size": args.batch_size,
@@ -536,7 +542,7 @@ def _fit_options(args: argparse.Namespace, dataset: Any) -> dict[str, Any]:
         "validation_data": _pair_or_none(dataset.validation),
         "test_data": _pair_or_none(dataset.test),
         "callbacks": callbacks,
-        "progress": not args.quiet,
+        "progress": False if args.quiet else console,
     }
 
 
@@ -545,16 +551,87 @@ def _run_training(
 ) -> tuple[Any, float]:
     """Train ``net`` on the training split: the one call of ``fit``. Returns (history, seconds).
 
-    ``run_dir`` is the (temporary) run directory, for anything written during training.
+    ``run_dir`` is the (temporary) run directory. Checkpoints go to ``args.checkpoint_dir`` at the end
+    of every epoch; Ctrl-C or SIGTERM stops after the current mini-batch with a checkpoint saved.
     """
     from deltaprop.training import fit
 
-    # Under --json nothing but the final JSON object may reach stdout: the bar and rows go to stderr.
-    stdout = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
     started = time.perf_counter()
-    with stdout:
-        history = fit(net, dataset.train.X, dataset.train.y, **options)
+    with _StopOnSignal() as stop:
+        try:
+            history = fit(
+                net, dataset.train.X, dataset.train.y, **options,
+                checkpoint_dir=args.checkpoint_dir, resume=args.resume, should_stop=stop.requested,
+                checkpoint_extra={"cli": _stored_options(args)},
+            )
+        except TrainingInterrupted as stopped:
+            stopped.signal_number = stop.signal_number
+            raise
     return history, time.perf_counter() - started
+
+
+class _StopOnSignal:
+    """SIGINT and SIGTERM ask training to stop after its current mini-batch; a second one stops at
+    once. ``signal_number`` remembers the first, for the exit code (128 + signal)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signal_number: int | None = None
+
+    def requested(self) -> bool:
+        return self.signal_number is not None
+
+    def _handle(self, signal_number: int, frame: Any) -> None:
+        if self.signal_number is not None:
+            print(f"{PROG}: stopped at once; the last checkpoint stays", file=sys.stderr)
+            raise SystemExit(128 + signal_number)
+        self.signal_number = signal_number
+
+    def __enter__(self) -> _StopOnSignal:
+        self.previous = {number: signal.signal(number, self._handle) for number in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+
+
+def _stored_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options of this run that a resume must take again (not how the output is shown)."""
+    return {key: value for key, value in vars(args).items() if key not in _PRESENTATION_OPTIONS}
+
+
+# Options that only change how a run is shown or where its checkpoint goes: a resume may change them.
+_PRESENTATION_OPTIONS = {"handler", "command", "quiet", "json", "no_plots", "resume",
+                         "checkpoint_dir"}
+
+
+def _resumed_arguments(args: argparse.Namespace) -> argparse.Namespace:
+    """The original options of the run checkpointed in ``args.resume``, with this call's output
+    options; any other option given now must agree with the original."""
+    from deltaprop.checkpoint import load_checkpoint
+
+    saved = load_checkpoint(args.resume)
+    stored = saved.state["extra"].get("cli")
+    if not isinstance(stored, dict) or not isinstance(stored.get("out"), str):
+        raise ValueError(f"the checkpoint in {args.resume} was not written by '{PROG} train'")
+    defaults = vars(build_parser().parse_args(["train"]))
+    for key, value in vars(args).items():
+        if key in _PRESENTATION_OPTIONS or key not in stored:
+            continue
+        if value != defaults.get(key) and value != stored[key]:
+            flag = "--" + key.replace("_", "-")
+            raise ValueError(
+                f"{flag} {value} differs from the checkpointed run's {stored[key]!r}; "
+                f"a resumed run keeps its original options"
+            )
+    resumed = argparse.Namespace(**{**defaults, **stored})
+    for key in _PRESENTATION_OPTIONS - {"checkpoint_dir"}:
+        setattr(resumed, key, getattr(args, key))
+    resumed.checkpoint_dir = args.checkpoint_dir or args.resume
+    resumed.keep_checkpoints = resumed.keep_checkpoints or args.checkpoint_dir is not None
+    return resumed
 
 
 def _summary_split(dataset: Any) -> tuple[str, Any]:
@@ -689,19 +766,39 @@ def _report_training(summary: dict[str, Any], files: list[str], final: Path) -> 
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.resume is not None:
+        args = _resumed_arguments(args)
+    else:
+        args.keep_checkpoints = args.checkpoint_dir is not None
     final = _plan_run_directory(args.out)
+    args.out = str(final)
+    if args.checkpoint_dir is None:
+        args.checkpoint_dir = str(final.with_name(final.name + ".checkpoint"))
     dataset = _load_data(args.data, args.data_dir, args.dtype, args.seed)
     net = _build_network(args, dataset)
     options = _fit_options(args, dataset)
-    with _run_directory(final) as workdir:
-        history, seconds = _run_training(args, dataset, net, options, workdir)
-        summary = _summary(history, seconds, dataset, net, final)
-        files = _write_run(workdir, args, dataset, net, history, summary)
+    try:
+        with _run_directory(final) as workdir:
+            history, seconds = _run_training(args, dataset, net, options, workdir)
+            summary = _summary(history, seconds, dataset, net, final)
+            files = _write_run(workdir, args, dataset, net, history, summary)
+    except TrainingInterrupted as stopped:
+        return _report_interruption(stopped)
+    if not args.keep_checkpoints:
+        shutil.rmtree(args.checkpoint_dir, ignore_errors=True)
     if args.json:
         _print_json(summary)
     else:
         _report_training(summary, files, final)
     return EXIT_OK
+
+
+def _report_interruption(stopped: TrainingInterrupted) -> int:
+    """One line on stderr: where the checkpoint is and how to resume; exit 128 + the signal."""
+    number = getattr(stopped, "signal_number", None) or signal.SIGINT
+    print(f"{PROG}: {stopped}; resume with: {PROG} train --resume {stopped.checkpoint_dir}",
+          file=sys.stderr)
+    return 128 + number
 
 
 # -- evaluate --------------------------------------------------------------------------------------

@@ -128,7 +128,7 @@ class Split(NamedTuple):
     y: np.ndarray
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Dataset:
     """A data set split three ways, rows are examples.
 

@@ -346,11 +346,11 @@ class _Trainer:
         return speeds
 
     def _interrupt(self) -> None:
-        """Save the position reached and stop: the run can be resumed from this mini-batch."""
+        """Save the position reached and stop: the run can be resumed from there."""
         if self.checkpoint_dir is None:
             raise TrainingInterrupted(
-                f"training interrupted in epoch {self.epoch + 1} after mini-batch {self.batch}; no "
-                f"checkpoint_dir was given, so nothing was saved", ""
+                f"training interrupted in epoch {self.epoch + 1} after mini-batch {self.batch}; "
+                f"no checkpoint_dir was given, so nothing was saved", ""
             )
         self.save_checkpoint()
         raise TrainingInterrupted(
@@ -440,14 +440,17 @@ class _Trainer:
                     callback(record)
                 if reason is not None:
                     break
+                if self.epoch < self.config.epochs and self.should_stop():
+                    self._interrupt()
         return self.history
 
 
 class _progress_bar:
     """A rich progress bar over all mini-batches of the run, or nothing when disabled."""
 
-    def __init__(self, enabled: bool, total: int, batches_per_epoch: int) -> None:
-        self.enabled = enabled
+    def __init__(self, progress: Any, total: int, batches_per_epoch: int) -> None:
+        self.enabled = bool(progress)
+        self.console = None if isinstance(progress, bool) else progress
         self.total = total
         self.every = max(1, batches_per_epoch // 50)  # redraw ~50 times per epoch, not per batch
         self.count = 0
@@ -457,7 +460,7 @@ class _progress_bar:
             return lambda: None
         from rich.progress import Progress
 
-        self.bar = Progress(transient=True)
+        self.bar = Progress(console=self.console, transient=True)
         self.bar.start()
         self.task = self.bar.add_task("training", total=self.total)
         return self.advance
@@ -491,7 +494,7 @@ def fit(
     validation_data: tuple[Any, Any] | None = None,
     test_data: tuple[Any, Any] | None = None,
     callbacks: Iterable[Callback] = (),
-    progress: bool = False,
+    progress: bool | Any = False,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: str | os.PathLike[str] | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -517,7 +520,7 @@ def fit(
         seed: seed of the Generator behind shuffling and dropout.
         validation_data, test_data: (X, y) pairs evaluated after every epoch.
         callbacks: functions called with each epoch's record.
-        progress: show a progress bar.
+        progress: show a progress bar (True), on a given rich Console.
         checkpoint_dir: save a checkpoint there (atomically) at the end of every epoch.
         resume: a checkpoint directory to continue from, with the configuration stored there
             (training options given here must then be left out or equal). ``net`` must have the
