@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from deltaprop._files import current_umask
 from deltaprop.errors import DataFormatError, DeltapropError, TrainingInterrupted
 
 PROG = "deltaprop"
@@ -456,12 +457,6 @@ def _make_parents(folder: Path) -> list[Path]:
     return list(reversed(missing))
 
 
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 @contextlib.contextmanager
 def _run_directory(final: Path) -> Iterator[Path]:
     """A hidden temporary sibling of ``final`` to write the run into.
@@ -478,7 +473,7 @@ def _run_directory(final: Path) -> Iterator[Path]:
         raise
     try:
         yield workdir
-        os.chmod(workdir, 0o777 & ~_current_umask())  # mkdtemp makes it 0700
+        os.chmod(workdir, 0o777 & ~current_umask())  # mkdtemp makes it 0700
         if final.is_dir() and not any(final.iterdir()):
             final.rmdir()  # an empty --out; os.rename cannot replace a folder everywhere
         os.rename(workdir, final)

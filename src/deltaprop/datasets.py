@@ -23,7 +23,6 @@ allocate more than about :data:`MAX_DATA_BYTES` bytes for one array.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import gzip
 import hashlib
@@ -31,18 +30,18 @@ import http.client
 import math
 import os
 import struct
-import tempfile
 import urllib.request
 import zipfile
 import zlib
 from array import array as _PackedArray
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, NamedTuple
 
 import numpy as np
 
+from deltaprop._files import atomic_write
 from deltaprop._validation import check_dtype, check_number, check_positive_int
 from deltaprop.errors import DataFormatError, DownloadError
 
@@ -275,7 +274,7 @@ def write_idx(path: PathLike, array: np.ndarray) -> None:
         raise ValueError(f"array of shape {data.shape} is too large for an IDX file")
     header = bytes([0, 0, code, data.ndim]) + struct.pack(f">{data.ndim}I", *data.shape)
     body = data.astype(IDX_DTYPES[code], copy=False).tobytes(order="C")
-    with _atomic_file(path) as out:
+    with atomic_write(path) as out:
         if path.suffix == ".gz":
             with gzip.GzipFile(filename="", fileobj=out, mode="wb", compresslevel=6, mtime=0) as z:
                 z.write(header)
@@ -283,36 +282,6 @@ def write_idx(path: PathLike, array: np.ndarray) -> None:
         else:
             out.write(header)
             out.write(body)
-
-
-@contextlib.contextmanager
-def _atomic_file(target: Path) -> Iterator[IO[bytes]]:
-    """A temporary file beside ``target``; on success fsync'ed and renamed onto it, else removed."""
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    replaced = False
-    try:
-        with os.fdopen(fd, "w+b") as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
-        replaced = True
-        _fsync_folder(target.parent)
-    finally:
-        if not replaced:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make a rename in ``folder`` durable where the platform allows it (best effort)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -407,7 +376,7 @@ def _download_missing(
 
 def _fetch(url: str, target: Path, md5: str | None, timeout: float) -> None:
     """Download ``url`` to ``target`` atomically; its gzip content must have md5 ``md5``."""
-    with _atomic_file(target) as out:
+    with atomic_write(target) as out:
         total = 0
         with urllib.request.urlopen(url, timeout=timeout) as response:
             announced = response.headers.get("Content-Length", "")

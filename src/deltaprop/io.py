@@ -22,17 +22,16 @@ metadata disagrees with its tensors raises ``ModelFormatError`` naming the path 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import struct
-import tempfile
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import safetensors.numpy
 
+from deltaprop._files import atomic_write
 from deltaprop.activations import ACTIVATIONS
 from deltaprop.costs import COSTS
 from deltaprop.errors import ModelFormatError
@@ -174,40 +173,6 @@ def _tensors_of(net: Network) -> dict[str, np.ndarray]:
     return tensors
 
 
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _write_atomically(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that ``path`` holds either its old content or all of it."""
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            if hasattr(os, "fchmod"):  # mkstemp makes the file 0600; give it the usual mode
-                try:
-                    mode = os.stat(path).st_mode & 0o777
-                except OSError:
-                    mode = 0o666 & ~_current_umask()
-                os.fchmod(file.fileno(), mode)
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError, AttributeError):  # make the rename durable (POSIX only)
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
 def _velocity_tensors(net: Network, velocities: Velocities) -> dict[str, np.ndarray]:
     """Momentum velocities (one per weight and bias array) as tensors named like the parameters."""
     velocity_w, velocity_b = velocities
@@ -252,7 +217,8 @@ def save(
         tensors.update(_velocity_tensors(net, velocities))
     metadata = {METADATA_KEY: _metadata_of(net, extra_metadata, velocities is not None)}
     data = safetensors.numpy.save(tensors, metadata=metadata)
-    _write_atomically(path, data)
+    with atomic_write(path) as file:
+        file.write(data)
 
 
 # -- loading --------------------------------------------------------------------------------------

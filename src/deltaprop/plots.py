@@ -14,15 +14,15 @@ plot file is either absent or complete.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from deltaprop._files import atomic_write
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -56,25 +56,11 @@ def _new_figure(width: float, height: float) -> Figure:
     return figure
 
 
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _write_png(figure: Figure, path: PathLike) -> Path:
-    """Render ``figure`` as a PNG at ``path`` atomically: a temporary file, then os.replace."""
+    """Render ``figure`` as a PNG at ``path`` atomically (see ``_files.atomic_write``)."""
     target = Path(os.fspath(path))
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            figure.savefig(file, format="png", dpi=DPI)
-        os.chmod(temp, 0o666 & ~_current_umask())  # mkstemp makes it 0600
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+    with atomic_write(target) as file:
+        figure.savefig(file, format="png", dpi=DPI)
     return target
 
 

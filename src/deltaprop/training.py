@@ -297,8 +297,10 @@ class _Trainer:
         order = self.rng.permutation(self.train.X.shape[0])
         if self.batch != 0:
             self.rng.bit_generator.state = current
-        np.take(self.train.X, order, axis=0, out=self.X_shuffled)
-        np.take(self.train.Y, order, axis=0, out=self.Y_shuffled)
+        # mode="clip": the indices of a permutation are valid, and the default mode="raise" would
+        # gather into a temporary copy of the data before writing to out
+        np.take(self.train.X, order, axis=0, out=self.X_shuffled, mode="clip")
+        np.take(self.train.Y, order, axis=0, out=self.Y_shuffled, mode="clip")
         return self.X_shuffled, self.Y_shuffled
 
     def _dropout_masks(self, m: int) -> list[Array] | None:
