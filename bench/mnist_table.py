@@ -69,19 +69,22 @@ ROWS = [
         "init large", 98.04,
         ("--hidden", "100", "--activation", "sigmoid", "--cost", "cross_entropy", "--init", "large",
          "--eta", "0.1", "--lmbda", "5.0", "--batch-size", "10", "--epochs", "60")),
-    Row("ours", "[784,300,10] ReLU, softmax + log-likelihood, he init, momentum 0.9, η=0.05, λ=5, "
-        "dropout 0.2, batch 32, 30 epochs, --schedule 5", None,
-        ("--hidden", "300", "--activation", "relu", "--output-activation", "softmax",
-         "--cost", "log_likelihood", "--init", "he", "--momentum", "0.9", "--eta", "0.05",
-         "--lmbda", "5", "--dropout", "0.2", "--batch-size", "32", "--epochs", "30",
-         "--schedule", "5")),
+    Row("ours", "[784,1024,10] ReLU, softmax + log-likelihood, init he, momentum 0.9, η=0.1, λ=5, "
+        "dropout 0.5, batch 128, 30 epochs, --schedule 3", None,
+        ("--hidden", "1024", "--activation", "relu", "--output-activation", "softmax",
+         "--cost", "log_likelihood", "--init", "he", "--momentum", "0.9", "--eta", "0.1",
+         "--lmbda", "5", "--dropout", "0.5", "--batch-size", "128", "--epochs", "30",
+         "--schedule", "3")),
 ]
 
 
-def deltaprop_command() -> list[str]:
-    """The deltaprop executable of this interpreter's environment, else ``python -m deltaprop``."""
+def deltaprop_command(src: Path | None = None) -> list[str]:
+    """``python -m deltaprop`` when running a given source tree, else the deltaprop executable of
+    this interpreter's environment."""
     script = Path(sys.executable).parent / "deltaprop"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "deltaprop"]
+    if src is None and script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "deltaprop"]
 
 
 def run_arguments(row: Row, seed: int, results: Path) -> list[str]:
@@ -97,18 +100,20 @@ def shown_command(row: Row, seed: int | str, results: Path) -> str:
     return "deltaprop " + " ".join(shlex.quote(a) for a in arguments)
 
 
-def run_one(row: Row, seed: int, results: Path) -> dict | None:
+def run_one(row: Row, seed: int, results: Path, src: Path | None = None) -> dict | None:
     target = results / f"{row.name}-s{seed}.json"
     existing = read_result(target)
     if existing is not None:
         print(f"{target.name}: already there, not run again", flush=True)
         return existing
-    command = deltaprop_command() + run_arguments(row, seed, results)
+    command = deltaprop_command(src) + run_arguments(row, seed, results)
+    env = {**os.environ, **THREADS}
+    if src is not None:  # a frozen export of one commit, ahead of the installed (editable) package
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
     print(f"$ {' '.join(shlex.quote(a) for a in command)}", flush=True)
     started = time.perf_counter()
     with open(target.with_suffix(".tmp"), "w") as out, open(target.with_suffix(".log"), "w") as err:
-        status = subprocess.run(command, stdout=out, stderr=err, env={**os.environ, **THREADS},
-                                check=False).returncode
+        status = subprocess.run(command, stdout=out, stderr=err, env=env, check=False).returncode
     wall = time.perf_counter() - started
     if status != 0:
         print(f"  failed with status {status}; see {target.with_suffix('.log')}", flush=True)
@@ -169,12 +174,35 @@ def summarize(rows: list[Row], seeds: list[int], results: Path) -> str:
     return "\n".join(lines)
 
 
+def details(rows: list[Row], seeds: list[int], results: Path) -> str:
+    """One line per run: best test accuracy and its epoch, final test accuracy, best validation
+    accuracy and its epoch, test accuracy at that epoch, training seconds."""
+    lines = ["| row | seed | best test (epoch) | final test | best val. (epoch) | test at best val. | "
+             "seconds |",
+             "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        for seed in seeds:
+            result = read_result(results / f"{row.name}-s{seed}.json")
+            if result is None:
+                continue
+            test = [r["test_accuracy"] for r in result["history"]]
+            val = [r["validation_accuracy"] for r in result["history"]]
+            t, v = test.index(max(test)), val.index(max(val))
+            lines.append(f"| {row.name} | {seed} | {100 * test[t]:.2f} ({t + 1}) | {100 * test[-1]:.2f} | "
+                         f"{100 * val[v]:.2f} ({v + 1}) | {100 * test[v]:.2f} | "
+                         f"{result['seconds']:.0f} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", nargs="*", default=[row.name for row in ROWS],
                         choices=[row.name for row in ROWS], metavar="ROW")
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     parser.add_argument("--results", type=Path, default=Path("/tmp/results"))
+    parser.add_argument("--src", type=Path, default=None,
+                        help="run the deltaprop package in this folder (e.g. a 'git archive' export "
+                             "of one commit's src/) instead of the installed one")
     parser.add_argument("--summary-only", action="store_true")
     parser.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     parser.add_argument("--markdown", type=Path, default=None, help="also write the summary here")
@@ -188,8 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.summary_only:
         for row in rows:
             for seed in args.seeds:
-                run_one(row, seed, args.results)
-    summary = summarize(rows, args.seeds, args.results)
+                run_one(row, seed, args.results, args.src)
+    summary = summarize(rows, args.seeds, args.results) + "\n\n" + details(rows, args.seeds, args.results)
     print(summary)
     if args.markdown is not None:
         args.markdown.write_text(summary + "\n")

@@ -401,3 +401,8 @@ def test_help_exits_0(capsys) -> None:
     code, out, _ = run(capsys, "train", "--help")
     assert code == 0
     assert "--hidden" in out and "--early-stop" in out
+
+
+def test_bench_subcommand_hands_its_options_to_the_benchmark_suite(capsys):
+    assert cli.main(["bench", "--help"]) == 0
+    assert "--runs" in capsys.readouterr().out

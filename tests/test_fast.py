@@ -62,8 +62,13 @@ def test_one_step_equals_the_readable_gradient_for_every_pairing(output, cost, h
 
 @pytest.mark.parametrize("output, cost", PAIRINGS)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_an_epoch_of_fit_equals_the_readable_path(output, cost, dtype, monkeypatch):
-    """Several mini-batches with a short last one, shuffled, L2: parameters and history agree."""
+@pytest.mark.parametrize("small_products", [True, False], ids=["small", "large"])
+def test_an_epoch_of_fit_equals_the_readable_path(output, cost, dtype, small_products,
+                                                   monkeypatch):
+    """Several mini-batches with a short last one, shuffled, L2: parameters and history agree.
+    "large": the loop for large products (GEMM for every product, configured BLAS threads)."""
+    if not small_products:
+        monkeypatch.setattr(_fast, "SMALL_GEMM", 0)
     rng = np.random.default_rng(2)
     sizes = [10, 8, 6, 5]
     net = make_network(sizes, "sigmoid", output, cost, seed=4, dtype=dtype)
@@ -77,7 +82,8 @@ def test_an_epoch_of_fit_equals_the_readable_path(output, cost, dtype, monkeypat
         np.testing.assert_allclose(h_fast[key], h_slow[key], rtol=tol, atol=0)
 
 
-@pytest.mark.parametrize("blas", [True, False])
+@pytest.mark.parametrize("blas, small_products", [(True, True), (False, True), (True, False)],
+                         ids=["blas", "numpy", "blas-large"])
 @pytest.mark.parametrize(
     "options",
     [
@@ -89,8 +95,11 @@ def test_an_epoch_of_fit_equals_the_readable_path(output, cost, dtype, monkeypat
     ],
     ids=["momentum", "momentum-l2-l1", "l1", "dropout", "dropout-momentum-l2"],
 )
-def test_momentum_l1_and_dropout_equal_the_readable_path(options, blas, monkeypatch):
+def test_momentum_l1_and_dropout_equal_the_readable_path(options, blas, small_products,
+                                                         monkeypatch):
     monkeypatch.setattr(_fast, "use_blas", blas)
+    if not small_products:
+        monkeypatch.setattr(_fast, "SMALL_GEMM", 0)
     rng = np.random.default_rng(5)
     sizes = [12, 9, 7, 3]
     net = Network(sizes, activation="relu", output_activation="softmax", cost="log_likelihood",
@@ -143,6 +152,32 @@ def test_one_epoch_on_mnist_shaped_data_matches(monkeypatch):
                                              eta=3.0, seed=1)
     assert _relative_update_error(net, fast, slow) < 1e-12
     assert h_fast["train_accuracy"] == h_slow["train_accuracy"]
+
+
+@pytest.mark.parametrize("small_products", [True, False], ids=["small", "large"])
+def test_column_major_inputs_in_row_order(small_products, monkeypatch):
+    """shuffle=False hands fit's own (here Fortran-ordered) array to the loop: still equal."""
+    if not small_products:
+        monkeypatch.setattr(_fast, "SMALL_GEMM", 0)
+    rng = np.random.default_rng(4)
+    X = np.asfortranarray(rng.normal(size=(90, 12)))
+    y = rng.integers(0, 3, 90)
+    net = Network([12, 8, 3], activation="tanh", seed=0)
+    fast, slow, _, _ = _train_both(net, X, y, monkeypatch, epochs=1, batch_size=16, eta=0.5,
+                                   shuffle=False)
+    assert _relative_update_error(net, fast, slow) < 1e-12
+
+
+@pytest.mark.parametrize("sizes", [[5, 1], [5, 3, 1]])
+def test_one_layer_and_one_output_unit(sizes, monkeypatch):
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(37, 5))
+    Y = rng.random((37, 1))
+    net = Network(sizes, seed=1)
+    fast, slow, h_fast, h_slow = _train_both(net, X, Y, monkeypatch, epochs=2, batch_size=6,
+                                             eta=0.5, lmbda=0.2, momentum=0.3, seed=2)
+    assert _relative_update_error(net, fast, slow) < 1e-12
+    np.testing.assert_allclose(h_fast["learning_speed"], h_slow["learning_speed"], rtol=1e-12)
 
 
 def test_divergence_is_reported_at_the_same_mini_batch(monkeypatch):

@@ -16,7 +16,10 @@ whole epoch with as few calls as the equations allow:
 - arrays are row-major (m, n), one row per example, as in ``Network``; BLAS (Fortran order) sees a
   row-major matrix as its transpose, so every product runs on the arrays in place, never on a copy;
 - the learning speed ‖∂C/∂b^l‖ of each mini-batch is written to a small table and reduced every
-  ``SPEED_CHUNK`` mini-batches (one dot product per mini-batch remains, for the divergence check).
+  ``SPEED_CHUNK`` mini-batches (one dot product per mini-batch remains, for the divergence check);
+- in a run of small products (``SMALL_GEMM``) BLAS gets one thread, and the forward and BP2
+  products go through ``np.dot`` (less overhead per call than an f2py GEMM); a run of large ones
+  keeps the configured threads and does every product with the one BLAS library of the GEMMs.
 
 GEMM comes from ``scipy.linalg.blas`` (scipy is installed with scikit-learn, a dependency of
 deltaprop): numpy's ``matmul`` has no β, so without it each update costs a product into a buffer and a

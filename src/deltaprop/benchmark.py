@@ -63,7 +63,7 @@ import numpy as np
 ETA = 3.0
 REFERENCE_ROWS = 5_000
 MNIST_DIRS = (os.environ.get("DELTAPROP_MNIST", ""), "/work/shared/data/mnist")
-CONTENDERS = ("deltaprop", "clip", "readable", "torch", "sklearn", "book")
+CONTENDERS = ("deltaprop", "readable", "torch", "sklearn", "book")
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,8 @@ class Run:
 RUNS: dict[str, Run] = {
     "A": Run("A", (784, 30, 10), 10, 50_000, CONTENDERS),
     "B": Run("B", (784, 100, 10), 10, 50_000, CONTENDERS),
-    "C": Run("C", (784, 30, 10), 128, 50_000, ("deltaprop", "clip", "readable", "torch")),
-    "D": Run("D", (784, 1024, 1024, 10), 256, 20_000, ("deltaprop", "clip", "readable", "torch")),
+    "C": Run("C", (784, 30, 10), 128, 50_000, ("deltaprop", "readable", "torch")),
+    "D": Run("D", (784, 1024, 1024, 10), 256, 20_000, ("deltaprop", "readable", "torch")),
 }
 
 
@@ -138,32 +138,14 @@ def load_data(
 # -- the contenders: each returns the seconds of one epoch ----------------------------------------
 
 
-class _ClipTakeNumpy:
-    """numpy, but ``take`` with mode='clip': what _Trainer._epoch_order's gather costs without the
-    temporary that np.take(out=..., mode='raise') makes. Installed as ``training.np`` for the
-    "clip" contender only, in the benchmark's process; the indices are a permutation, so clipping
-    changes no value."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(np, name)
-
-    @staticmethod
-    def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:
-        return np.take(a, indices, axis=axis, out=out, mode="clip")
-
-
 def _time_deltaprop(
-    run: Run, X: np.ndarray, y: np.ndarray, dtype: str, fast: bool, gathers: list[float],
-    clip: bool = False,
+    run: Run, X: np.ndarray, y: np.ndarray, dtype: str, fast: bool, gathers: list[float]
 ) -> float:
     """The epoch's seconds from fit's history; the part of it spent in the shuffled gather
-    (``_Trainer._epoch_order``, timed by a wrapper) is appended to ``gathers``. ``clip``: the
-    gather without its temporary (see _ClipTakeNumpy)."""
+    (``_Trainer._epoch_order``, timed by a wrapper) is appended to ``gathers``."""
     from deltaprop import Network, _fast, training
 
     previous, original = _fast.enabled, training._Trainer._epoch_order
-    if clip:
-        training.np = _ClipTakeNumpy()  # type: ignore[assignment]
 
     def timed_order(self: Any) -> Any:
         started = time.perf_counter()
@@ -179,7 +161,6 @@ def _time_deltaprop(
     finally:
         _fast.enabled = previous
         training._Trainer._epoch_order = original  # type: ignore[method-assign]
-        training.np = np
     return float(history["seconds"][0])
 
 
@@ -258,17 +239,6 @@ def gemm_peak(dtype: str, n: int = 2048, repeat: int = 4) -> float:
     return 2.0 * n**3 / best / 1e9
 
 
-def _gather_seconds(X: np.ndarray, mode: str) -> float:
-    """One shuffled gather of X into a preallocated buffer as _Trainer._epoch_order does it
-    (np.take with out=; mode 'raise' buffers the whole result in a temporary)."""
-    out = np.empty_like(X)
-    out[...] = 0  # touched, as after the first epoch
-    order = np.random.default_rng(0).permutation(X.shape[0])
-    started = time.perf_counter()
-    np.take(X, order, axis=0, out=out, mode=mode)  # type: ignore[call-overload]
-    return time.perf_counter() - started
-
-
 # -- worker subprocesses --------------------------------------------------------------------------
 
 
@@ -292,10 +262,9 @@ def _timing_worker(spec: dict[str, Any]) -> dict[str, Any]:
     contenders = [c for c in run.contenders if c in spec["contenders"]]
     limiter = _limit_threads(threads)
     X, y, source = load_data(run.rows, dtype, spec["mnist"])
-    gathers: dict[str, list[float]] = {"deltaprop": [], "clip": [], "readable": []}
+    gathers: dict[str, list[float]] = {"deltaprop": [], "readable": []}
     timers = {
         "deltaprop": lambda: _time_deltaprop(run, X, y, dtype, True, gathers["deltaprop"]),
-        "clip": lambda: _time_deltaprop(run, X, y, dtype, True, gathers["clip"], clip=True),
         "readable": lambda: _time_deltaprop(run, X, y, dtype, False, gathers["readable"]),
         "torch": lambda: _time_torch(run, X, y, dtype, threads),
         "sklearn": lambda: _time_sklearn(run, X, y, dtype),
@@ -311,10 +280,9 @@ def _timing_worker(spec: dict[str, Any]) -> dict[str, Any]:
         for contender in rotated:
             times[contender].append(timers[contender]())
     peaks.append(gemm_peak(dtype, order))
-    gather = {mode: _gather_seconds(X, mode) for mode in ("raise", "clip")}
     limiter.restore_original_limits()
     return {"times": times, "gemm_peak_gflops": max(peaks), "data": source,
-            "gather_seconds": gather, "epoch_gathers": gathers, "load": os.getloadavg()[0]}
+            "epoch_gathers": gathers, "load": os.getloadavg()[0]}
 
 
 def _vm_hwm_bytes() -> int:
@@ -516,7 +484,6 @@ class Result:
     seconds: dict[str, float]
     all_seconds: dict[str, list[float]]
     gemm_peak_gflops: float
-    gather_seconds: dict[str, float]
     load_average: float
     epoch_gather_seconds: dict[str, float] = field(default_factory=dict)  # medians, in the epoch
     all_epoch_gathers: dict[str, list[float]] = field(default_factory=dict)
@@ -569,7 +536,7 @@ def run_benchmarks(
             result = Result(
                 name, dtype, run.sizes, run.batch_size, run.rows, run.parameters,
                 measured["data"], seconds, measured["times"], measured["gemm_peak_gflops"],
-                measured["gather_seconds"], measured["load"],
+                measured["load"],
                 {c: statistics.median(v) for c, v in gathers.items()}, gathers,
                 ratios=_ratios(seconds),
             )
@@ -590,7 +557,7 @@ def run_benchmarks(
         "results": [asdict(r) | {"gflops": r.gflops} for r in results],
         "book_run": book,
     }
-    report["targets"] = check_targets(report) + check_targets(report, "clip")
+    report["targets"] = check_targets(report)
     return report
 
 
@@ -635,22 +602,20 @@ def machine() -> dict[str, Any]:
     return info
 
 
-def check_targets(report: dict[str, Any], ours_key: str = "deltaprop") -> list[dict[str, Any]]:
-    """The issue's targets, each with the measured value and whether it is met; with
-    ``ours_key="clip"``, the timing targets again for the "clip" contender (marked so)."""
+def check_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's targets, each with the measured value and whether it is met."""
     targets: list[dict[str, Any]] = []
-    mark = "" if ours_key == "deltaprop" else " [gather mode='clip']"
 
     def add(name: str, value: float | None, limit: float, at_most: bool, unit: str = "") -> None:
         if value is None:
             return
         met = value <= limit if at_most else value >= limit
-        targets.append({"target": name + mark, "measured": value, "limit": limit,
+        targets.append({"target": name, "measured": value, "limit": limit,
                         "at_most": at_most, "unit": unit, "met": met})
 
     for r in report["results"]:
         tag, s = f"{r['run']} {r['dtype']}", r["seconds"]
-        ours = s.get(ours_key)
+        ours = s.get("deltaprop")
         if ours is None:
             continue
         if r["run"] in ("A", "B"):
@@ -666,11 +631,11 @@ def check_targets(report: dict[str, Any], ours_key: str = "deltaprop") -> list[d
             add(f"{tag}: share of GEMM peak", share, 0.8 if r["dtype"] == "float64" else 0.7, False)
             add(f"{tag}: deltaprop / PyTorch", ours / s["torch"] if "torch" in s else None, 1.0, True)
         memory = r.get("memory")
-        if ours_key == "deltaprop" and memory and memory.get("epoch_peak_bytes") is not None:
+        if memory and memory.get("epoch_peak_bytes") is not None:
             add(f"{tag}: training peak memory / budget",
                 memory["epoch_peak_bytes"] / memory["budget_bytes"], 1.0, True)
     book = report.get("book_run")
-    if book and ours_key == "deltaprop":
+    if book:
         add("book's run (A, 30 epochs, test set): wall seconds", book["wall_seconds"], 10.0, True,
             "s")
     return targets
@@ -692,8 +657,8 @@ def print_report(report: dict[str, Any], console: Any = None) -> None:
     mb = 2**20
     seconds = Table(title=f"One training epoch, seconds (median of {report['repeat']}; "
                           f"{report['threads']} BLAS/torch threads)")
-    for column in ("run", "dtype", "deltaprop", "(its gather)", "dp, clip", "readable", "PyTorch",
-                   "sklearn", "book ×10"):
+    for column in ("run", "dtype", "deltaprop", "(its gather)", "readable", "PyTorch", "sklearn",
+                   "book ×10"):
         seconds.add_column(column, justify="right")
     ratios = Table(title="Ratios of those medians; deltaprop's GFLOP/s (6·params·rows/s) and memory")
     for column in ("run", "dtype", "dp/PyTorch", "dp/sklearn", "book/dp", "readable/dp",
@@ -703,8 +668,7 @@ def print_report(report: dict[str, Any], console: Any = None) -> None:
         s = r["seconds"]
         ours = s.get("deltaprop")
         gather = (r.get("epoch_gather_seconds") or {}).get("deltaprop")
-        seconds.add_row(r["run"], r["dtype"], _fmt(ours), _fmt(gather), _fmt(s.get("clip")),
-                        _fmt(s.get("readable")),
+        seconds.add_row(r["run"], r["dtype"], _fmt(ours), _fmt(gather), _fmt(s.get("readable")),
                         _fmt(s.get("torch")), _fmt(s.get("sklearn")), _fmt(s.get("book")))
         memory = r.get("memory") or {}
         peak = memory.get("epoch_peak_bytes")
@@ -722,16 +686,6 @@ def print_report(report: dict[str, Any], console: Any = None) -> None:
         )
     console.print(seconds)
     console.print(ratios)
-    gathers = Table(title="The epoch's shuffled gather (np.take, out=): mode 'raise' as fit does it, "
-                          "and 'clip'")
-    for column in ("run", "dtype", "raise s", "clip s", "raise / deltaprop epoch"):
-        gathers.add_column(column, justify="right")
-    for r in report["results"]:
-        g = r["gather_seconds"]
-        ours = r["seconds"].get("deltaprop")
-        gathers.add_row(r["run"], r["dtype"], f"{g['raise']:.3f}", f"{g['clip']:.3f}",
-                        f"{100 * g['raise'] / ours:.0f}%" if ours else "")
-    console.print(gathers)
     book = report.get("book_run")
     if book:
         console.print(
@@ -762,10 +716,9 @@ def markdown_tables(report: dict[str, Any]) -> str:
         f"thread{'s' if report['threads'] != 1 else ''}; data: "
         f"{report['results'][0]['data'] if report['results'] else '-'}):",
         "",
-        "| run | dtype | deltaprop | (its gather) | dp, clip | readable | PyTorch | sklearn "
-        "| book ×10 | dp/PyTorch | dp/sklearn | book/dp | GFLOP/s | % of GEMM peak "
-        "| train MB / budget |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| run | dtype | deltaprop | (its gather) | readable | PyTorch | sklearn | book ×10 "
+        "| dp/PyTorch | dp/sklearn | book/dp | GFLOP/s | % of GEMM peak | train MB / budget |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in report["results"]:
         s = r["seconds"]
@@ -774,8 +727,7 @@ def markdown_tables(report: dict[str, Any]) -> str:
         memory = r.get("memory") or {}
         peak = memory.get("epoch_peak_bytes")
         lines.append(" | ".join([
-            f"| {r['run']}", r["dtype"], _fmt(ours), _fmt(gather), _fmt(s.get("clip")),
-            _fmt(s.get("readable")),
+            f"| {r['run']}", r["dtype"], _fmt(ours), _fmt(gather), _fmt(s.get("readable")),
             _fmt(s.get("torch")), _fmt(s.get("sklearn")), _fmt(s.get("book")),
             f"{ours / s['torch']:.3f}" if ours and "torch" in s else "",
             f"{ours / s['sklearn']:.3f}" if ours and "sklearn" in s else "",

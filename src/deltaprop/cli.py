@@ -301,6 +301,23 @@ def _add_info_parser(commands: Any) -> None:
     parser.set_defaults(handler=cmd_info)
 
 
+def _add_bench_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "bench", help="time a training epoch against PyTorch, scikit-learn and the book's loop",
+        description="The benchmark suite of deltaprop.benchmark; its options follow "
+                    "(see 'deltaprop bench --help').",
+        add_help=False,
+    )
+    parser.set_defaults(handler=cmd_bench)
+
+
+def cmd_bench(arguments: Sequence[str]) -> int:
+    """``deltaprop bench ...``: its own options, parsed by ``deltaprop.benchmark.main``."""
+    from deltaprop.benchmark import main as benchmark_main
+
+    return benchmark_main(list(arguments))
+
+
 def build_parser() -> argparse.ArgumentParser:
     import deltaprop
 
@@ -311,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {deltaprop.__version__}")
     commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     for add in (_add_train_parser, _add_evaluate_parser, _add_predict_parser,
-                _add_gradcheck_parser, _add_info_parser):
+                _add_gradcheck_parser, _add_info_parser, _add_bench_parser):
         add(commands)
     return parser
 
@@ -1192,10 +1209,13 @@ def _fail(message: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 failed check, 2 error, 130 Ctrl-C)."""
     try:
+        argv = sys.argv[1:] if argv is None else list(argv)
+        if argv[:1] == ["bench"]:
+            return cmd_bench(argv[1:])
         args = build_parser().parse_args(argv)
         if args.command is None:
             raise UsageError(
-                f"choose a command: train, evaluate, predict, gradcheck or info "
+                f"choose a command: train, evaluate, predict, gradcheck, info or bench "
                 f"(see '{PROG} --help')"
             )
         return args.handler(args)

@@ -35,7 +35,7 @@ from deltaprop.network import Network
 
 Array = np.ndarray
 Callback = Callable[[dict[str, Any]], Any]
-EVALUATION_CHUNK = 10_000  # rows per forward pass when evaluating, to bound memory
+EVALUATION_CHUNK = 1_000  # rows per forward pass when evaluating: bounds monitoring memory
 SATURATION_ROWS = 1_000  # training rows on which saturation is measured each epoch
 MIN_ETA_FRACTION = 1 / 128  # the schedule stops once η has fallen to η0/128
 
