@@ -26,13 +26,16 @@ def _softplus(z: Array) -> Array:
     return np.logaddexp(0.0, z)
 
 
-def _logsumexp(z: Array, axis: int) -> Array:
+def _max_and_log_sum(z: Array, axis: int) -> tuple[Array, Array]:
+    """(t, ln Σ e^(z − t)) with t the maximum along ``axis``: ln Σ e^z = t + ln Σ e^(z − t)."""
     top = np.max(z, axis=axis, keepdims=True)
-    return top + np.log(np.sum(np.exp(z - top), axis=axis, keepdims=True))
+    return top, np.log(np.sum(np.exp(z - top), axis=axis, keepdims=True))
 
 
 def _log_softmax(z: Array) -> Array:
-    return z - _logsumexp(z, axis=1)
+    """ln a = (z − t) − ln Σ e^(z − t): never forms t + ln Σ (≈ |z|), whose rounding would show."""
+    top, log_sum = _max_and_log_sum(z, axis=1)
+    return (z - top) - log_sum
 
 
 def _log_one_minus_softmax(z: Array) -> Array:
@@ -40,7 +43,9 @@ def _log_one_minus_softmax(z: Array) -> Array:
     others = np.repeat(z[:, None, :], z.shape[1], axis=1)  # (m, k, i): row k leaves z_k out
     diagonal = np.arange(z.shape[1])
     others[:, diagonal, diagonal] = -np.inf
-    return _logsumexp(others, axis=2)[:, :, 0] - _logsumexp(z, axis=1)
+    top_others, log_sum_others = _max_and_log_sum(others, axis=2)
+    top, log_sum = _max_and_log_sum(z, axis=1)
+    return (top_others[:, :, 0] - top) + (log_sum_others[:, :, 0] - log_sum)
 
 
 def _safe_log(p: Array) -> Array:
