@@ -26,7 +26,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -130,36 +130,43 @@ def _layer_sizes(text: str) -> list[int]:
     return sizes
 
 
-def _activation_name(text: str) -> str:
+def _name_in(kind: str, table: Callable[[], Mapping[str, Any]]) -> Callable[[str], str]:
+    """An argparse type: a name of ``table()`` (a registry, imported only when parsing), with
+    hyphens read as underscores."""
+
+    def parse(text: str) -> str:
+        names = table()
+        name = text.strip().replace("-", "_")
+        if name not in names:
+            raise argparse.ArgumentTypeError(
+                f"unknown {kind} {text!r}; expected one of {', '.join(sorted(names))}"
+            )
+        return name
+
+    return parse
+
+
+def _activations() -> Mapping[str, Any]:
     from deltaprop.activations import ACTIVATIONS
 
-    name = text.strip().replace("-", "_")
-    if name not in ACTIVATIONS:
-        raise argparse.ArgumentTypeError(
-            f"unknown activation {text!r}; expected one of {', '.join(sorted(ACTIVATIONS))}"
-        )
-    return name
+    return ACTIVATIONS
 
 
-def _cost_name(text: str) -> str:
+def _costs() -> Mapping[str, Any]:
     from deltaprop.costs import COSTS
 
-    name = text.strip().replace("-", "_")
-    if name not in COSTS:
-        raise argparse.ArgumentTypeError(
-            f"unknown cost {text!r}; expected one of {', '.join(sorted(COSTS))}"
-        )
-    return name
+    return COSTS
 
 
-def _init_name(text: str) -> str:
+def _initializers() -> Mapping[str, Any]:
     from deltaprop.network import INITIALIZERS
 
-    if text not in INITIALIZERS:
-        raise argparse.ArgumentTypeError(
-            f"unknown init {text!r}; expected one of {', '.join(sorted(INITIALIZERS))}"
-        )
-    return text
+    return INITIALIZERS
+
+
+_activation_name = _name_in("activation", _activations)
+_cost_name = _name_in("cost", _costs)
+_init_name = _name_in("init", _initializers)
 
 
 # -- the parser ------------------------------------------------------------------------------------
