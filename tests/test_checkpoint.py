@@ -10,8 +10,8 @@ import warnings
 import numpy as np
 import pytest
 
-from deltaprop import Network
-from deltaprop.checkpoint import checkpoint_file, load_checkpoint, save_checkpoint
+from deltaprop import Network, fit, io
+from deltaprop.checkpoint import Checkpoint, checkpoint_file, load_checkpoint
 from deltaprop.errors import ModelFormatError, TrainingDivergedError, TrainingInterrupted
 
 OPTIONS = dict(epochs=4, batch_size=16, eta=0.3, lmbda=0.5, momentum=0.5, dropout=0.2,
@@ -38,7 +38,7 @@ def _same_parameters(a, b):
 def _uninterrupted():
     X, y, validation = _data()
     net = _net()
-    history = net.fit(X, y, validation_data=validation, **OPTIONS)
+    history = fit(net, X, y, validation_data=validation, **OPTIONS)
     return net, history
 
 
@@ -49,11 +49,12 @@ def test_resume_after_a_stop_request_is_bitwise_exact(tmp_path, stop_after):
     calls = iter(range(1, 10_000))
     net = _net()
     with pytest.raises(TrainingInterrupted, match="checkpoint saved") as stopped:
-        net.fit(X, y, validation_data=validation, checkpoint_dir=tmp_path,
+        fit(net, X, y, validation_data=validation, checkpoint=Checkpoint(tmp_path),
                 should_stop=lambda: next(calls) >= stop_after, **OPTIONS)
     assert stopped.value.checkpoint_dir == str(tmp_path)
     resumed = _net()
-    history = resumed.fit(X, y, validation_data=validation, resume=tmp_path)
+    history = fit(resumed, X, y, validation_data=validation, checkpoint=Checkpoint(tmp_path),
+                  resume=True)
     assert _same_parameters(resumed, expected)
     assert history["validation_accuracy"] == expected_history["validation_accuracy"]
     assert history["eta"] == expected_history["eta"]
@@ -64,12 +65,12 @@ def test_every_epoch_leaves_a_checkpoint_and_a_finished_run_resumes_to_itself(tm
     X, y, validation = _data()
     net = _net()
     epochs_seen = []
-    net.fit(X, y, validation_data=validation, checkpoint_dir=tmp_path,
+    fit(net, X, y, validation_data=validation, checkpoint=Checkpoint(tmp_path),
             callbacks=[lambda record: epochs_seen.append(load_checkpoint(tmp_path).state["epoch"])],
             **OPTIONS)
     assert epochs_seen == [1, 2, 3, 4]
     again = _net()
-    again.fit(X, y, validation_data=validation, resume=tmp_path)
+    fit(again, X, y, validation_data=validation, checkpoint=Checkpoint(tmp_path), resume=True)
     assert _same_parameters(again, net)
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
 
@@ -79,12 +80,15 @@ import os, sys
 import numpy as np
 sys.path.insert(0, {tests!r})
 from test_checkpoint import OPTIONS, _data, _net
+from deltaprop import fit
+from deltaprop.checkpoint import Checkpoint
 X, y, validation = _data()
 directory = sys.argv[1]
 resume = directory if os.path.exists(os.path.join(directory, "checkpoint.safetensors")) else None
 options = dict(OPTIONS, epochs=30) if resume is None else {{}}
 net = _net()
-net.fit(X, y, validation_data=validation, checkpoint_dir=directory, resume=resume, **options)
+fit(net, X, y, validation_data=validation, checkpoint=Checkpoint(directory),
+    resume=resume is not None, **options)
 np.save(sys.argv[2], np.concatenate([p.ravel() for p in net.weights + net.biases]))
 """
 
@@ -123,8 +127,8 @@ def test_divergence_names_epoch_and_batch_and_keeps_the_last_good_checkpoint(tmp
             net.weights[0] *= 1e200  # the next mini-batch overflows
 
     with pytest.raises(TrainingDivergedError,
-                       match=r"epoch 3, mini-batch 1: .* try a smaller eta \(now 0.01\)"):
-        net.fit(X, y, epochs=5, batch_size=16, eta=0.01, seed=0, checkpoint_dir=tmp_path,
+                       match=r"epoch 3, between mini-batches 1 and \d+: .* try a smaller eta \(now 0.01\)"):
+        fit(net, X, y, epochs=5, batch_size=16, eta=0.01, seed=0, checkpoint=Checkpoint(tmp_path),
                 callbacks=[blow_up_after_epoch_2])
     saved = load_checkpoint(tmp_path)
     assert saved.state["epoch"] == 2
@@ -137,41 +141,39 @@ def test_divergence_from_too_large_eta_is_reported_not_a_numpy_warning():
     net = Network([12, 10, 3], activation="relu", output_activation="linear", seed=0)
     with warnings.catch_warnings(), pytest.raises(TrainingDivergedError):
         warnings.simplefilter("error")
-        net.fit(X, np.eye(3)[y] * 1e3, epochs=50, batch_size=16, eta=0.5, seed=0)
+        fit(net, X, np.eye(3)[y] * 1e3, epochs=50, batch_size=16, eta=0.5, seed=0)
 
 
 def test_resume_refuses_other_data_other_options_and_other_networks(tmp_path):
     X, y, validation = _data()
-    _net().fit(X, y, validation_data=validation, checkpoint_dir=tmp_path, **OPTIONS)
+    fit(_net(), X, y, validation_data=validation, checkpoint=Checkpoint(tmp_path), **OPTIONS)
     with pytest.raises(ValueError, match="training data differ"):
-        _net().fit(X + 1, y, validation_data=validation, resume=tmp_path)
+        fit(_net(), X + 1, y, validation_data=validation, checkpoint=Checkpoint(tmp_path),
+            resume=True)
     with pytest.raises(ValueError, match="eta=0.1 differs"):
-        _net().fit(X, y, validation_data=validation, resume=tmp_path, eta=0.1)
+        fit(_net(), X, y, validation_data=validation, checkpoint=Checkpoint(tmp_path), resume=True,
+            eta=0.1)
     with pytest.raises(ValueError, match="does not match the checkpoint"):
-        Network([12, 5, 3], seed=0).fit(X, y, validation_data=validation, resume=tmp_path)
+        fit(Network([12, 5, 3], seed=0), X, y, validation_data=validation,
+            checkpoint=Checkpoint(tmp_path), resume=True)
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
-        _net().fit(X, y, resume=tmp_path / "elsewhere")
+        fit(_net(), X, y, checkpoint=Checkpoint(tmp_path / "elsewhere"), resume=True)
 
 
 def test_corrupt_or_lying_checkpoints_raise_model_format_error(tmp_path):
     X, y, validation = _data()
-    _net().fit(X, y, validation_data=validation, checkpoint_dir=tmp_path, **OPTIONS)
+    fit(_net(), X, y, validation_data=validation, checkpoint=Checkpoint(tmp_path), **OPTIONS)
     path = checkpoint_file(tmp_path)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(ModelFormatError):
         load_checkpoint(tmp_path)
-    net = _net()
-    for broken in ({"epoch": -1}, {"rng": {"bit_generator": "nope"}}, {"speed_sums": [1.0]},
-                   {"version": 99}, {"config": {"epochs": 0, "batch_size": 1, "eta": 1.0}}):
-        state = {
-            "config": {"epochs": 2, "batch_size": 4, "eta": 0.1}, "epoch": 1, "batch": 0,
-            "eta": 0.1, "best_validation": None, "epochs_without_improvement": 0,
-            "rng": np.random.default_rng(0).bit_generator.state,
-            "rng_epoch_start": np.random.default_rng(0).bit_generator.state,
-            "speed_sums": [0.0, 0.0], "history": {"records": []}, "data": {}, "extra": {},
-        }
-        state.update(broken)
-        save_checkpoint(tmp_path, net, state, None)
+    _net_and_state = io.load_with_metadata
+    for broken in ({"epoch": -1}, {"rng": {"bit_generator": "nope"}}, {"sums": {"nabla_b_sum": [1.0]}},
+                   {"version": 99}, {"version": 1}, {"config": {"epochs": 0, "batch_size": 1}}):
+        fit(_net(), X, y, validation_data=validation, checkpoint=Checkpoint(tmp_path), **OPTIONS)
+        saved_net, meta, slots = _net_and_state(path)
+        state = {**meta["checkpoint"], **broken}
+        io.save(saved_net, path, extra_metadata={"checkpoint": state}, slots=slots)
         with pytest.raises(ModelFormatError):
-            net.fit(X, y, resume=tmp_path)
+            fit(_net(), X, y, validation_data=validation, checkpoint=Checkpoint(tmp_path), resume=True)

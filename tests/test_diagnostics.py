@@ -3,7 +3,8 @@ import pytest
 from helpers import HIDDEN, PAIRINGS, make_network, random_problem
 
 from deltaprop import Network
-from deltaprop.diagnostics import gradcheck, learning_speed, saturation
+from deltaprop.diagnostics import gradcheck, learning_speed
+from deltaprop.monitoring import saturation
 
 ARCHITECTURES = [[4, 3], [5, 7, 3], [6, 8, 5, 4], [3, 9, 2, 6, 3]]
 

@@ -98,7 +98,7 @@ def test_round_trip(tmp_path, sizes, activation, cost, dtype):
 def test_save_and_load_accept_str_and_pathlike_and_network_save(tmp_path):
     net = make_net()
     io.save(net, str(tmp_path / "a.safetensors"))
-    net.save(tmp_path / "b.safetensors")
+    deltaprop.save(net, tmp_path / "b.safetensors")
     a = io.load(tmp_path / "a.safetensors")
     b = io.load(str(tmp_path / "b.safetensors"))
     assert a.weights[0].tobytes() == b.weights[0].tobytes() == net.weights[0].tobytes()
@@ -130,7 +130,7 @@ def test_metadata_contents_and_extra_metadata(tmp_path):
         "dtype": "float32",
         "training": {"eta": 0.25, "epochs": 4, "sizes": [1, 2]},
         "deltaprop_version": deltaprop.__version__,
-        "velocities": False,
+        "slots": [],
         "dataset": "mnist",
         "accuracy": 0.97,
     }
@@ -719,19 +719,36 @@ def test_fuzz_metadata_values(fuzz_dir, model_bytes, changes, drop):
     _only_model_format_errors(path)
 
 
-def test_velocities_round_trip_and_are_checked(tmp_path):
+def test_optimizer_slots_round_trip_and_are_checked(tmp_path):
     net = Network([3, 4, 2], seed=0)
     rng = np.random.default_rng(0)
-    velocity_w = [rng.normal(size=w.shape) for w in net.weights]
-    velocity_b = [rng.normal(size=b.shape) for b in net.biases]
+    params = net.weights + net.biases
+    slots = {name: [rng.normal(size=p.shape) for p in params] for name in ("exp_avg", "exp_avg_sq")}
     path = tmp_path / "state.safetensors"
-    io.save(net, path, velocities=(velocity_w, velocity_b))
-    _, meta, velocities = io.load_with_metadata(path)
-    assert meta["velocities"] is True
-    for got, want in zip(velocities[0] + velocities[1], velocity_w + velocity_b, strict=True):
-        np.testing.assert_array_equal(got, want)
+    io.save(net, path, slots=slots)
+    _, meta, loaded = io.load_with_metadata(path)
+    assert meta["slots"] == ["exp_avg", "exp_avg_sq"]
+    for name in slots:
+        for got, want in zip(loaded[name], slots[name], strict=True):
+            np.testing.assert_array_equal(got, want)
     io.save(net, tmp_path / "plain.safetensors")
-    assert io.load_with_metadata(tmp_path / "plain.safetensors")[2] is None
+    assert io.load_with_metadata(tmp_path / "plain.safetensors")[2] == {}
+    bad = {"velocity": [p.T for p in slots["exp_avg"][:2]] + slots["exp_avg"][2:]}
     with pytest.raises(ValueError, match="shape"):
-        io.save(net, tmp_path / "bad.safetensors", velocities=([v.T for v in velocity_w], velocity_b))
+        io.save(net, tmp_path / "bad.safetensors", slots=bad)
+    with pytest.raises(ValueError, match="identifiers"):
+        io.save(net, tmp_path / "bad.safetensors", slots={"no such": slots["exp_avg"]})
     assert not (tmp_path / "bad.safetensors").exists()
+
+
+def test_checkpoints_of_version_0_1_0_keep_their_velocities(tmp_path):
+    """Files of deltaprop 0.1.0 said "velocities": true and named tensors velocity.layers.*."""
+    net = Network([3, 2], seed=0)
+    velocity = [np.ones_like(net.weights[0]), np.ones_like(net.biases[0])]
+    io.save(net, tmp_path / "new.safetensors", slots={"velocity": velocity})
+    tensors = safetensors.numpy.load_file(tmp_path / "new.safetensors")
+    meta = io.read_metadata(tmp_path / "new.safetensors")
+    del meta["slots"]
+    meta["velocities"] = True
+    path = write_raw(tmp_path / "old.safetensors", tensors, meta)
+    assert io.load_with_metadata(path)[2]["velocity"][0].tolist() == velocity[0].tolist()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from deltaprop import Network
+from deltaprop import Network, fit
 from deltaprop.datasets import load_mnist
 
 SHARED_MNIST = (Path(__file__).resolve().parents[1] / "../shared/data/mnist").resolve()
@@ -32,7 +32,7 @@ def test_chapter1_network_matches_the_book_on_mnist():
     assert data.train.X.shape == (50000, 784) and data.test.X.shape == (10000, 784)
 
     net = Network([784, 30, 10], activation="sigmoid", cost="quadratic", init="large", seed=0)
-    history = net.fit(*data.train, epochs=30, batch_size=10, eta=3.0, seed=0,
+    history = fit(net, *data.train, epochs=30, batch_size=10, eta=3.0, seed=0,
                       test_data=data.test)
 
     assert len(history) == 30 and history.stop_reason == "completed"

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deltaprop import Network, plots
+from deltaprop import Network, fit, plots
 from deltaprop.training import History
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -40,7 +40,7 @@ def trained() -> tuple[Network, History]:
     X = rng.uniform(0, 1, (60, 16))
     y = (X[:, :8].sum(axis=1) > X[:, 8:].sum(axis=1)).astype(int)
     net = Network([16, 9, 2], cost="cross_entropy", seed=1)
-    history = net.fit(X[:40], y[:40], epochs=4, batch_size=10, eta=1.0, seed=0,
+    history = fit(net, X[:40], y[:40], epochs=4, batch_size=10, eta=1.0, seed=0,
                       validation_data=(X[40:50], y[40:50]), test_data=(X[50:], y[50:]))
     return net, history
 

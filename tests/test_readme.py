@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_readme_example_runs(tmp_path, monkeypatch, capsys):
     readme = (ROOT / "README.md").read_text()
     example = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
-    assert "net.fit(" in example and "backprop(" in example
+    assert "fit(net, " in example and "backprop(" in example
     script = tmp_path / "example.py"
     script.write_text(example)
     monkeypatch.chdir(tmp_path)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from helpers import PAIRINGS, make_network, random_problem
 
-from deltaprop import reference
+from deltaprop import fit, reference
 
 ARCHITECTURES = [[5, 4], [6, 9, 3], [4, 7, 5, 3], [8, 6, 6, 6, 4]]
 
@@ -34,7 +34,7 @@ def test_one_epoch_of_fit_equals_the_books_sgd(lmbda, hidden, output, cost):
     X, Y = random_problem(sizes, 53, cost, rng)  # 53 rows: the last mini-batch has 3
     net = make_network(sizes, hidden, output, cost, seed=2)
     book = net.copy()
-    net.fit(X, Y, epochs=1, batch_size=10, eta=0.5, lmbda=lmbda, shuffle=False)
+    fit(net, X, Y, epochs=1, batch_size=10, eta=0.5, lmbda=lmbda, shuffle=False)
     reference.sgd_epoch(book, X, Y, batch_size=10, eta=0.5, lmbda=lmbda)
     for got, want in zip(net.weights + net.biases, book.weights + book.biases, strict=True):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from deltaprop import Network
-from deltaprop.training import SGD, fit
+from deltaprop.optimizers import SGD
+from deltaprop.training import fit
 
 XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_Y = np.array([[0.0], [1.0], [1.0], [0.0]])
@@ -16,7 +17,7 @@ def _digits():
 
 def test_xor_is_learned():
     net = Network([2, 4, 1], activation="sigmoid", cost="cross_entropy", seed=0)
-    history = net.fit(XOR_X, XOR_Y, epochs=2000, batch_size=4, eta=2.0, seed=0)
+    history = fit(net, XOR_X, XOR_Y, epochs=2000, batch_size=4, eta=2.0, seed=0)
     assert history["train_cost"][-1] < 0.01
     assert net.cost(XOR_X, XOR_Y) < 0.01
     np.testing.assert_array_equal(np.round(net.feedforward(XOR_X)), XOR_Y)
@@ -25,7 +26,7 @@ def test_xor_is_learned():
 def test_bundled_digits_reach_95_percent_within_30_epochs():
     data = _digits()
     net = Network([64, 30, 10], cost="cross_entropy", seed=0)
-    history = net.fit(*data.train, epochs=30, batch_size=10, eta=0.5, seed=0,
+    history = fit(net, *data.train, epochs=30, batch_size=10, eta=0.5, seed=0,
                       validation_data=data.validation, test_data=data.test)
     assert history["test_accuracy"][-1] >= 0.95
     assert net.accuracy(*data.test) == pytest.approx(history["test_accuracy"][-1])
@@ -36,7 +37,7 @@ def test_history_records_every_field():
     data = _digits()
     net = Network([64, 20, 10], seed=0)
     seen = []
-    history = net.fit(*data.train, epochs=2, batch_size=32, eta=1.0, seed=0,
+    history = fit(net, *data.train, epochs=2, batch_size=32, eta=1.0, seed=0,
                       validation_data=data.validation, test_data=data.test,
                       callbacks=[seen.append])
     assert seen == history.records
@@ -55,7 +56,7 @@ def test_shuffle_is_seeded_and_changes_the_result():
 
     def trained(seed, shuffle=True):
         net = Network([5, 6, 3], seed=1)
-        net.fit(X, y, epochs=2, batch_size=7, eta=0.5, seed=seed, shuffle=shuffle)
+        fit(net, X, y, epochs=2, batch_size=7, eta=0.5, seed=seed, shuffle=shuffle)
         return net.weights[0]
 
     np.testing.assert_array_equal(trained(3), trained(3))
@@ -71,7 +72,7 @@ def test_sgd_momentum_and_l1_follow_their_equations():
     sgd = SGD(eta=0.1, n=10, lmbda=2.0, l1=1.0, momentum=0.9)
     v_w, v_b, w, b = np.zeros_like(w0), np.zeros_like(b0), w0.copy(), b0.copy()
     for nb, nw in zip(grads_b, grads_w, strict=True):
-        sgd.step(net, nb, nw)
+        sgd.step(net.weights, net.biases, [g.copy() for g in nw], [g.copy() for g in nb])
         v_w = 0.9 * v_w - 0.1 * (nw[0] + 2.0 / 10 * w + 1.0 / 10 * np.sign(w))
         v_b = 0.9 * v_b - 0.1 * nb[0]
         w, b = w + v_w, b + v_b
@@ -86,10 +87,11 @@ def test_dropout_gradient_matches_finite_differences_of_the_masked_network():
     masks = [(rng.random((5, 6)) > 0.5) * 2.0, (rng.random((5, 5)) > 0.5) * 2.0]
 
     def masked_cost():
-        zs, activations = net.forward(X, masks)
+        space = net.forward(X, masks=masks)
+        zs, activations = space.zs, space.activations
         return np.mean(net.cost_function.value(zs[-1], activations[-1], Y, net.activations[-1]))
 
-    nabla_b, nabla_w = net.gradient(X, Y, masks)
+    nabla_b, nabla_w = net.gradient(X, Y, masks=masks)
     eps = 1e-6
     for param, grad in zip(net.weights + net.biases, nabla_w + nabla_b, strict=True):
         flat, flat_grad = param.reshape(-1), grad.reshape(-1)
@@ -106,7 +108,7 @@ def test_dropout_gradient_matches_finite_differences_of_the_masked_network():
 def test_dropout_trains_and_is_off_at_evaluation():
     data = _digits()
     net = Network([64, 40, 10], cost="cross_entropy", seed=0)
-    history = net.fit(*data.train, epochs=10, batch_size=10, eta=0.5, dropout=0.3, seed=0,
+    history = fit(net, *data.train, epochs=10, batch_size=10, eta=0.5, dropout=0.3, seed=0,
                       validation_data=data.validation)
     assert history["validation_accuracy"][-1] > 0.9
     np.testing.assert_array_equal(net.feedforward(data.test.X), net.feedforward(data.test.X))
@@ -116,7 +118,7 @@ def test_schedule_halves_eta_and_stops_at_eta0_over_128():
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)  # noise: validation never improves long
     net = Network([3, 2], seed=0)
-    history = net.fit(X, y, epochs=500, batch_size=10, eta=1.0, schedule=1, seed=0,
+    history = fit(net, X, y, epochs=500, batch_size=10, eta=1.0, schedule=1, seed=0,
                       validation_data=(X[:5], y[:5]))
     etas = history["eta"]
     assert etas[0] == 1.0
@@ -130,7 +132,7 @@ def test_early_stopping_stops_after_patience_epochs_without_improvement():
     rng = np.random.default_rng(1)
     X, y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
     net = Network([3, 2], seed=0)
-    history = net.fit(X, y, epochs=300, batch_size=10, eta=0.1, early_stopping=3, seed=0,
+    history = fit(net, X, y, epochs=300, batch_size=10, eta=0.1, early_stopping=3, seed=0,
                       validation_data=(X[:6], y[:6]))
     accuracies = history["validation_accuracy"]
     best_epoch = int(np.argmax(accuracies))
@@ -146,6 +148,6 @@ def test_schedule_needs_validation_data():
 def test_float32_training_stays_float32():
     data = _digits()
     net = Network([64, 10, 10], dtype="float32", seed=0)
-    net.fit(data.train.X, data.train.y, epochs=1, batch_size=10, eta=1.0, momentum=0.5, l1=0.1,
+    fit(net, data.train.X, data.train.y, epochs=1, batch_size=10, eta=1.0, momentum=0.5, l1=0.1,
             lmbda=0.1, dropout=0.2, seed=0)
     assert all(p.dtype == np.float32 for p in net.weights + net.biases)

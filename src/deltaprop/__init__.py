@@ -1,25 +1,42 @@
-"""deltaprop: feedforward neural networks trained by backpropagation, after Nielsen's chapter 2."""
+"""deltaprop: feedforward neural networks trained by backpropagation, after Nielsen's chapter 2.
 
+    net = deltaprop.Network([784, 30, 10], cost="cross_entropy", seed=0)
+    history = deltaprop.fit(net, X, y, epochs=30, batch_size=10, eta=0.5)
+    deltaprop.save(net, "model.safetensors"); net = deltaprop.load("model.safetensors")
+"""
+
+from deltaprop._version import __version__
 from deltaprop.activations import ACTIVATIONS, Activation, get_activation, register_activation
+from deltaprop.checkpoint import Checkpoint
 from deltaprop.costs import COSTS, Cost, get_cost, register_cost
 from deltaprop.diagnostics import gradcheck
-from deltaprop.io import load
+from deltaprop.history import History
+from deltaprop.io import load, save
 from deltaprop.network import INITIALIZERS, Network
-
-__version__ = "0.1.0"
+from deltaprop.optimizers import SGD, Adam, Optimizer
+from deltaprop.options import TrainingConfig
+from deltaprop.training import fit
 
 __all__ = [
     "ACTIVATIONS",
     "COSTS",
     "INITIALIZERS",
+    "SGD",
     "Activation",
+    "Adam",
+    "Checkpoint",
     "Cost",
+    "History",
     "Network",
+    "Optimizer",
+    "TrainingConfig",
     "__version__",
+    "fit",
     "get_activation",
     "get_cost",
     "gradcheck",
     "load",
     "register_activation",
     "register_cost",
+    "save",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 
 import numpy as np
 
@@ -78,31 +79,79 @@ def as_float_matrix(name: str, value: object, columns: int, dtype: np.dtype) -> 
     if array.shape[0] == 0:
         raise ValueError(f"{name} is empty: expected at least one row of {columns} values")
     array = array.astype(dtype, copy=False)
-    if not np.all(np.isfinite(array)):
+    if not all_finite(array):
         raise ValueError(f"{name} contains NaN or infinite values; expected finite numbers")
     return array
 
 
-def as_labels(name: str, value: object, n_classes: int) -> np.ndarray:
-    """``value`` as a 1-D integer array of class labels in [0, n_classes)."""
+FINITE_CHECK_ROWS = 4096
+"""Rows checked for NaN and infinity at a time: the check's temporary stays small (a few MB)."""
+
+
+def all_finite(array: np.ndarray) -> bool:
+    """Whether every entry of a float array (rows first) is finite, in bounded extra memory."""
+    if array.ndim < 2:
+        return bool(np.all(np.isfinite(array)))
+    return all(
+        np.isfinite(array[start:start + FINITE_CHECK_ROWS]).all()
+        for start in range(0, array.shape[0], FINITE_CHECK_ROWS)
+    )
+
+
+MAX_CLASSES = 10_000
+"""The most classes a label array may imply: labels far beyond it are refused, never turned into a giant
+output layer."""
+
+
+def as_labels(
+    name: str,
+    value: object,
+    n_classes: int | None = None,
+    *,
+    error: type[ValueError] = ValueError,
+    where: Callable[[int], str] | None = None,
+) -> np.ndarray:
+    """``value`` as a 1-D int64 array of class labels in [0, n_classes) (or [0, MAX_CLASSES)).
+
+    The one label check of deltaprop: the library, the data loaders and the command line all use it.
+
+    Args:
+        name: what the labels are, for messages (``"y"``, ``"mnist.idx: labels"``).
+        value: integers, or floats holding whole numbers.
+        n_classes: labels must be below it; None allows up to ``MAX_CLASSES``.
+        error: the ValueError subclass to raise for bad values (loaders raise DataFormatError).
+        where: names entry i in messages (default ``f"{name}[{i}]"``).
+
+    Raises:
+        error: not 1-D, empty, not whole numbers, or out of range (the message names the first bad
+            entry and the allowed range).
+        TypeError: not numbers at all.
+    """
+    where = where or (lambda i: f"{name}[{i}]")
     array = np.asarray(value)
     if array.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array of class labels, got shape {array.shape}")
+        raise error(f"{name} must be a 1-D array of class labels, got shape {array.shape}")
     if array.size == 0:
-        raise ValueError(f"{name} is empty: expected at least one label")
+        raise error(f"{name} is empty: expected at least one label")
     if np.issubdtype(array.dtype, np.floating):
-        if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
-            raise ValueError(f"{name} must hold whole-number class labels, got non-integers")
-    elif not np.issubdtype(array.dtype, np.integer):
+        with np.errstate(invalid="ignore"):
+            bad = np.flatnonzero(~np.isfinite(array) | (array != np.round(array)))
+        if bad.size:
+            i = int(bad[0])
+            raise error(f"{where(i)} = {array[i]:.6g} is not a whole number; class labels are integers >= 0")
+    elif array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
         raise TypeError(f"{name} must hold integer class labels, got dtype {array.dtype}")
-    labels = array.astype(np.int64)
-    low, high = labels.min(), labels.max()
-    if low < 0 or high >= n_classes:
-        raise ValueError(
-            f"{name} must hold class labels in [0, {n_classes - 1}], "
-            f"got values from {low} to {high}"
+    limit = MAX_CLASSES if n_classes is None else n_classes
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero((array < 0) | (array >= limit))
+    if bad.size:
+        i = int(bad[0])
+        value_text = f"{array[i]:.6g}" if np.issubdtype(array.dtype, np.floating) else str(array[i])
+        raise error(
+            f"{where(i)} = {value_text}; expected class labels in [0, {limit - 1}]"
+            + ("" if n_classes is not None else f" (at most {MAX_CLASSES} classes)")
         )
-    return labels
+    return array.astype(np.int64)
 
 
 def one_hot(labels: np.ndarray, n_classes: int, dtype: np.dtype) -> np.ndarray:
@@ -118,6 +167,23 @@ def as_targets(name: str, value: object, n_out: int, dtype: np.dtype) -> np.ndar
     if array.ndim == 1:
         return one_hot(as_labels(name, array, n_out), n_out, dtype)
     return as_float_matrix(name, array, n_out, dtype)
+
+
+def as_sample_weight(name: str, value: object, rows: int, dtype: np.dtype) -> np.ndarray:
+    """Per-row weights: a finite 1-D array of ``rows`` numbers >= 0, not all 0, in ``dtype``."""
+    array = np.asarray(value)
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        raise TypeError(f"{name} must hold numbers, got an array of dtype {array.dtype}")
+    if np.issubdtype(array.dtype, np.complexfloating):
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    if array.shape != (rows,):
+        raise ValueError(f"{name} must have shape ({rows},), one weight per row, got {array.shape}")
+    array = array.astype(dtype, copy=False)
+    if not np.all(np.isfinite(array)) or np.any(array < 0):
+        raise ValueError(f"{name} must hold finite numbers >= 0")
+    if not np.any(array > 0):
+        raise ValueError(f"{name} is all zero: at least one row must have a positive weight")
+    return array
 
 
 def check_same_rows(x_name: str, x: np.ndarray, y_name: str, y: np.ndarray) -> None:

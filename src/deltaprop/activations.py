@@ -1,11 +1,20 @@
 """Activation functions σ and their derivatives σ', registered by name.
 
-Each activation is one small object: the function a = σ(z) and its derivative σ'(z). The derivative
-is given both z and a = σ(z), so that sigmoid and tanh can reuse the activation they already computed
-(σ' = a(1 − a) and 1 − a²). Arrays have shape (m, n): one row per example.
+Each activation is one small object that owns two kernels, both writing into arrays it is given
+(shape (m, n), one row per example), so that a training step allocates nothing:
+
+- ``forward(z, out)``: a = σ(z) into ``out`` (which may be ``z`` itself);
+- ``multiply_derivative(z, a, delta, scratch)``: δ ← δ ⊙ σ'(z), the ⊙ σ'(z^l) of BP1 and BP2, given
+  z and a = σ(z) (sigmoid and tanh reuse a: σ' = a(1 − a) and 1 − a²), with a scratch array of z's
+  shape.
+
+and, for reading and testing, the plain forms ``σ(z)`` (calling the object) and ``derivative(z, a)``.
+The tests hold every in-place kernel equal to its plain formula.
 
 The four equations of backpropagation hold for any activation (Nielsen, ch. 2), so the table is open:
-``register_activation(Activation(...))`` adds one that every network can then name.
+``register_activation(Activation("name", function, derivative))`` adds one that every network can
+then name, or subclass ``Activation`` and override the kernels. Activations are plain objects of
+module-level classes, so networks that use them pickle.
 
 softmax couples the units of a layer, so it has no elementwise σ'. It provides the Jacobian-vector
 product instead and may only be used in the output layer.
@@ -14,91 +23,259 @@ product instead and may only be used in the output layer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import expit
 
 Array = np.ndarray
+Function = Callable[[Array], Array]
+Derivative = Callable[[Array, Array], Array]
+
+SATURATION_FRACTION = 0.01
+"""A sigmoid or tanh unit counts as saturated where σ'(z) is below this fraction of its maximum."""
+
+EXPIT_FLOAT32_MAX = 2048
+"""float32 sigmoids of more entries use (1 + tanh(z/2))/2: four SIMD passes beat expit's scalar loop."""
 
 
-@dataclass(frozen=True)
 class Activation:
-    """An activation function a = σ(z) with its derivative.
+    """An activation function a = σ(z) with its derivative, as plain functions or in-place kernels.
 
-    Attributes:
+    Args:
         name: the name a network uses to ask for it.
-        function: σ, applied to z of shape (m, n), returning a of the same shape and dtype.
-        derivative: σ'(z) given (z, a); same shape as z. None for activations that couple units.
+        function: σ, from z of shape (m, n) to a of the same shape and dtype.
+        derivative: σ'(z) given (z, a), same shape as z; None for activations that couple units.
         jvp: for coupled activations (softmax), ``jvp(a, v)`` returns the rows of v multiplied by the
             Jacobian ∂a/∂z of each row; None for elementwise ones.
         outputs_probabilities: True when every output lies in (0, 1), as the cross-entropy and
             log-likelihood costs require.
-        saturation: a function (z, a) -> boolean array marking saturated (or dead) units, used by
-            the diagnostics; None when the activation cannot saturate.
+
+    Subclasses override ``forward`` and ``multiply_derivative`` with in-place kernels; the base class
+    builds them from ``function`` and ``derivative`` (allocating their results).
     """
 
-    name: str
-    function: Callable[[Array], Array]
-    derivative: Callable[[Array, Array], Array] | None = None
-    jvp: Callable[[Array, Array], Array] | None = None
-    outputs_probabilities: bool = False
-    saturation: Callable[[Array, Array], Array] | None = None
+    def __init__(
+        self,
+        name: str,
+        function: Function | None = None,
+        derivative: Derivative | None = None,
+        jvp: Callable[[Array, Array], Array] | None = None,
+        outputs_probabilities: bool = False,
+    ) -> None:
+        self.name = name
+        self._function = function
+        self._derivative = derivative
+        self._jvp = jvp
+        self.outputs_probabilities = outputs_probabilities
 
     @property
     def elementwise(self) -> bool:
         """True when σ acts on each unit alone, so that σ'(z) is a plain array."""
-        return self.derivative is not None
+        return self._jvp is None
 
     def __call__(self, z: Array) -> Array:
-        return self.function(z)
+        """σ(z), a new array."""
+        return self.forward(z, np.empty_like(z))
+
+    def forward(self, z: Array, out: Array) -> Array:
+        """a = σ(z) written into ``out`` (which may be ``z``); returns ``out``."""
+        if self._function is None:
+            raise NotImplementedError(f"activation {self.name!r} defines no function")
+        np.copyto(out, self._function(z))
+        return out
+
+    def derivative(self, z: Array, a: Array) -> Array:
+        """σ'(z) given z and a = σ(z), a new array (elementwise activations only)."""
+        if self._derivative is None:
+            raise TypeError(f"activation {self.name!r} couples its units: it has a jvp, no σ'")
+        return self._derivative(z, a)
+
+    def multiply_derivative(self, z: Array, a: Array, delta: Array, scratch: Array) -> None:
+        """δ ← δ ⊙ σ'(z), in place; ``scratch`` is an array of z's shape the kernel may overwrite."""
+        np.multiply(delta, self.derivative(z, a), out=delta)
+
+    def jvp(self, a: Array, v: Array) -> Array:
+        """Rows of v times the Jacobian ∂a/∂z of each row; elementwise: v ⊙ σ'(z) needs z, so no."""
+        if self._jvp is None:
+            raise TypeError(f"activation {self.name!r} is elementwise: use multiply_derivative")
+        return self._jvp(a, v)
+
+    def log_outputs(self, z: Array, a: Array) -> tuple[Array, Array]:
+        """(ln a, ln(1 − a)) for probability outputs: the costs' logarithms, exact where 1 − a rounds
+        to 0. This generic form clips a into [tiny, 1]; sigmoid and softmax compute them from z."""
+        return _safe_log(a), _safe_log(1.0 - a)
+
+    def saturation(self, z: Array, a: Array) -> float | None:
+        """The fraction of this layer's units that are saturated (or dead) on the rows of z, a;
+        None when σ cannot saturate."""
+        return None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
 
 
-def _sigmoid(z: Array) -> Array:
-    # 1/(1+e^-z) as one ufunc, correctly rounded at both tails and without overflow for any z.
-    return expit(z)
+class Sigmoid(Activation):
+    """σ(z) = 1 / (1 + e^(−z)); σ'(z) = σ(z)(1 − σ(z))."""
+
+    def __init__(self) -> None:
+        super().__init__("sigmoid", outputs_probabilities=True)
+
+    def forward(self, z: Array, out: Array) -> Array:
+        if z.dtype == np.float32 and z.size > EXPIT_FLOAT32_MAX:
+            np.multiply(z, np.float32(0.5), out=out)  # (1 + tanh(z/2)) / 2
+            np.tanh(out, out=out)
+            np.add(out, np.float32(1.0), out=out)
+            return np.multiply(out, np.float32(0.5), out=out)
+        # expit: one ufunc, correctly rounded at both tails, no overflow for any z
+        return expit(z, out=out)
+
+    def derivative(self, z: Array, a: Array) -> Array:
+        return a * (1.0 - a)
+
+    def log_outputs(self, z: Array, a: Array) -> tuple[Array, Array]:
+        return -softplus(-z), -softplus(z)  # ln σ(z), and ln(1 − σ(z)) = ln σ(−z)
+
+    def multiply_derivative(self, z: Array, a: Array, delta: Array, scratch: Array) -> None:
+        np.subtract(1.0, a, out=scratch)
+        np.multiply(scratch, a, out=scratch)
+        np.multiply(delta, scratch, out=delta)
+
+    def saturation(self, z: Array, a: Array) -> float:
+        """Units with σ'(z) below 1% of its maximum 1/4, averaged over units and rows."""
+        return float(np.mean(self.derivative(z, a) < SATURATION_FRACTION * 0.25))
 
 
-def _sigmoid_prime(z: Array, a: Array) -> Array:
-    return a * (1.0 - a)
+class Tanh(Activation):
+    """tanh(z); σ'(z) = 1 − tanh²(z)."""
+
+    def __init__(self) -> None:
+        super().__init__("tanh")
+
+    def forward(self, z: Array, out: Array) -> Array:
+        return np.tanh(z, out=out)
+
+    def derivative(self, z: Array, a: Array) -> Array:
+        return 1.0 - a * a
+
+    def multiply_derivative(self, z: Array, a: Array, delta: Array, scratch: Array) -> None:
+        np.multiply(a, a, out=scratch)
+        np.subtract(1.0, scratch, out=scratch)
+        np.multiply(delta, scratch, out=delta)
+
+    def saturation(self, z: Array, a: Array) -> float:
+        """Units with σ'(z) below 1% of its maximum 1, averaged over units and rows."""
+        return float(np.mean(self.derivative(z, a) < SATURATION_FRACTION))
 
 
-def _tanh_prime(z: Array, a: Array) -> Array:
-    return 1.0 - a * a
+class ReLU(Activation):
+    """max(z, 0); σ'(z) = 1 where z > 0, else 0."""
+
+    def __init__(self) -> None:
+        super().__init__("relu")
+
+    def forward(self, z: Array, out: Array) -> Array:
+        return np.maximum(z, 0.0, out=out)
+
+    def derivative(self, z: Array, a: Array) -> Array:
+        return (z > 0).astype(z.dtype)
+
+    def multiply_derivative(self, z: Array, a: Array, delta: Array, scratch: Array) -> None:
+        np.greater(z, 0.0, out=scratch)  # 1.0 where z > 0, else 0.0
+        np.multiply(delta, scratch, out=delta)
+
+    def saturation(self, z: Array, a: Array) -> float:
+        """The fraction of dead units: z <= 0 on every row."""
+        return float(np.mean(np.all(z <= 0, axis=0)))
 
 
-def _relu(z: Array) -> Array:
-    return np.maximum(z, 0.0, dtype=z.dtype)
+class LeakyReLU(Activation):
+    """z where z > 0, else slope · z; σ'(z) = 1 or slope."""
+
+    def __init__(self, slope: float = 0.01) -> None:
+        super().__init__("leaky_relu")
+        self.slope = slope
+
+    def forward(self, z: Array, out: Array) -> Array:
+        slope = z.dtype.type(self.slope)
+        if out is z:
+            return np.multiply(z, np.where(z > 0, z.dtype.type(1.0), slope), out=out)
+        np.multiply(z, slope, out=out)
+        return np.maximum(z, out, out=out)  # max(z, slope·z) with 0 < slope < 1
+
+    def derivative(self, z: Array, a: Array) -> Array:
+        return np.where(z > 0, z.dtype.type(1.0), z.dtype.type(self.slope))
+
+    def multiply_derivative(self, z: Array, a: Array, delta: Array, scratch: Array) -> None:
+        np.greater(z, 0.0, out=scratch)
+        np.multiply(scratch, scratch.dtype.type(1.0 - self.slope), out=scratch)
+        np.add(scratch, scratch.dtype.type(self.slope), out=scratch)
+        np.multiply(delta, scratch, out=delta)
 
 
-def _relu_prime(z: Array, a: Array) -> Array:
-    return (z > 0).astype(z.dtype)
+class Linear(Activation):
+    """The identity: a = z, σ' = 1."""
+
+    def __init__(self) -> None:
+        super().__init__("linear")
+
+    def forward(self, z: Array, out: Array) -> Array:
+        if out is not z:
+            np.copyto(out, z)
+        return out
+
+    def derivative(self, z: Array, a: Array) -> Array:
+        return np.ones_like(z)
+
+    def multiply_derivative(self, z: Array, a: Array, delta: Array, scratch: Array) -> None:
+        return  # δ ⊙ 1 = δ
 
 
-LEAKY_SLOPE = 0.01
+class Softmax(Activation):
+    """a_j = e^(z_j) / Σ_k e^(z_k) over each row; couples the units, so output layer only."""
+
+    def __init__(self) -> None:
+        super().__init__("softmax", jvp=_softmax_jvp, outputs_probabilities=True)
+
+    def forward(self, z: Array, out: Array) -> Array:
+        np.subtract(z, z.max(axis=1, keepdims=True), out=out)
+        np.exp(out, out=out)
+        np.divide(out, out.sum(axis=1, keepdims=True), out=out)
+        return out
+
+    def log_outputs(self, z: Array, a: Array) -> tuple[Array, Array]:
+        return log_softmax(z), log_one_minus_softmax(z)
 
 
-def _leaky_relu(z: Array) -> Array:
-    return np.where(z > 0, z, z * z.dtype.type(LEAKY_SLOPE))
+def softplus(z: Array) -> Array:
+    """ln(1 + e^z), without overflow."""
+    return np.logaddexp(0.0, z)
 
 
-def _leaky_relu_prime(z: Array, a: Array) -> Array:
-    return np.where(z > 0, z.dtype.type(1.0), z.dtype.type(LEAKY_SLOPE))
+def _max_and_log_sum(z: Array, axis: int) -> tuple[Array, Array]:
+    """(t, ln Σ e^(z − t)) with t the maximum along ``axis``: ln Σ e^z = t + ln Σ e^(z − t)."""
+    top = np.max(z, axis=axis, keepdims=True)
+    return top, np.log(np.sum(np.exp(z - top), axis=axis, keepdims=True))
 
 
-def _linear(z: Array) -> Array:
-    return z.copy()
+def log_softmax(z: Array) -> Array:
+    """ln a = (z − t) − ln Σ e^(z − t): never forms t + ln Σ (≈ |z|), whose rounding would show."""
+    top, log_sum = _max_and_log_sum(z, axis=1)
+    return (z - top) - log_sum
 
 
-def _linear_prime(z: Array, a: Array) -> Array:
-    return np.ones_like(z)
+def log_one_minus_softmax(z: Array) -> Array:
+    """ln(1 − a_k) = ln Σ_(i≠k) e^(z_i) − ln Σ_i e^(z_i): exact even where a_k rounds to 1."""
+    others = np.repeat(z[:, None, :], z.shape[1], axis=1)  # (m, k, i): row k leaves z_k out
+    diagonal = np.arange(z.shape[1])
+    others[:, diagonal, diagonal] = -np.inf
+    top_others, log_sum_others = _max_and_log_sum(others, axis=2)
+    top, log_sum = _max_and_log_sum(z, axis=1)
+    return (top_others[:, :, 0] - top) + (log_sum_others[:, :, 0] - log_sum)
 
 
-def _softmax(z: Array) -> Array:
-    a = z - z.max(axis=1, keepdims=True)
-    np.exp(a, out=a)
-    a /= a.sum(axis=1, keepdims=True)
-    return a
+def _safe_log(p: Array) -> Array:
+    """ln p with p clipped into [tiny, 1], so that a probability of exactly 0 gives a large finite cost."""
+    return np.log(np.clip(p, np.finfo(p.dtype).tiny, 1.0))
 
 
 def _softmax_jvp(a: Array, v: Array) -> Array:
@@ -113,7 +290,11 @@ def register_activation(activation: Activation) -> Activation:
     """Add an activation to the table so that networks can name it; returns it unchanged."""
     if not isinstance(activation, Activation):
         raise TypeError(f"activation must be an Activation, got {type(activation).__name__}")
-    if activation.derivative is None and activation.jvp is None:
+    if not isinstance(activation.name, str) or not activation.name:
+        raise ValueError(f"activation needs a non-empty name, got {activation.name!r}")
+    if activation.elementwise and activation._derivative is None and (
+        type(activation).derivative is Activation.derivative
+    ):
         raise ValueError(f"activation {activation.name!r} needs a derivative or a jvp")
     ACTIVATIONS[activation.name] = activation
     return activation
@@ -133,15 +314,5 @@ def get_activation(spec: str | Activation) -> Activation:
         ) from None
 
 
-register_activation(Activation(
-    "sigmoid", _sigmoid, _sigmoid_prime, outputs_probabilities=True,
-    saturation=lambda z, a: _sigmoid_prime(z, a) < 0.01 * 0.25,
-))
-register_activation(Activation(
-    "tanh", np.tanh, _tanh_prime,
-    saturation=lambda z, a: _tanh_prime(z, a) < 0.01,
-))
-register_activation(Activation("relu", _relu, _relu_prime, saturation=lambda z, a: z <= 0))
-register_activation(Activation("leaky_relu", _leaky_relu, _leaky_relu_prime))
-register_activation(Activation("linear", _linear, _linear_prime))
-register_activation(Activation("softmax", _softmax, jvp=_softmax_jvp, outputs_probabilities=True))
+for _activation in (Sigmoid(), Tanh(), ReLU(), LeakyReLU(), Linear(), Softmax()):
+    register_activation(_activation)

@@ -8,58 +8,19 @@ each row, shape (m,); the network averages them. ``delta`` returns δ^L = ∂C_x
 - cross-entropy with sigmoid outputs, and log-likelihood with softmax outputs, simplify to a − y:
   the σ'(z^L) factor that slows a saturated quadratic-cost neuron cancels (Nielsen, ch. 3).
 
-Values are computed from z where a would lose precision (a = 1.0 exactly for z ≳ 37 in float64), so
-they stay finite and warning-free for |z| up to 1e3.
+``delta_into`` is the same δ^L written into a given array: the training step's in-place kernel, held
+equal to ``delta`` by the tests. Logarithms come from the activation's ``log_outputs(z, a)``, computed
+from z where a would lose precision (a = 1.0 exactly for z ≳ 37 in float64), so values stay finite
+and warning-free for |z| up to 1e3.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from deltaprop.activations import Activation
+from deltaprop.activations import Activation, Sigmoid, Softmax, log_one_minus_softmax, log_softmax
 
 Array = np.ndarray
-
-
-def _softplus(z: Array) -> Array:
-    """ln(1 + e^z), without overflow."""
-    return np.logaddexp(0.0, z)
-
-
-def _max_and_log_sum(z: Array, axis: int) -> tuple[Array, Array]:
-    """(t, ln Σ e^(z − t)) with t the maximum along ``axis``: ln Σ e^z = t + ln Σ e^(z − t)."""
-    top = np.max(z, axis=axis, keepdims=True)
-    return top, np.log(np.sum(np.exp(z - top), axis=axis, keepdims=True))
-
-
-def _log_softmax(z: Array) -> Array:
-    """ln a = (z − t) − ln Σ e^(z − t): never forms t + ln Σ (≈ |z|), whose rounding would show."""
-    top, log_sum = _max_and_log_sum(z, axis=1)
-    return (z - top) - log_sum
-
-
-def _log_one_minus_softmax(z: Array) -> Array:
-    """ln(1 − a_k) = ln Σ_(i≠k) e^(z_i) − ln Σ_i e^(z_i): exact even where a_k rounds to 1."""
-    others = np.repeat(z[:, None, :], z.shape[1], axis=1)  # (m, k, i): row k leaves z_k out
-    diagonal = np.arange(z.shape[1])
-    others[:, diagonal, diagonal] = -np.inf
-    top_others, log_sum_others = _max_and_log_sum(others, axis=2)
-    top, log_sum = _max_and_log_sum(z, axis=1)
-    return (top_others[:, :, 0] - top) + (log_sum_others[:, :, 0] - log_sum)
-
-
-def _safe_log(p: Array) -> Array:
-    """ln p with p clipped into [tiny, 1], so that a probability of exactly 0 gives a large finite cost."""
-    return np.log(np.clip(p, np.finfo(p.dtype).tiny, 1.0))
-
-
-def _log_probabilities(z: Array, a: Array, activation: Activation) -> tuple[Array, Array]:
-    """(ln a, ln(1 − a)), from z for sigmoid and softmax, where 1 − a would round to 0."""
-    if activation.name == "sigmoid":
-        return -_softplus(-z), -_softplus(z)  # ln σ(z) and ln(1 − σ(z)) = ln σ(−z)
-    if activation.name == "softmax":
-        return _log_softmax(z), _log_one_minus_softmax(z)
-    return _safe_log(a), _safe_log(1.0 - a)
 
 
 def _softmax_cross_entropy_delta(z: Array, y: Array) -> Array:
@@ -69,8 +30,8 @@ def _softmax_cross_entropy_delta(z: Array, y: Array) -> Array:
     v = −y/a + (1 − y)/(1 − a) is δ_j = −y_j + a_j Σ_k y_k + (1 − y_j) a_j − Σ_(k≠j) (1 − y_k) a_j r_k,
     and each a_j r_k (k ≠ j) is at most 1, since 1 − a_k >= a_j. Computed in log space.
     """
-    log_a = _log_softmax(z)
-    log_odds = log_a - _log_one_minus_softmax(z)
+    log_a = log_softmax(z)
+    log_odds = log_a - log_one_minus_softmax(z)
     log_products = log_a[:, :, None] + log_odds[:, None, :]  # (m, j, k): ln(a_j r_k)
     diagonal = np.arange(z.shape[1])
     log_products[:, diagonal, diagonal] = -np.inf  # the sum leaves k = j out
@@ -81,7 +42,12 @@ def _softmax_cross_entropy_delta(z: Array, y: Array) -> Array:
 
 
 class Cost:
-    """A cost function. Subclasses give ``value`` and ``gradient``; ``delta`` applies BP1."""
+    """A cost function. Subclasses give ``value`` and ``gradient``; ``delta`` applies BP1.
+
+    Attributes:
+        name: the name a network uses to ask for it.
+        needs_probabilities: True when the outputs must lie in (0, 1).
+    """
 
     name: str = ""
     needs_probabilities: bool = False
@@ -101,6 +67,13 @@ class Cost:
             return grad_a * activation.derivative(z, a)
         return activation.jvp(a, grad_a)
 
+    def delta_into(
+        self, z: Array, a: Array, y: Array, activation: Activation, out: Array, scratch: Array
+    ) -> Array:
+        """``delta`` written into ``out`` (shape of z); ``scratch`` may be overwritten. Returns out."""
+        np.copyto(out, self.delta(z, a, y, activation))
+        return out
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -117,6 +90,15 @@ class QuadraticCost(Cost):
     def gradient(self, a: Array, y: Array) -> Array:
         return a - y
 
+    def delta_into(
+        self, z: Array, a: Array, y: Array, activation: Activation, out: Array, scratch: Array
+    ) -> Array:
+        if not activation.elementwise:
+            return super().delta_into(z, a, y, activation, out, scratch)
+        np.subtract(a, y, out=out)  # ∇_a C = a − y
+        activation.multiply_derivative(z, a, out, scratch)  # ⊙ σ'(z^L)
+        return out
+
 
 class CrossEntropyCost(Cost):
     """C_x = −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)]; outputs must lie in (0, 1)."""
@@ -125,21 +107,25 @@ class CrossEntropyCost(Cost):
     needs_probabilities = True
 
     def value(self, z: Array, a: Array, y: Array, activation: Activation) -> Array:
-        if activation.name == "sigmoid":
-            # −y ln σ(z) − (1 − y) ln(1 − σ(z)) = softplus(z) − y z, exact for any z.
-            return np.sum(_softplus(z) - y * z, axis=1)
-        log_a, log_one_minus_a = _log_probabilities(z, a, activation)
+        log_a, log_one_minus_a = activation.log_outputs(z, a)
         return -np.sum(y * log_a + (1.0 - y) * log_one_minus_a, axis=1)
 
     def gradient(self, a: Array, y: Array) -> Array:
         return (a - y) / (a * (1.0 - a))
 
     def delta(self, z: Array, a: Array, y: Array, activation: Activation) -> Array:
-        if activation.name == "sigmoid":
+        if isinstance(activation, Sigmoid):
             return a - y  # BP1 with σ'(z) = a(1 − a) cancelled
-        if activation.name == "softmax":
+        if isinstance(activation, Softmax):
             return _softmax_cross_entropy_delta(z, y)
         return super().delta(z, a, y, activation)
+
+    def delta_into(
+        self, z: Array, a: Array, y: Array, activation: Activation, out: Array, scratch: Array
+    ) -> Array:
+        if isinstance(activation, Sigmoid):
+            return np.subtract(a, y, out=out)
+        return super().delta_into(z, a, y, activation, out, scratch)
 
 
 class LogLikelihoodCost(Cost):
@@ -149,19 +135,27 @@ class LogLikelihoodCost(Cost):
     needs_probabilities = True
 
     def value(self, z: Array, a: Array, y: Array, activation: Activation) -> Array:
-        log_a, _ = _log_probabilities(z, a, activation)
+        log_a, _ = activation.log_outputs(z, a)
         return -np.sum(y * log_a, axis=1)
 
     def gradient(self, a: Array, y: Array) -> Array:
         return -y / a
 
     def delta(self, z: Array, a: Array, y: Array, activation: Activation) -> Array:
-        if activation.name == "softmax":
+        if isinstance(activation, Softmax):
             # BP1 with the softmax Jacobian applied to −y/a: a Σ_j y_j − y, which is a − y for one-hot y.
             return a * y.sum(axis=1, keepdims=True) - y
-        if activation.name == "sigmoid":
+        if isinstance(activation, Sigmoid):
             return -y * activation(-z)  # BP1: (−y/a) ⊙ a(1 − a) = −y (1 − a), and 1 − σ(z) = σ(−z)
         return super().delta(z, a, y, activation)
+
+    def delta_into(
+        self, z: Array, a: Array, y: Array, activation: Activation, out: Array, scratch: Array
+    ) -> Array:
+        if isinstance(activation, Softmax):
+            np.multiply(a, y.sum(axis=1, keepdims=True), out=out)
+            return np.subtract(out, y, out=out)
+        return super().delta_into(z, a, y, activation, out, scratch)
 
 
 COSTS: dict[str, Cost] = {}

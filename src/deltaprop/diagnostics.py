@@ -143,21 +143,3 @@ def gradcheck(
 def learning_speed(nabla_b: list[Array]) -> list[float]:
     """‖∂C/∂b^l‖ for each layer: how fast its neurons learn (Nielsen, ch. 5)."""
     return [float(np.linalg.norm(nb)) for nb in nabla_b]
-
-
-def saturation(net: Network, X: Array) -> list[float | None]:
-    """Per layer, the fraction of saturated units on the rows of X (checked, (m, sizes[0])).
-
-    A sigmoid or tanh unit is saturated on a row when σ'(z) is below 1% of its maximum; a ReLU unit
-    counts when it is dead, zero on every row of X. None for activations that cannot saturate.
-    """
-    zs, activations = net.forward(X)
-    fractions: list[float | None] = []
-    for act, z, a in zip(net.activations, zs, activations[1:], strict=True):
-        if act.saturation is None:
-            fractions.append(None)
-        elif act.name == "relu":
-            fractions.append(float(np.mean(np.all(act.saturation(z, a), axis=0))))
-        else:
-            fractions.append(float(np.mean(act.saturation(z, a))))
-    return fractions

@@ -13,7 +13,9 @@ object::
     {"format_version": 1, "sizes": [784, 30, 10], "activations": ["sigmoid", "sigmoid"],
      "cost": "cross_entropy", "dtype": "float64", "training": {...}, "deltaprop_version": "0.1.0"}
 
-plus any ``extra_metadata`` given to ``save``.
+plus any ``extra_metadata`` given to ``save``. Checkpoints also store an optimizer's per-parameter
+state: for each slot named in the metadata's ``"slots"`` (e.g. ``"velocity"``), tensors
+``{slot}.layers.{i}.weight`` and ``.bias`` shaped like the parameters.
 
 Loading never executes code: the file is parsed as safetensors and JSON only, and everything in it
 is checked against everything else. A file that is truncated, corrupt, of a newer format, or whose
@@ -32,6 +34,7 @@ import numpy as np
 import safetensors.numpy
 
 from deltaprop._files import atomic_write
+from deltaprop._version import __version__
 from deltaprop.activations import ACTIVATIONS
 from deltaprop.costs import COSTS
 from deltaprop.errors import ModelFormatError
@@ -64,7 +67,9 @@ _JSON_KINDS = {int: "integer", list: "array", str: "string", dict: "object"}
 _DTYPES = {"float32": "F32", "float64": "F64"}  # numpy name -> safetensors dtype code
 
 PathLike = str | os.PathLike[str]
-Velocities = tuple[list[np.ndarray], list[np.ndarray]]
+Slots = Mapping[str, list[np.ndarray]]
+"""Optimizer state: slot name -> one array per parameter, ordered weights then biases."""
+SLOT_NAME_LENGTH = 64
 
 
 # -- names ----------------------------------------------------------------------------------------
@@ -80,17 +85,14 @@ def bias_name(i: int) -> str:
     return f"layers.{i}.bias"
 
 
-VELOCITY_PREFIX = "velocity."
-"""Checkpoints also store momentum velocities, named like the parameters behind this prefix."""
-
-
-def _expected_shapes(sizes: list[int], velocities: bool = False) -> dict[str, tuple[int, ...]]:
+def _expected_shapes(sizes: list[int], slots: list[str] = ()) -> dict[str, tuple[int, ...]]:
     shapes: dict[str, tuple[int, ...]] = {}
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         shapes[weight_name(i)] = (n_out, n_in)
         shapes[bias_name(i)] = (n_out,)
-    if velocities:
-        shapes.update({VELOCITY_PREFIX + name: shape for name, shape in list(shapes.items())})
+    for slot in slots:
+        shapes.update({f"{slot}.{name}": shape for name, shape in list(shapes.items())
+                       if name.startswith("layers.")})
     return shapes
 
 
@@ -108,11 +110,7 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _metadata_of(
-    net: Network, extra_metadata: Mapping[str, Any] | None, velocities: bool = False
-) -> str:
-    import deltaprop  # here, not at the top: deltaprop/__init__.py may import this module
-
+def _metadata_of(net: Network, extra_metadata: Mapping[str, Any] | None, slots: list[str]) -> str:
     meta: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "sizes": [int(n) for n in net.sizes],
@@ -120,8 +118,8 @@ def _metadata_of(
         "cost": net.cost_function.name,
         "dtype": np.dtype(net.dtype).name,
         "training": dict(getattr(net, "training_config", None) or {}),
-        "deltaprop_version": str(deltaprop.__version__),
-        "velocities": velocities,
+        "deltaprop_version": __version__,
+        "slots": slots,
     }
     if extra_metadata is not None:
         if not isinstance(extra_metadata, Mapping):
@@ -173,19 +171,26 @@ def _tensors_of(net: Network) -> dict[str, np.ndarray]:
     return tensors
 
 
-def _velocity_tensors(net: Network, velocities: Velocities) -> dict[str, np.ndarray]:
-    """Momentum velocities (one per weight and bias array) as tensors named like the parameters."""
-    velocity_w, velocity_b = velocities
-    shadow = Network.from_parameters(velocity_w, velocity_b, net.activations, cost=net.cost_function,
-                                     dtype=net.dtype)  # checks shapes and finiteness
-    return {VELOCITY_PREFIX + name: array for name, array in _tensors_of(shadow).items()}
+def _slot_tensors(net: Network, slots: Slots) -> dict[str, np.ndarray]:
+    """Optimizer state arrays (one per weight and bias array) as tensors named like the parameters."""
+    tensors: dict[str, np.ndarray] = {}
+    n = net.num_layers
+    for slot, arrays in slots.items():
+        if not (isinstance(slot, str) and slot.isidentifier() and len(slot) <= SLOT_NAME_LENGTH):
+            raise ValueError(f"optimizer slot names must be identifiers, got {slot!r}")
+        if len(arrays) != 2 * n:
+            raise ValueError(f"slot {slot!r} must hold {2 * n} arrays (weights, then biases)")
+        shadow = Network.from_parameters(arrays[:n], arrays[n:], net.activations,
+                                         cost=net.cost_function, dtype=net.dtype)  # checks them
+        tensors.update({f"{slot}.{name}": array for name, array in _tensors_of(shadow).items()})
+    return tensors
 
 
 def save(
     net: Network,
     path: PathLike,
     extra_metadata: dict[str, Any] | None = None,
-    velocities: Velocities | None = None,
+    slots: Slots | None = None,
 ) -> None:
     """Write ``net`` to a safetensors model file at ``path``, atomically.
 
@@ -194,8 +199,8 @@ def save(
         path: where to write (str or path-like); an existing file there is replaced.
         extra_metadata: more JSON-serializable entries for the metadata object (e.g. a dataset
             name or a test accuracy); they may not reuse the keys deltaprop writes.
-        velocities: (velocity_w, velocity_b), momentum velocities shaped like the weights and
-            biases, stored as ``velocity.layers.{i}.weight`` / ``.bias`` (checkpoints use this).
+        slots: optimizer state, slot name -> arrays shaped like the weights then the biases, stored
+            as ``{slot}.layers.{i}.weight`` / ``.bias`` (checkpoints use this).
 
     Tensors are named ``layers.{i}.weight`` (n_out, n_in) and ``layers.{i}.bias`` (n_out,), as in a
     PyTorch module with ``self.layers = nn.ModuleList([nn.Linear(n_in, n_out), ...])``.
@@ -213,9 +218,9 @@ def save(
     if not isinstance(path, str):
         raise TypeError(f"path must be a str or os.PathLike[str], got {type(path).__name__}")
     tensors = _tensors_of(net)
-    if velocities is not None:
-        tensors.update(_velocity_tensors(net, velocities))
-    metadata = {METADATA_KEY: _metadata_of(net, extra_metadata, velocities is not None)}
+    slots = dict(slots or {})
+    tensors.update(_slot_tensors(net, slots))
+    metadata = {METADATA_KEY: _metadata_of(net, extra_metadata, sorted(slots))}
     data = safetensors.numpy.save(tensors, metadata=metadata)
     with atomic_write(path) as file:
         file.write(data)
@@ -291,12 +296,10 @@ def _validate_metadata(path: str, meta: Any) -> dict[str, Any]:
             path, f"the deltaprop metadata has no integer 'format_version' (got {version!r})"
         )
     if version > FORMAT_VERSION:
-        import deltaprop
-
         raise _error(
             path,
             f"the file was written by a newer deltaprop (model format version {version}; this is "
-            f"deltaprop {deltaprop.__version__}, which reads versions up to {FORMAT_VERSION}); "
+            f"deltaprop {__version__}, which reads versions up to {FORMAT_VERSION}); "
             f"upgrade deltaprop to load it",
         )
     if version < 1:
@@ -328,9 +331,15 @@ def _validate_metadata(path: str, meta: Any) -> dict[str, Any]:
         )
     if meta["dtype"] not in _DTYPES:
         raise _error(path, f"'dtype' must be one of {list(_DTYPES)}, got {meta['dtype']!r}")
-    meta.setdefault("velocities", False)
-    if not isinstance(meta["velocities"], bool):
-        raise _error(path, f"'velocities' must be true or false, got {meta['velocities']!r}")
+    if meta.get("velocities") is True and "slots" not in meta:  # checkpoints of deltaprop 0.1.0
+        meta["slots"] = ["velocity"]
+    meta.pop("velocities", None)
+    slots = meta.setdefault("slots", [])
+    if not isinstance(slots, list) or not all(
+        isinstance(slot, str) and slot.isidentifier() and len(slot) <= SLOT_NAME_LENGTH
+        for slot in slots
+    ) or len(set(slots)) != len(slots) or len(slots) > 8:
+        raise _error(path, f"'slots' must list at most 8 distinct identifiers, got {slots!r}"[:300])
     return meta
 
 
@@ -369,7 +378,7 @@ def _check_tensor_names(path: str, found: set[str], expected: set[str], sizes: l
 def _check_header_tensors(path: str, header: dict[str, Any], meta: dict[str, Any]) -> None:
     """Check the tensor entries of the header against the metadata before decoding any data."""
     sizes = meta["sizes"]
-    expected = _expected_shapes(sizes, meta["velocities"])
+    expected = _expected_shapes(sizes, meta["slots"])
     entries = {name: entry for name, entry in header.items() if name != "__metadata__"}
     _check_tensor_names(path, set(entries), set(expected), sizes)
     code = _DTYPES[meta["dtype"]]
@@ -439,7 +448,7 @@ def load(path: PathLike) -> Network:
     return load_with_metadata(path)[0]
 
 
-def load_with_metadata(path: PathLike) -> tuple[Network, dict[str, Any], Velocities | None]:
+def load_with_metadata(path: PathLike) -> tuple[Network, dict[str, Any], dict[str, list[np.ndarray]]]:
     """Read a network written by ``save``; no code in the file is ever executed.
 
     Every part of the file is checked: the safetensors structure, the metadata (its keys, types
@@ -447,9 +456,9 @@ def load_with_metadata(path: PathLike) -> tuple[Network, dict[str, Any], Velocit
     parameter is finite.
 
     Returns:
-        (net, metadata, velocities): a new Network with the stored parameters (bitwise equal),
+        (net, metadata, slots): a new Network with the stored parameters (bitwise equal),
         activations, cost and dtype, and its ``training_config`` restored; the checked metadata
-        object; the stored momentum velocities (velocity_w, velocity_b), or None.
+        object; the stored optimizer slots (slot -> arrays, weights then biases; empty for models).
 
     Raises:
         FileNotFoundError: there is no file at ``path``.
@@ -472,7 +481,7 @@ def load_with_metadata(path: PathLike) -> tuple[Network, dict[str, Any], Velocit
         raise _error(path, f"corrupt safetensors file ({type(error).__name__}: {error})") from None
 
     sizes: list[int] = meta["sizes"]
-    expected = _expected_shapes(sizes, meta["velocities"])
+    expected = _expected_shapes(sizes, meta["slots"])
     _check_tensor_names(path, set(tensors), set(expected), sizes)
     dtype = np.dtype(meta["dtype"])
     arrays: dict[str, np.ndarray] = {}
@@ -499,10 +508,6 @@ def load_with_metadata(path: PathLike) -> tuple[Network, dict[str, Any], Velocit
     except (TypeError, ValueError) as error:  # e.g. softmax in a hidden layer, bad cost pairing
         raise _error(path, f"the stored network is invalid: {error}") from None
     net.training_config = meta["training"]
-    velocities = None
-    if meta["velocities"]:
-        velocities = (
-            [arrays[VELOCITY_PREFIX + weight_name(i)] for i in range(n_layers)],
-            [arrays[VELOCITY_PREFIX + bias_name(i)] for i in range(n_layers)],
-        )
-    return net, meta, velocities
+    names = [weight_name(i) for i in range(n_layers)] + [bias_name(i) for i in range(n_layers)]
+    slots = {slot: [arrays[f"{slot}.{name}"] for name in names] for slot in meta["slots"]}
+    return net, meta, slots

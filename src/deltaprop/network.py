@@ -15,9 +15,8 @@ so one forward and one backward pass over the whole mini-batch give every partia
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -28,13 +27,11 @@ from deltaprop._validation import (
     check_dtype,
     check_number,
     check_positive_int,
+    as_sample_weight,
     check_same_rows,
 )
 from deltaprop.activations import Activation, get_activation
 from deltaprop.costs import Cost, get_cost
-
-if TYPE_CHECKING:
-    from deltaprop.training import History
 
 Array = np.ndarray
 Initializer = Callable[[np.random.Generator, int, int], tuple[Array, Array]]
@@ -238,72 +235,95 @@ class Network:
     # -- feedforward and backpropagation ----------------------------------------------------------
 
     def feedforward(self, X: Any) -> Array:
-        """Output activations a^L for the rows of X: shape (m, sizes[-1])."""
-        a = self.check_X(X)
-        for w, b, act in zip(self.weights, self.biases, self.activations, strict=True):
-            a = act(a @ w.T + b)
-        return a
+        """Output activations a^L for the rows of X: shape (m, sizes[0]) in, (m, sizes[-1]) out."""
+        X = self.check_X(X)
+        return self.forward(X, Workspace(self, X.shape[0], backward=False)).activations[-1]
 
     def forward(
-        self, X: Array, masks: Sequence[Array] | None = None
-    ) -> tuple[list[Array], list[Array]]:
-        """Weighted inputs zs[l-1] = z^l and activations activations[l] = a^l (a^0 = X), all layers.
+        self, X: Array, workspace: Workspace | None = None, masks: Sequence[Array] | None = None
+    ) -> Workspace:
+        """Feedforward of checked rows X (m, sizes[0]) into ``workspace`` (a new one by default).
 
-        X must already be checked (see ``check_X``). With dropout ``masks`` (one (m, n_l) array per
-        hidden layer), each hidden layer passes a^l ⊙ mask^l on to the next; activations stay σ(z^l).
+        Fills ``zs[l-1]`` = z^l and ``activations[l]`` = a^l (a^0 = X) and returns the workspace.
+        With dropout ``masks`` (one (m, n_l) array of 0 and 1/(1 − p) per hidden layer), each hidden
+        layer passes a^l ⊙ mask^l on to the next (``inputs``); activations stay σ(z^l).
         """
-        zs, activations = [], [X]
+        m = X.shape[0]
+        space = Workspace(self, m, masks is not None, backward=False) if workspace is None else (
+            workspace.rows(m))
+        space.activations[0] = space.inputs[0] = X
         for i, (w, b, act) in enumerate(zip(self.weights, self.biases, self.activations, strict=True)):
-            z = self._layer_input(activations, i, masks) @ w.T + b  # z^l = w^l a^(l-1) + b^l
-            zs.append(z)
-            activations.append(act(z))  # a^l = σ(z^l)
-        return zs, activations
+            z = np.dot(space.inputs[i], w.T, out=space.zs[i])  # z^l = w^l a^(l-1) + b^l
+            z += b
+            a = act.forward(z, out=space.activations[i + 1])  # a^l = σ(z^l)
+            if i < self.num_layers - 1:
+                space.inputs[i + 1] = a if masks is None else np.multiply(
+                    a, masks[i], out=space.masked[i])
+        return space
 
-    @staticmethod
-    def _layer_input(activations: list[Array], i: int, masks: Sequence[Array] | None) -> Array:
-        """What layer i + 1 sees: a^i, or a^i ⊙ mask^i for a hidden layer under dropout."""
-        if masks is None or i == 0:
-            return activations[i]
-        return activations[i] * masks[i - 1]
-
-    def backprop(self, X: Any, Y: Any) -> tuple[list[Array], list[Array]]:
+    def backprop(self, X: Any, Y: Any, sample_weight: Any = None) -> tuple[list[Array], list[Array]]:
         """Gradient of the mean (unregularized) cost over the rows of X, in one matrix-based pass.
 
         Args:
             X: inputs, shape (m, sizes[0]).
             Y: targets, shape (m, sizes[-1]), or class labels of shape (m,).
+            sample_weight: optional weights s_x >= 0, shape (m,): the gradient is then that of the
+                weighted mean Σ_x s_x C_x / Σ_x s_x.
 
         Returns:
-            (nabla_b, nabla_w), shaped like ``biases`` and ``weights``.
+            (nabla_b, nabla_w), new arrays shaped like ``biases`` and ``weights``.
         """
         X, Y = self.check_XY(X, Y)
-        return self.gradient(X, Y)
+        row_weights = None if sample_weight is None else mean_weights(
+            as_sample_weight("sample_weight", sample_weight, X.shape[0], self.dtype))
+        return self.gradient(X, Y, row_weights)
 
     def gradient(
-        self, X: Array, Y: Array, masks: Sequence[Array] | None = None
+        self,
+        X: Array,
+        Y: Array,
+        row_weights: Array | None = None,
+        masks: Sequence[Array] | None = None,
+        workspace: Workspace | None = None,
     ) -> tuple[list[Array], list[Array]]:
-        """``backprop`` on checked arrays X (m, n_0), Y (m, n_L), with optional dropout masks."""
-        zs, activations = self.forward(X, masks)
-        m = X.shape[0]
-        nabla_b: list[Array] = [np.empty(0)] * self.num_layers
-        nabla_w: list[Array] = [np.empty(0)] * self.num_layers
-        delta = self.cost_function.delta(zs[-1], activations[-1], Y, self.activations[-1])  # BP1
-        for i in reversed(range(self.num_layers)):  # i = l - 1 for layers l = L, ..., 1
-            if i < self.num_layers - 1:
-                sigma_prime = self.activations[i].derivative(zs[i], activations[i + 1])
-                delta = (delta @ self.weights[i + 1]) * sigma_prime  # BP2
+        """Backpropagation on checked arrays X (m, n_0), Y (m, n_L): the gradient Σ_x r_x ∇C_x.
+
+        ``row_weights`` r (m,) default to 1/m (the mean). The arrays returned are the workspace's
+        ``nabla_b`` and ``nabla_w`` (a new workspace's unless one is given, then overwritten by its
+        next use). This is the one backpropagation of deltaprop: ``fit`` runs it for every mini-batch.
+        """
+        if workspace is None:
+            workspace = Workspace(self, X.shape[0], dropout=masks is not None)
+        space = self.forward(X, workspace, masks)
+        zs, activations, deltas, scratch = space.zs, space.activations, space.deltas, space.scratch
+        L = self.num_layers
+        # BP1: δ^L = ∇_a C ⊙ σ'(z^L), asked of the cost (a − y where σ' cancels)
+        self.cost_function.delta_into(zs[-1], activations[-1], Y, self.activations[-1],
+                                      deltas[-1], scratch[-1])
+        if row_weights is None:
+            deltas[-1] *= self.dtype.type(1.0 / X.shape[0])
+        else:
+            deltas[-1] *= row_weights[:, None]
+        for i in reversed(range(L)):  # i = l - 1 for layers l = L, ..., 1
+            delta = deltas[i]
+            np.sum(delta, axis=0, out=space.nabla_b[i])  # BP3: ∂C/∂b^l_j = δ^l_j
+            np.dot(delta.T, space.inputs[i], out=space.nabla_w[i])  # BP4: ∂C/∂w^l_jk = a^(l-1)_k δ^l_j
+            if i > 0:
+                # BP2: δ^(l-1) = ((w^l)^T δ^l) ⊙ σ'(z^(l-1))
+                np.dot(delta, self.weights[i], out=deltas[i - 1])
+                self.activations[i - 1].multiply_derivative(
+                    zs[i - 1], activations[i], deltas[i - 1], scratch[i - 1])
                 if masks is not None:
-                    delta *= masks[i]  # a dropped unit passes no error back
-            nabla_b[i] = delta.sum(axis=0) / m  # BP3: ∂C/∂b^l_j = δ^l_j, averaged over rows
-            nabla_w[i] = (delta.T @ self._layer_input(activations, i, masks)) / m  # BP4
-        return nabla_b, nabla_w
+                    deltas[i - 1] *= masks[i - 1]  # a dropped unit passes no error back
+        return space.nabla_b, space.nabla_w
 
     # -- cost and predictions ---------------------------------------------------------------------
 
     def cost_value(self, X: Array, Y: Array) -> float:
         """Mean unregularized cost over the rows of checked arrays X and Y."""
-        zs, activations = self.forward(X)
-        return float(np.mean(self.cost_function.value(zs[-1], activations[-1], Y, self.activations[-1])))
+        space = self.forward(X)
+        return float(np.mean(self.cost_function.value(
+            space.zs[-1], space.activations[-1], Y, self.activations[-1])))
 
     def l2_penalty(self, lmbda: float, n: int) -> float:
         """(λ / 2n) Σ_l ‖w^l‖² (biases are not regularized)."""
@@ -340,27 +360,66 @@ class Network:
         check_same_rows("X", X, "y", labels)
         return float(np.mean(self.predict(X) == labels))
 
-    # -- training ---------------------------------------------------------------------------------
-
-    def fit(self, X: Any, y: Any, **options: Any) -> History:
-        """Train by mini-batch stochastic gradient descent; see ``deltaprop.training.fit``."""
-        from deltaprop.training import fit
-
-        return fit(self, X, y, **options)
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the network to a safetensors file, atomically; see ``deltaprop.io.save``."""
-        from deltaprop.io import save
-
-        save(self, path)
-
     def copy(self) -> Network:
         """An independent network with copies of the parameters."""
         clone = object.__new__(Network)
         clone.__dict__.update(self.__dict__)
         clone.weights = [w.copy() for w in self.weights]
         clone.biases = [b.copy() for b in self.biases]
+        clone.training_config = dict(self.training_config)
         return clone
+
+
+class Workspace:
+    """The arrays of one forward and backward pass over up to ``m`` rows, allocated once.
+
+    Attributes (lists over layers, each array (m, n_l) unless said otherwise):
+        zs: z^l for l = 1..L.
+        activations: a^l for l = 0..L (a^0 is the input rows, set by ``forward``).
+        inputs: what layer l + 1 sees: a^l, or under dropout a^l ⊙ mask^l (in ``masked``).
+        deltas: δ^l for l = 1..L.
+        scratch: one array per layer that the activation and cost kernels may overwrite.
+        nabla_w, nabla_b: ∂C/∂w^l (n_l, n_(l-1)) and ∂C/∂b^l (n_l,), independent of m.
+
+    ``rows(k)`` gives the same buffers for k <= m rows (their leading rows: contiguous views), so a
+    short last mini-batch allocates nothing new either.
+    """
+
+    def __init__(self, net: Network, m: int, dropout: bool = False, backward: bool = True) -> None:
+        dt, out_sizes = net.dtype, net.sizes[1:]
+        self.m = m
+        self.zs = [np.empty((m, n), dt) for n in out_sizes]
+        self.activations: list[Array] = [np.empty((0, 0), dt)]
+        self.activations += [np.empty((m, n), dt) for n in out_sizes]
+        self.inputs = list(self.activations[:-1])
+        self.masked = [np.empty((m, n), dt) for n in out_sizes[:-1]] if dropout else []
+        backward_sizes = out_sizes if backward else ()
+        self.deltas = [np.empty((m, n), dt) for n in backward_sizes]
+        self.scratch = [np.empty((m, n), dt) for n in backward_sizes]
+        self.nabla_w = [np.empty_like(w) for w in net.weights] if backward else []
+        self.nabla_b = [np.empty_like(b) for b in net.biases] if backward else []
+        self._views: dict[int, Workspace] = {m: self}
+
+    def rows(self, k: int) -> Workspace:
+        """This workspace's buffers cut to their first k rows (k <= m), same gradient arrays."""
+        if k > self.m:
+            raise ValueError(f"a workspace for {self.m} rows cannot hold {k}")
+        view = self._views.get(k)
+        if view is None:
+            view = object.__new__(Workspace)
+            view.m, view._views = k, self._views
+            for name in ("zs", "activations", "inputs", "masked", "deltas", "scratch"):
+                setattr(view, name, [array[:k] for array in getattr(self, name)])
+            view.nabla_w, view.nabla_b = self.nabla_w, self.nabla_b
+            self._views[k] = view
+        return view
+
+
+def mean_weights(sample_weight: Array) -> Array:
+    """Row weights r_x = s_x / Σ s_x, so that Σ_x r_x ∇C_x is the gradient of the weighted mean
+    (all zero when every s_x is 0: such rows teach nothing)."""
+    total = sample_weight.sum()
+    return sample_weight / total if total > 0 else np.zeros_like(sample_weight)
 
 
 def _parameter(name: str, value: Any, shape: tuple[int, ...], dtype: np.dtype) -> Array:
@@ -370,7 +429,7 @@ def _parameter(name: str, value: Any, shape: tuple[int, ...], dtype: np.dtype) -
         raise ValueError(f"{name} must have shape {shape}, got shape {array.shape}")
     if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
         raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
-    array = array.astype(dtype, copy=False)
+    array = np.require(array.astype(dtype, copy=False), requirements=["C", "W", "A"])
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or infinite values")
     return array

@@ -1,174 +1,68 @@
 """Mini-batch stochastic gradient descent and its toolbox (Nielsen, chapters 1 and 3).
 
-The optimizer (``SGD``) is apart from the model: it owns η, the regularization, the momentum
-velocities, and applies one update from a gradient. ``fit`` runs the epochs: one shuffled gather of the
-training data per epoch, mini-batches of k rows, and per-epoch monitoring recorded in a ``History``.
+``fit`` trains a network in place. Each epoch draws an order of the training rows; each mini-batch of
+k rows is gathered by index into buffers allocated once (the training data are never copied), and a
+step is the book's: backpropagation (``Network.gradient``) gives ∇C of the mini-batch's mean cost,
+and the optimizer (``deltaprop.optimizers``) moves the parameters. The step allocates nothing: the
+network's workspace, the activation and cost kernels and the optimizer write into arrays they own.
 
-Update for a mini-batch of k rows, n training rows in all (the book's L2 convention):
-
-    w → w − η (λ/n) w − η (λ₁/n) sgn(w) − (η/k) Σ_x ∇_w C_x        b → b − (η/k) Σ_x ∇_b C_x
-
-and with momentum μ, v → μ v − η (that same gradient), w → w + v.
+After each epoch ``fit`` records costs and accuracies (``deltaprop.history``), applies the η schedule
+and early stopping, and hands the trainer to the callbacks and the checkpoint store. Where the
+trainer's state goes is not this module's business: a ``CheckpointStore`` (``deltaprop.checkpoint``)
+saves and loads ``Trainer.state()``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-import os
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
-from deltaprop import checkpoint
-from deltaprop._validation import (
-    as_labels,
-    check_number,
-    check_positive_int,
-    check_same_rows,
-)
-from deltaprop.diagnostics import saturation
+from deltaprop._validation import as_labels, as_sample_weight, check_same_rows
 from deltaprop.errors import ModelFormatError, TrainingDivergedError, TrainingInterrupted
-from deltaprop.network import Network
+from deltaprop.history import EpochSums, History
+from deltaprop.monitoring import Monitor
+from deltaprop.network import Network, Workspace, mean_weights
+from deltaprop.optimizers import SGD, Adam, Optimizer
+from deltaprop.options import TrainingConfig, default
 
 Array = np.ndarray
 Callback = Callable[[dict[str, Any]], Any]
-EVALUATION_CHUNK = 1_000  # rows per forward pass when evaluating: bounds monitoring memory
-SATURATION_ROWS = 1_000  # training rows on which saturation is measured each epoch
 MIN_ETA_FRACTION = 1 / 128  # the schedule stops once η has fallen to η0/128
+SMALL_PRODUCT = 1 << 22  # multiply-adds of the largest product of a step below which BLAS gets 1 thread
 
 
-@dataclass
-class TrainingConfig:
-    """Everything that defines a training run; stored with the model and in checkpoints."""
+class CheckpointStore(Protocol):
+    """Where a trainer's state goes: ``deltaprop.checkpoint.Checkpoint`` is the one deltaprop has."""
 
-    epochs: int
-    batch_size: int
-    eta: float
-    lmbda: float = 0.0
-    l1: float = 0.0
-    momentum: float = 0.0
-    dropout: float = 0.0
-    schedule: int | None = None
-    early_stopping: int | None = None
-    shuffle: bool = True
-    seed: int | None = None
+    def save(self, trainer: Trainer) -> None: ...
 
-    def __post_init__(self) -> None:
-        self.epochs = check_positive_int("epochs", self.epochs)
-        self.batch_size = check_positive_int("batch_size", self.batch_size)
-        self.eta = check_number("eta", self.eta, positive=True)
-        self.lmbda = check_number("lmbda", self.lmbda, nonnegative=True)
-        self.l1 = check_number("l1", self.l1, nonnegative=True)
-        self.momentum = check_number("momentum", self.momentum, nonnegative=True, below_one=True)
-        self.dropout = check_number("dropout", self.dropout, nonnegative=True, below_one=True)
-        if self.schedule is not None:
-            self.schedule = check_positive_int("schedule", self.schedule)
-        if self.early_stopping is not None:
-            self.early_stopping = check_positive_int("early_stopping", self.early_stopping)
-        if self.seed is not None:
-            self.seed = check_positive_int("seed", self.seed, minimum=0)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def load(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """(state numbers, {"weights": [...], "biases": [...], "optimizer": {slot: [...]}}), or None
+        when nothing was saved; the numbers hold ``network``: sizes, activations, cost, dtype."""
 
 
-class SGD:
-    """Stochastic gradient descent with L2 (λ), L1 (λ₁) and momentum (μ), apart from the model.
+class TrainingData:
+    """Checked training rows: X (n, n_in), targets Y (n, n_out), labels (n,) or None, weights or None.
 
-    Args:
-        eta: learning rate η > 0.
-        n: number of training rows, the n of the regularization terms λ/n and λ₁/n.
-        lmbda: L2 parameter λ >= 0.
-        l1: L1 parameter λ₁ >= 0.
-        momentum: μ in [0, 1); 0 is plain SGD and keeps no velocities.
+    Arrays already of the network's dtype and C-contiguous are used as they are, never copied.
     """
 
-    def __init__(
-        self, eta: float, n: int, lmbda: float = 0.0, l1: float = 0.0, momentum: float = 0.0
-    ) -> None:
-        self.eta = eta
-        self.n = n
-        self.lmbda = lmbda
-        self.l1 = l1
-        self.momentum = momentum
-        self.velocity_w: list[Array] = []
-        self.velocity_b: list[Array] = []
+    def __init__(self, net: Network, X: Any, y: Any, sample_weight: Any, name: str) -> None:
+        self.X = np.ascontiguousarray(net.check_X(X, f"{name} X"))
+        self.Y = net.check_Y(y, f"{name} y")
+        check_same_rows(f"{name} X", self.X, f"{name} y", self.Y)
+        self.labels = _labels_of(y, self.Y, net.sizes[-1], name)
+        self.weights = None if sample_weight is None else as_sample_weight(
+            f"{name} sample_weight", sample_weight, self.X.shape[0], net.dtype)
 
-    def _regularized(self, w: Array, nabla_w: Array) -> Array:
-        """∂/∂w of the regularized cost: ∇_w C + (λ/n) w + (λ₁/n) sgn(w)."""
-        grad = nabla_w
-        if self.lmbda:
-            grad = grad + (self.lmbda / self.n) * w
-        if self.l1:
-            grad = grad + (self.l1 / self.n) * np.sign(w)
-        return grad
-
-    def step(self, net: Network, nabla_b: Sequence[Array], nabla_w: Sequence[Array]) -> None:
-        """Apply one update, in place, from the mean gradient of a mini-batch."""
-        if self.momentum and not self.velocity_w:
-            self.velocity_w = [np.zeros_like(w) for w in net.weights]
-            self.velocity_b = [np.zeros_like(b) for b in net.biases]
-        eta = net.dtype.type(self.eta)
-        for i, (w, b) in enumerate(zip(net.weights, net.biases, strict=True)):
-            grad_w = self._regularized(w, nabla_w[i])
-            if self.momentum:
-                mu = net.dtype.type(self.momentum)
-                self.velocity_w[i] *= mu
-                self.velocity_w[i] -= eta * grad_w  # v → μ v − η ∇C
-                self.velocity_b[i] *= mu
-                self.velocity_b[i] -= eta * nabla_b[i]
-                w += self.velocity_w[i]  # w → w + v
-                b += self.velocity_b[i]
-            else:
-                w -= eta * grad_w
-                b -= eta * nabla_b[i]
-
-
-@dataclass
-class History:
-    """Per-epoch records of a training run; ``history["validation_accuracy"]`` lists one field.
-
-    Each record holds: epoch (1-based), eta, seconds (training time of the epoch), train_cost,
-    train_accuracy, validation_cost, validation_accuracy, test_cost, test_accuracy (None where not
-    measured), learning_speed (‖∂C/∂b^l‖ per layer, averaged over the epoch's mini-batches) and
-    saturation (per layer, the fraction of saturated units or dead ReLUs; None where undefined).
-    Costs include the regularization terms, with n the training-set size.
-    """
-
-    records: list[dict[str, Any]] = field(default_factory=list)
-    stop_reason: str = "completed"
-
-    def __getitem__(self, key: str) -> list[Any]:
-        return [record.get(key) for record in self.records]
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def best(self, key: str) -> float | None:
-        values = [v for v in self[key] if v is not None]
-        return max(values) if values else None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"records": self.records, "stop_reason": self.stop_reason}
-
-
-@dataclass
-class _EvaluationSet:
-    """Checked data to monitor: X (m, n_in), targets Y (m, n_out), labels (m,) or None."""
-
-    X: Array
-    Y: Array
-    labels: Array | None
-
-
-def _evaluation_set(net: Network, X: Any, y: Any, name: str) -> _EvaluationSet:
-    X = net.check_X(X, f"{name} X")
-    Y = net.check_Y(y, f"{name} y")
-    check_same_rows(f"{name} X", X, f"{name} y", Y)
-    return _EvaluationSet(X, Y, _labels_of(y, Y, net.sizes[-1], name))
+    @property
+    def rows(self) -> int:
+        return self.X.shape[0]
 
 
 def _labels_of(y: Any, Y: Array, n_out: int, name: str) -> Array | None:
@@ -180,225 +74,153 @@ def _labels_of(y: Any, Y: Array, n_out: int, name: str) -> Array | None:
     return np.argmax(Y, axis=1) if one_hot_rows else None
 
 
-def _pair(data: Any, name: str) -> tuple[Any, Any]:
-    if not isinstance(data, Sequence) or len(data) != 2:
-        raise TypeError(f"{name} must be a pair (X, y), got {type(data).__name__}")
-    return data[0], data[1]
+def make_optimizer(config: TrainingConfig, n: int) -> Optimizer:
+    """The optimizer a configuration names, with its η, regularization and n training rows."""
+    assert config.eta is not None  # set by TrainingConfig
+    if config.optimizer == "adam":
+        return Adam(config.eta, config.lmbda, config.l1, n, config.beta_1, config.beta_2, config.epsilon)
+    return SGD(config.eta, config.lmbda, config.l1, n, config.momentum, config.nesterov)
 
 
-class _Trainer:
-    """One training run: the state that changes from mini-batch to mini-batch.
+class Trainer:
+    """One training run: the network, its data, the optimizer and the position reached.
 
     Position: ``epoch`` epochs are complete and ``batch`` mini-batches of the next one are done.
     Shuffling and dropout draw from one Generator; its state at the start of the current epoch is
     kept so that the epoch's order can be drawn again when resuming in the middle of it.
     """
 
-    def __init__(
-        self,
-        net: Network,
-        train: _EvaluationSet,
-        config: TrainingConfig,
-        monitored: dict[str, _EvaluationSet],
-        callbacks: Iterable[Callback],
-        progress: bool,
-    ) -> None:
-        self.net = net
-        self.train = train
-        self.config = config
-        self.monitored = monitored
-        self.callbacks = list(callbacks)
-        self.progress = progress
+    def __init__(self, net: Network, data: TrainingData, config: TrainingConfig,
+                 monitor: Monitor) -> None:
+        self.net, self.data, self.config, self.monitor = net, data, config, monitor
+        self.optimizer = make_optimizer(config, data.rows)
         self.rng = np.random.default_rng(config.seed)
-        self.optimizer = SGD(
-            config.eta, train.X.shape[0], config.lmbda, config.l1, config.momentum
-        )
-        self.history = History()
-        self.best_validation = -math.inf
-        self.epochs_without_improvement = 0
-        self.epoch = 0
-        self.batch = 0
-        self.speed_sums = [0.0] * net.num_layers
         self.rng_epoch_start = self.rng.bit_generator.state
-        self.X_shuffled = np.empty_like(train.X)
-        self.Y_shuffled = np.empty_like(train.Y)
-        self.checkpoint_dir: str | None = None
-        self.checkpoint_extra: dict[str, Any] = {}
-        self.data_fingerprint: dict[str, Any] = {}
+        k = min(config.batch_size, data.rows)
+        self.workspace = Workspace(net, k, dropout=bool(config.dropout))
+        self.batch_X = np.empty((k, net.sizes[0]), net.dtype)
+        self.batch_Y = np.empty((k, net.sizes[-1]), net.dtype)
+        self.masks = [np.empty((k, n), net.dtype) for n in net.sizes[1:-1]]
+        self.sums = EpochSums(net, k)
+        self.history = History()
+        self.best_validation, self.epochs_without_improvement = -math.inf, 0
+        self.epoch, self.batch = 0, 0
+        self.order: Array | None = None
         self.should_stop: Callable[[], bool] = lambda: False
+        self.checkpoint: CheckpointStore | None = None
+        self.fingerprint: dict[str, Any] = {}  # of the training data, stored in checkpoints
 
-    # -- checkpoints ------------------------------------------------------------------------------
+    @property
+    def batches_per_epoch(self) -> int:
+        return -(-self.data.rows // self.config.batch_size)
 
-    def state(self) -> dict[str, Any]:
-        """The training state as JSON-ready values (the parameters and velocities go as tensors)."""
-        finite_best = math.isfinite(self.best_validation)
-        return {
-            "config": self.config.as_dict(),
-            "epoch": self.epoch,
-            "batch": self.batch,
-            "eta": self.optimizer.eta,
-            "best_validation": self.best_validation if finite_best else None,
-            "epochs_without_improvement": self.epochs_without_improvement,
-            "rng": self.rng.bit_generator.state,
-            "rng_epoch_start": self.rng_epoch_start,
-            "speed_sums": self.speed_sums,
-            "history": self.history.as_dict(),
-            "data": self.data_fingerprint,
-            "extra": self.checkpoint_extra,
-        }
+    # -- one mini-batch ---------------------------------------------------------------------------
 
-    def save_checkpoint(self) -> None:
-        if self.checkpoint_dir is None:
-            return
-        velocities = None
-        if self.optimizer.velocity_w:
-            velocities = (self.optimizer.velocity_w, self.optimizer.velocity_b)
-        checkpoint.save_checkpoint(self.checkpoint_dir, self.net, self.state(), velocities)
-
-    def restore(self, saved: checkpoint.Checkpoint) -> None:
-        """Continue from a checkpoint: parameters, velocities, position, η, schedule and RNG."""
-        state = saved.state
-        if state["data"] != self.data_fingerprint:
-            raise ValueError(
-                f"the training data differ from the data of the checkpoint in {saved.path.parent}: "
-                f"expected {state['data']['rows']} rows x {state['data']['columns']} columns with "
-                f"the same values; resume with the data the run started with"
-            )
-        self.net.weights = [w.copy() for w in saved.net.weights]
-        self.net.biases = [b.copy() for b in saved.net.biases]
-        if saved.velocities is not None:
-            self.optimizer.velocity_w, self.optimizer.velocity_b = saved.velocities
-        self.optimizer.eta = state["eta"]
-        best = state["best_validation"]
-        self.best_validation = -math.inf if best is None else best
-        self.epochs_without_improvement = state["epochs_without_improvement"]
-        self.epoch, self.batch = state["epoch"], state["batch"]
-        self.speed_sums = list(state["speed_sums"])
-        self.rng_epoch_start = state["rng_epoch_start"]
-        self.rng.bit_generator.state = state["rng"]
-        self.history = History(state["history"].get("records", []),
-                               state["history"].get("stop_reason", "completed"))
-
-    # -- one epoch --------------------------------------------------------------------------------
-
-    def _epoch_order(self) -> tuple[Array, Array]:
-        """The training rows in this epoch's order: one gather into preallocated buffers.
-
-        In the middle of an epoch (after a resume) the order is drawn again from the generator's
-        state at the epoch's start, and the generator then continues from where it was.
-        """
+    def _draw_order(self) -> None:
+        """This epoch's order of the rows (None: row order). Mid-epoch (after a resume) the order is
+        drawn again from the generator's state at the epoch's start, which then continues."""
         if not self.config.shuffle:
-            return self.train.X, self.train.Y
+            self.order = None
+            return
         current = self.rng.bit_generator.state
         if self.batch == 0:
             self.rng_epoch_start = current
         else:
             self.rng.bit_generator.state = self.rng_epoch_start
-        order = self.rng.permutation(self.train.X.shape[0])
+        self.order = self.rng.permutation(self.data.rows)
         if self.batch != 0:
             self.rng.bit_generator.state = current
-        # mode="clip": the indices of a permutation are valid, and the default mode="raise" would
-        # gather into a temporary copy of the data before writing to out
-        np.take(self.train.X, order, axis=0, out=self.X_shuffled, mode="clip")
-        np.take(self.train.Y, order, axis=0, out=self.Y_shuffled, mode="clip")
-        return self.X_shuffled, self.Y_shuffled
+
+    def _mini_batch(self, start: int) -> tuple[Array, Array, Array | None, Array | None]:
+        """Rows start..start+k of this epoch's order: X, Y, sample weights, labels (views, or
+        gathered by index into the preallocated buffers)."""
+        data, stop = self.data, min(start + self.config.batch_size, self.data.rows)
+        if self.order is None:
+            rows: slice | Array = slice(start, stop)
+            X, Y = data.X[rows], data.Y[rows]
+        else:
+            rows = self.order[start:stop]
+            m = stop - start
+            # mode="clip": valid indices; the default would gather into a temporary first
+            X = np.take(data.X, rows, axis=0, out=self.batch_X[:m], mode="clip")
+            Y = np.take(data.Y, rows, axis=0, out=self.batch_Y[:m], mode="clip")
+        weights = None if data.weights is None else data.weights[rows]
+        labels = None if data.labels is None else data.labels[rows]
+        return X, Y, weights, labels
 
     def _dropout_masks(self, m: int) -> list[Array] | None:
         """Inverted dropout: each hidden unit kept with probability 1 − p, scaled by 1/(1 − p)."""
         p = self.config.dropout
         if not p:
             return None
-        keep = self.net.dtype.type(1.0 / (1.0 - p))
-        return [
-            (self.rng.random((m, size)) >= p).astype(self.net.dtype) * keep
-            for size in self.net.sizes[1:-1]
-        ]
+        masks = [mask[:m] for mask in self.masks]
+        for mask in masks:
+            self.rng.random(out=mask, dtype=mask.dtype)
+            np.greater_equal(mask, p, out=mask)
+            mask *= 1.0 / (1.0 - p)
+        return masks
 
-    def run_epoch(self, on_batch: Callable[[], None]) -> list[float]:
-        """Train the rest of the current epoch; returns ‖∂C/∂b^l‖ per layer averaged over it."""
-        X, Y = self._epoch_order()
-        # Fast path (deltaprop/_fast.py): this same loop with each step fused into preallocated
-        # buffers; it returns None, having done nothing, when disabled or unable to take this run.
-        from deltaprop import _fast
+    def step(self, start: int) -> None:
+        """One step of mini-batch SGD on the rows from ``start``: backprop, then the update."""
+        X, Y, weights, labels = self._mini_batch(start)
+        row_weights = None if weights is None else mean_weights(weights)
+        nabla_b, nabla_w = self.net.gradient(X, Y, row_weights, self._dropout_masks(X.shape[0]),
+                                             self.workspace)
+        space = self.workspace.rows(X.shape[0])
+        self.sums.add(space.zs[-1], space.activations[-1], Y, weights, labels, nabla_b)
+        self.optimizer.step(self.net.weights, self.net.biases, nabla_w, nabla_b)
 
-        speeds = _fast.run_epoch(self, X, Y, on_batch)
-        if speeds is not None:
-            return speeds
-        k = self.config.batch_size
-        n_batches = -(-X.shape[0] // k)
+    # -- one epoch --------------------------------------------------------------------------------
+
+    def run_epoch(self, on_batch: Callable[[], None]) -> None:
+        """Train the rest of the current epoch (from mini-batch ``batch``)."""
+        self._draw_order()
+        k, n_batches = self.config.batch_size, self.batches_per_epoch
+        checked = self.batch
         while self.batch < n_batches:
-            start = self.batch * k
-            nabla_b, nabla_w = self.net.gradient(
-                X[start:start + k], Y[start:start + k], self._dropout_masks(min(k, X.shape[0] - start))
-            )
-            for i, nb in enumerate(nabla_b):
-                self.speed_sums[i] += math.sqrt(float(np.dot(nb, nb)))
-            if not math.isfinite(sum(self.speed_sums)):
-                raise TrainingDivergedError(
-                    f"training diverged in epoch {self.epoch + 1}, mini-batch {self.batch + 1}: the "
-                    f"gradient became NaN or infinite; try a smaller eta (now {self.optimizer.eta:g})"
-                )
-            self.optimizer.step(self.net, nabla_b, nabla_w)
+            self.step(self.batch * k)
             self.batch += 1
             on_batch()
+            if self.sums.filled == 0 or self.batch == n_batches:  # a block of costs was computed
+                self._check_finite(checked)
+                checked = self.batch
             if self.batch < n_batches and self.should_stop():
-                self._interrupt()
-        speeds = [total / n_batches for total in self.speed_sums]
-        self.batch, self.speed_sums = 0, [0.0] * self.net.num_layers
-        return speeds
+                self.interrupt()
 
-    def _interrupt(self) -> None:
-        """Save the position reached and stop: the run can be resumed from there."""
-        if self.checkpoint_dir is None:
-            raise TrainingInterrupted(
-                f"training interrupted in epoch {self.epoch + 1} after mini-batch {self.batch}; "
-                f"no checkpoint_dir was given, so nothing was saved", ""
+    def _check_finite(self, since: int) -> None:
+        params = self.net.weights + self.net.biases
+        if not (self.sums.finite() and all(bool(np.isfinite(p).all()) for p in params)):
+            raise TrainingDivergedError(
+                f"training diverged in epoch {self.epoch + 1}, between mini-batches {since + 1} and "
+                f"{self.batch}: the cost or the gradient became NaN or infinite; try a smaller eta "
+                f"(now {self.optimizer.eta:g})"
             )
-        self.save_checkpoint()
+
+    def interrupt(self) -> None:
+        """Save the position reached (when there is a checkpoint store) and stop."""
+        where = f"in epoch {self.epoch + 1} after mini-batch {self.batch}"
+        if self.checkpoint is None:
+            raise TrainingInterrupted(f"training interrupted {where}; no checkpoint was kept", "")
+        self.checkpoint.save(self)
+        directory = str(getattr(self.checkpoint, "directory", ""))
         raise TrainingInterrupted(
-            f"training interrupted in epoch {self.epoch + 1} after mini-batch {self.batch}; "
-            f"checkpoint saved in {self.checkpoint_dir}", self.checkpoint_dir
-        )
+            f"training interrupted {where}; checkpoint saved in {directory}", directory)
 
-    # -- monitoring -------------------------------------------------------------------------------
+    # -- the run ----------------------------------------------------------------------------------
 
-    def _cost_and_accuracy(self, data: _EvaluationSet) -> tuple[float, float | None]:
-        net, n = self.net, self.train.X.shape[0]
-        cost_sum, correct = 0.0, 0
-        for start in range(0, data.X.shape[0], EVALUATION_CHUNK):
-            X = data.X[start:start + EVALUATION_CHUNK]
-            Y = data.Y[start:start + EVALUATION_CHUNK]
-            zs, activations = net.forward(X)
-            cost_sum += float(np.sum(net.cost_function.value(zs[-1], activations[-1], Y,
-                                                             net.activations[-1])))
-            if data.labels is not None:
-                labels = data.labels[start:start + EVALUATION_CHUNK]
-                correct += int(np.sum(np.argmax(activations[-1], axis=1) == labels))
-        cost = cost_sum / data.X.shape[0] + net.l2_penalty(self.config.lmbda, n)
-        cost += self.config.l1 / n * sum(float(np.abs(w).sum()) for w in net.weights)
-        accuracy = correct / data.X.shape[0] if data.labels is not None else None
-        return cost, accuracy
-
-    def record(self, epoch: int, seconds: float, learning_speed: list[float]) -> dict[str, Any]:
-        record: dict[str, Any] = {"epoch": epoch, "eta": self.optimizer.eta, "seconds": seconds}
-        for name, data in {"train": self.train, **self.monitored}.items():
-            cost, accuracy = self._cost_and_accuracy(data)
-            if not math.isfinite(cost):
-                raise TrainingDivergedError(
-                    f"training diverged in epoch {epoch}: after its last mini-batch the {name} "
-                    f"cost is {cost}; try a smaller eta (now {self.optimizer.eta:g})"
-                )
-            record[f"{name}_cost"], record[f"{name}_accuracy"] = cost, accuracy
-        for name in ("validation", "test"):
-            record.setdefault(f"{name}_cost", None)
-            record.setdefault(f"{name}_accuracy", None)
-        record["learning_speed"] = learning_speed
-        record["saturation"] = saturation(self.net, self.train.X[:SATURATION_ROWS])
+    def end_epoch(self, seconds: float) -> dict[str, Any]:
+        """Record the epoch just trained, apply the schedule; returns the record."""
+        self.epoch += 1
+        record = self.monitor.record(self, seconds)
+        self.history.records.append(record)
+        reason = self._stop_reason_after(record)
+        if reason is not None:
+            self.history.stop_reason = reason
+        self.batch = 0
+        self.sums.reset()
         return record
 
-    # -- schedule and early stopping --------------------------------------------------------------
-
-    def stop_reason_after(self, record: dict[str, Any]) -> str | None:
+    def _stop_reason_after(self, record: dict[str, Any]) -> str | None:
         """Apply the η schedule and early stopping; return why training stops, or None."""
         accuracy = record["validation_accuracy"]
         if accuracy is None:
@@ -415,36 +237,65 @@ class _Trainer:
         ):
             self.optimizer.eta /= 2
             self.epochs_without_improvement = 0
+            assert self.config.eta is not None
             if self.optimizer.eta <= self.config.eta * MIN_ETA_FRACTION * (1 + 1e-12):
                 return "schedule: eta fell to eta0/128"
         return None
 
-    # -- the run ----------------------------------------------------------------------------------
-
-    def run(self) -> History:
-        n_batches = -(-self.train.X.shape[0] // self.config.batch_size)
+    def run(self, callbacks: Sequence[Callback], progress: Any) -> History:
         if self.history.stop_reason != "completed" or self.epoch >= self.config.epochs:
             return self.history  # a resumed run that had already finished
-        remaining = (self.config.epochs - self.epoch) * n_batches - self.batch
-        with _progress_bar(self.progress, remaining, n_batches) as advance:
+        remaining = (self.config.epochs - self.epoch) * self.batches_per_epoch - self.batch
+        with _progress_bar(progress, remaining, self.batches_per_epoch) as advance, \
+                _blas_threads_for(self), np.errstate(over="ignore", invalid="ignore"):
             while self.epoch < self.config.epochs:
                 started = time.perf_counter()
-                with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
-                    learning_speed = self.run_epoch(advance)
-                self.epoch += 1
-                record = self.record(self.epoch, time.perf_counter() - started, learning_speed)
-                self.history.records.append(record)
-                reason = self.stop_reason_after(record)
-                if reason is not None:
-                    self.history.stop_reason = reason
-                self.save_checkpoint()
-                for callback in self.callbacks:
+                self.run_epoch(advance)
+                record = self.end_epoch(time.perf_counter() - started)
+                if self.checkpoint is not None:
+                    self.checkpoint.save(self)
+                for callback in callbacks:
                     callback(record)
-                if reason is not None:
+                if self.history.stop_reason != "completed":
                     break
                 if self.epoch < self.config.epochs and self.should_stop():
-                    self._interrupt()
+                    self.interrupt()
         return self.history
+
+    # -- state, for checkpoints -------------------------------------------------------------------
+
+    def state(self) -> tuple[dict[str, Any], dict[str, list[Array]]]:
+        """(numbers, optimizer slot arrays): JSON-ready values and the arrays that go as tensors."""
+        numbers, arrays = self.optimizer.state()
+        best = self.best_validation
+        return {
+            "config": self.config.as_dict(),
+            "epoch": self.epoch,
+            "batch": self.batch,
+            "optimizer": numbers,
+            "best_validation": best if math.isfinite(best) else None,
+            "epochs_without_improvement": self.epochs_without_improvement,
+            "rng": self.rng.bit_generator.state,
+            "rng_epoch_start": self.rng_epoch_start,
+            "sums": self.sums.state(),
+            "history": self.history.as_dict(),
+            "data": self.fingerprint,
+        }, arrays
+
+    def load_state(self, numbers: dict[str, Any], arrays: dict[str, list[Array]],
+                   weights: list[Array], biases: list[Array]) -> None:
+        """Continue from ``state()``: parameters copied into the network's arrays, position, RNG."""
+        for target, source in zip(self.net.weights + self.net.biases, weights + biases, strict=True):
+            np.copyto(target, source)
+        self.optimizer.load_state(numbers["optimizer"], arrays)
+        best = numbers["best_validation"]
+        self.best_validation = -math.inf if best is None else best
+        self.epochs_without_improvement = numbers["epochs_without_improvement"]
+        self.epoch, self.batch = numbers["epoch"], numbers["batch"]
+        self.rng_epoch_start = numbers["rng_epoch_start"]
+        self.rng.bit_generator.state = numbers["rng"]
+        self.sums.load_state(numbers["sums"])
+        self.history = History(list(numbers["history"]["records"]), numbers["history"]["stop_reason"])
 
 
 class _progress_bar:
@@ -453,9 +304,8 @@ class _progress_bar:
     def __init__(self, progress: Any, total: int, batches_per_epoch: int) -> None:
         self.enabled = bool(progress)
         self.console = None if isinstance(progress, bool) else progress
-        self.total = total
+        self.total, self.count = total, 0
         self.every = max(1, batches_per_epoch // 50)  # redraw ~50 times per epoch, not per batch
-        self.count = 0
 
     def __enter__(self) -> Callable[[], None]:
         if not self.enabled:
@@ -477,118 +327,149 @@ class _progress_bar:
             self.bar.stop()
 
 
+_controller: Any = None
+
+
+@contextlib.contextmanager
+def _blas_threads_for(trainer: Trainer) -> Iterator[None]:
+    """One BLAS thread while the step's products are small: splitting a product of ~1e6 multiply-adds
+    costs more in hand-off than it saves, and on a busy machine a waiting thread stalls every step."""
+    global _controller
+    net, k = trainer.net, trainer.workspace.m
+    if k * max(n_in * n_out for n_in, n_out in net.layer_shapes()) >= SMALL_PRODUCT:
+        yield
+        return
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    with _controller.limit(limits=1, user_api="blas"):
+        yield
+
+
+def _pair(data: Any, name: str) -> tuple[Any, Any]:
+    if not isinstance(data, Sequence) or len(data) != 2:
+        raise TypeError(f"{name} must be a pair (X, y), got {type(data).__name__}")
+    return data[0], data[1]
+
+
+def data_fingerprint(data: TrainingData) -> dict[str, Any]:
+    """Rows, columns and a BLAKE2 digest of the training arrays, to refuse resuming on other data."""
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=16)
+    for array in (data.X, data.Y) + (() if data.weights is None else (data.weights,)):
+        for start in range(0, array.shape[0], 4096):  # bounded memory for non-contiguous arrays
+            digest.update(np.ascontiguousarray(array[start:start + 4096]).view(np.uint8).reshape(-1))
+    return {"rows": int(data.X.shape[0]), "columns": int(data.X.shape[1]), "blake2b": digest.hexdigest()}
+
+
 def fit(
     net: Network,
     X: Any,
     y: Any,
+    sample_weight: Any = None,
     *,
-    epochs: int | None = None,
-    batch_size: int | None = None,
-    eta: float | None = None,
-    lmbda: float = 0.0,
-    l1: float = 0.0,
-    momentum: float = 0.0,
-    dropout: float = 0.0,
-    schedule: int | None = None,
-    early_stopping: int | None = None,
-    shuffle: bool = True,
-    seed: int | None = None,
+    epochs: int = default("epochs"),
+    batch_size: int = default("batch_size"),
+    eta: float | None = default("eta"),
+    lmbda: float = default("lmbda"),
+    l1: float = default("l1"),
+    optimizer: str = default("optimizer"),
+    momentum: float = default("momentum"),
+    nesterov: bool = default("nesterov"),
+    beta_1: float = default("beta_1"),
+    beta_2: float = default("beta_2"),
+    epsilon: float = default("epsilon"),
+    dropout: float = default("dropout"),
+    schedule: int | None = default("schedule"),
+    early_stopping: int | None = default("early_stopping"),
+    shuffle: bool = default("shuffle"),
+    seed: int | None = default("seed"),
+    train_metrics: str = default("train_metrics"),
     validation_data: tuple[Any, Any] | None = None,
     test_data: tuple[Any, Any] | None = None,
     callbacks: Iterable[Callback] = (),
     progress: bool | Any = False,
-    checkpoint_dir: str | os.PathLike[str] | None = None,
-    resume: str | os.PathLike[str] | None = None,
     should_stop: Callable[[], bool] | None = None,
-    checkpoint_extra: dict[str, Any] | None = None,
+    checkpoint: CheckpointStore | None = None,
+    resume: bool = False,
 ) -> History:
     """Train ``net`` in place by mini-batch stochastic gradient descent.
 
     Args:
         net: the network to train.
-        X: training inputs, shape (n, sizes[0]).
+        X: training inputs, shape (n, sizes[0]); used in place when already of the network's dtype.
         y: class labels of shape (n,) (one-hot encoded internally) or targets (n, sizes[-1]).
-        epochs: number of passes over the training data.
-        batch_size: rows per mini-batch k; the last mini-batch of an epoch may be shorter.
-        eta: learning rate η > 0.
-        lmbda: L2 regularization λ, in the book's convention (λ/2n) Σ w².
-        l1: L1 regularization λ₁, (λ₁/n) Σ |w|.
-        momentum: momentum coefficient μ in [0, 1).
-        dropout: probability p in [0, 1) of dropping each hidden unit during training.
-        schedule: halve η when validation accuracy has not improved for this many epochs, and stop
-            once η has fallen to η0/128 (needs validation_data).
-        early_stopping: stop when validation accuracy has not improved for this many epochs.
-        shuffle: reshuffle the rows every epoch (from ``seed``); False takes them in row order.
-        seed: seed of the Generator behind shuffling and dropout.
+        sample_weight: optional weights s_x >= 0 of the rows, shape (n,): each mini-batch's cost is
+            then the weighted mean Σ s_x C_x / Σ s_x (so scaling all weights changes nothing).
+        epochs .. train_metrics: the training options; ``deltaprop.options.TrainingConfig`` documents
+            each (the same table as ``deltaprop train --help``).
         validation_data, test_data: (X, y) pairs evaluated after every epoch.
-        callbacks: functions called with each epoch's record.
+        callbacks: functions called with each epoch's record (a dict; see ``History``).
         progress: show a progress bar (True), on a given rich Console.
-        checkpoint_dir: save a checkpoint there (atomically) at the end of every epoch.
-        resume: a checkpoint directory to continue from, with the configuration stored there
-            (training options given here must then be left out or equal). ``net`` must have the
-            checkpoint's architecture, X and y must be the run's training data; the checkpoint
-            directory keeps being written unless ``checkpoint_dir`` names another.
-        should_stop: called after every mini-batch; when it returns True, a checkpoint of the
-            position is saved and ``TrainingInterrupted`` raised.
-        checkpoint_extra: JSON-ready values stored in every checkpoint (the command line keeps its
-            options there).
+        should_stop: called after every mini-batch; when it returns True, the position is saved to
+            ``checkpoint`` (if any) and ``TrainingInterrupted`` raised.
+        checkpoint: where to save the trainer's state at the end of every epoch, e.g.
+            ``deltaprop.checkpoint.Checkpoint(directory)``.
+        resume: continue from the state in ``checkpoint``, with the configuration stored there
+            (training options given here must then be left at their defaults or equal).
 
     Returns:
         The History of per-epoch records (of the whole run, when resuming).
 
     Raises:
-        TrainingDivergedError: the gradient or a monitored cost became NaN or infinite; the message
-            names the epoch (and mini-batch) and no checkpoint of the diverged state is written.
+        TrainingDivergedError: the cost or gradient became NaN or infinite; the message names the
+            epoch and mini-batches, and no checkpoint of the diverged state is written.
         TrainingInterrupted: ``should_stop`` asked to stop.
     """
     options = {
         "epochs": epochs, "batch_size": batch_size, "eta": eta, "lmbda": lmbda, "l1": l1,
-        "momentum": momentum, "dropout": dropout, "schedule": schedule,
-        "early_stopping": early_stopping, "shuffle": bool(shuffle), "seed": seed,
+        "optimizer": optimizer, "momentum": momentum, "nesterov": nesterov, "beta_1": beta_1,
+        "beta_2": beta_2, "epsilon": epsilon, "dropout": dropout, "schedule": schedule,
+        "early_stopping": early_stopping, "shuffle": shuffle, "seed": seed,
+        "train_metrics": train_metrics,
     }
-    saved = checkpoint.load_checkpoint(resume) if resume is not None else None
-    config = _config_from(options, saved)
-    _check_architecture(net, saved)
-    train = _evaluation_set(net, X, y, "training")
+    saved = _saved_state(checkpoint, resume)
+    config = _config_from(options, None if saved is None else saved[0]["config"])
+    data = TrainingData(net, X, y, sample_weight, "training")
     monitored = {
-        name: _evaluation_set(net, *_pair(data, f"{name}_data"), name)
-        for name, data in (("validation", validation_data), ("test", test_data))
-        if data is not None
+        name: TrainingData(net, *_pair(pair, f"{name}_data"), None, name)
+        for name, pair in (("validation", validation_data), ("test", test_data)) if pair is not None
     }
     if (config.schedule is not None or config.early_stopping is not None) and (
         "validation" not in monitored
     ):
         raise ValueError("schedule and early_stopping need validation_data, got none")
-    net.training_config = config.as_dict()
-    trainer = _Trainer(net, train, config, monitored, callbacks, progress)
-    if checkpoint_dir is None and resume is not None:
-        checkpoint_dir = resume
-    if checkpoint_dir is not None:
-        trainer.checkpoint_dir = os.fspath(checkpoint_dir)
-        trainer.data_fingerprint = checkpoint.data_fingerprint(train.X, train.Y)
-        trainer.checkpoint_extra = dict(checkpoint_extra or {})
+    trainer = Trainer(net, data, config, Monitor(net, monitored))
+    trainer.checkpoint = checkpoint
+    trainer.fingerprint = data_fingerprint(data) if checkpoint is not None else {}
     if saved is not None:
-        trainer.restore(saved)
+        _restore(trainer, *saved)
     if should_stop is not None:
         trainer.should_stop = should_stop
-    return trainer.run()
+    net.training_config = config.as_dict()
+    return trainer.run(list(callbacks), progress)
 
 
-_DEFAULTS = {"lmbda": 0.0, "l1": 0.0, "momentum": 0.0, "dropout": 0.0, "schedule": None,
-             "early_stopping": None, "shuffle": True, "seed": None}
-
-
-def _config_from(options: dict[str, Any], saved: checkpoint.Checkpoint | None) -> TrainingConfig:
-    """The run's configuration: the options given, or those of the checkpoint being resumed."""
+def _saved_state(checkpoint: CheckpointStore | None,
+                 resume: bool) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    if not resume:
+        return None
+    if checkpoint is None:
+        raise ValueError("resume=True needs a checkpoint to resume from, got checkpoint=None")
+    saved = checkpoint.load()
     if saved is None:
-        missing = [name for name in ("epochs", "batch_size", "eta") if options[name] is None]
-        if missing:
-            raise TypeError(f"fit needs {', '.join(missing)} (or resume=DIR to continue a run)")
+        raise FileNotFoundError(f"no checkpoint to resume in {getattr(checkpoint, 'directory', '?')}")
+    return saved
+
+
+def _config_from(options: dict[str, Any], stored: dict[str, Any] | None) -> TrainingConfig:
+    """The run's configuration: the options given, or those stored in the checkpoint being resumed."""
+    if stored is None:
         return TrainingConfig(**options)
-    stored = saved.state["config"]
     for name, value in options.items():
-        given = value is not None and value != _DEFAULTS.get(name)
-        if given and value != stored.get(name):
+        if value != default(name) and value != stored.get(name):
             raise ValueError(
                 f"{name}={value!r} differs from the checkpoint's {name}={stored.get(name)!r}; "
                 f"a resumed run keeps its original configuration"
@@ -596,19 +477,27 @@ def _config_from(options: dict[str, Any], saved: checkpoint.Checkpoint | None) -
     try:
         return TrainingConfig(**stored)
     except (TypeError, ValueError) as error:
-        raise ModelFormatError(f"{saved.path}: invalid training configuration: {error}") from None
+        raise ModelFormatError(f"the checkpoint's training configuration is invalid: {error}") from None
 
 
-def _check_architecture(net: Network, saved: checkpoint.Checkpoint | None) -> None:
-    if saved is None:
-        return
-    theirs, ours = saved.net, net
-    if (list(theirs.sizes), theirs.activation_names, theirs.cost_function.name, theirs.dtype) != (
-        list(ours.sizes), ours.activation_names, ours.cost_function.name, ours.dtype
-    ):
+def describe(net: Network) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed into ``net``."""
+    return {"sizes": list(net.sizes), "activations": net.activation_names,
+            "cost": net.cost_function.name, "dtype": net.dtype.name}
+
+
+def _restore(trainer: Trainer, numbers: dict[str, Any], tensors: dict[str, Any]) -> None:
+    if numbers.get("network") != describe(trainer.net):
         raise ValueError(
-            f"the network {ours!r} does not match the checkpoint's {theirs!r} in {saved.path}"
+            f"the network {trainer.net!r} does not match the checkpoint's {numbers.get('network')}")
+    if numbers.get("data") != trainer.fingerprint:
+        stored = numbers.get("data") or {}
+        raise ValueError(
+            f"the training data differ from the checkpoint's: expected {stored.get('rows')} rows x "
+            f"{stored.get('columns')} columns with the same values; resume with the data the run "
+            f"started with"
         )
+    trainer.load_state(numbers, tensors["optimizer"], tensors["weights"], tensors["biases"])
 
 
-__all__ = ["SGD", "History", "TrainingConfig", "fit"]
+__all__ = ["CheckpointStore", "Trainer", "TrainingConfig", "TrainingData", "fit"]

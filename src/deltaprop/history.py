@@ -1,0 +1,145 @@
+"""What a training run records: one record per epoch, and the running sums behind an epoch's record.
+
+``History`` holds the records. ``EpochSums`` accumulates, mini-batch by mini-batch, what an epoch's
+record reports without another pass over the data: the weighted cost and the correct predictions of
+the forward passes training has already done (the running mean that Keras and PyTorch loops report),
+and the sum of the bias gradients, whose mean over the epoch gives the learning speed. Costs are
+computed in blocks of rows (copied aside per mini-batch) and every sum is taken in row order, so an
+interrupted and resumed epoch adds exactly the same numbers as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from deltaprop.network import Network
+
+Array = np.ndarray
+BLOCK_ROWS = 1024  # rows of forward outputs kept aside before their costs are computed
+
+
+@dataclass
+class History:
+    """Per-epoch records of a training run; ``history["validation_accuracy"]`` lists one field.
+
+    Each record holds: epoch (1-based), eta, seconds (training time of the epoch), train_cost,
+    train_accuracy (by default the running means over the epoch's mini-batches, each computed before
+    that mini-batch's update; with ``train_metrics="full"`` a pass over the training set after the
+    epoch), validation_cost, validation_accuracy, test_cost, test_accuracy (None where not
+    measured), learning_speed (per layer, ‖∂C/∂b^l‖ of the epoch's mean bias gradient) and saturation
+    (per layer, the fraction of saturated units or dead ReLUs; None where undefined). Costs include
+    the regularization terms of the weights at the end of the epoch, with n the training-set size.
+    """
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    stop_reason: str = "completed"
+
+    def __getitem__(self, key: str) -> list[Any]:
+        return [record.get(key) for record in self.records]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def best(self, key: str) -> float | None:
+        values = [v for v in self[key] if v is not None]
+        return max(values) if values else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"records": self.records, "stop_reason": self.stop_reason}
+
+
+def _sequential_sum(start: float, values: Array) -> float:
+    """start + v_0 + v_1 + ..., added one by one (cumsum is sequential, unlike sum's pairwise tree)."""
+    if values.size == 0:
+        return start
+    return float(np.cumsum(np.concatenate(([start], values.astype(np.float64))))[-1])
+
+
+class EpochSums:
+    """Running sums of one epoch: weighted cost, weight, correct labels, bias gradients.
+
+    ``add`` is called once per mini-batch with the output layer's z^L and a^L (before the update),
+    the targets, the rows' weights and labels (or None), and the bias gradients ∂C/∂b^l.
+    """
+
+    def __init__(self, net: Network, batch_size: int) -> None:
+        self.net = net
+        capacity = max(batch_size, BLOCK_ROWS // batch_size * batch_size)
+        n_out, dt = net.sizes[-1], net.dtype
+        self.z, self.a, self.y = (np.empty((capacity, n_out), dt) for _ in range(3))
+        self.weights = np.empty(capacity, dt)
+        self.labels = np.empty(capacity, np.int64)
+        self.has_labels = True
+        self.filled = 0
+        self.reset()
+
+    def reset(self) -> None:
+        self.cost_sum, self.weight_sum, self.correct, self.rows, self.batches = 0.0, 0.0, 0, 0, 0
+        self.nabla_b_sum = [np.zeros(n, np.float64) for n in self.net.sizes[1:]]
+
+    def add(self, z: Array, a: Array, y: Array, weights: Array | None, labels: Array | None,
+            nabla_b: list[Array]) -> None:
+        m = z.shape[0]
+        if self.filled + m > self.z.shape[0]:
+            self.flush()
+        rows = slice(self.filled, self.filled + m)
+        self.z[rows], self.a[rows], self.y[rows] = z, a, y
+        self.weights[rows] = 1.0 if weights is None else weights
+        if labels is None:
+            self.has_labels = False
+        else:
+            self.labels[rows] = labels
+        self.filled += m
+        self.batches += 1
+        for total, gradient in zip(self.nabla_b_sum, nabla_b, strict=True):
+            total += gradient
+
+    def flush(self) -> None:
+        """Add the costs and correct predictions of the rows kept aside to the sums."""
+        n = self.filled
+        if n == 0:
+            return
+        net = self.net
+        costs = net.cost_function.value(self.z[:n], self.a[:n], self.y[:n], net.activations[-1])
+        self.cost_sum = _sequential_sum(self.cost_sum, costs * self.weights[:n])
+        self.weight_sum = _sequential_sum(self.weight_sum, self.weights[:n])
+        if self.has_labels:
+            self.correct += int(np.sum(np.argmax(self.a[:n], axis=1) == self.labels[:n]))
+        self.rows += n
+        self.filled = 0
+
+    def finite(self) -> bool:
+        """Whether the sums so far are finite (training has not diverged)."""
+        self.flush()
+        return math.isfinite(self.cost_sum) and all(
+            bool(np.all(np.isfinite(total))) for total in self.nabla_b_sum)
+
+    def cost(self) -> float:
+        self.flush()
+        return self.cost_sum / self.weight_sum if self.weight_sum > 0 else math.nan
+
+    def accuracy(self) -> float | None:
+        self.flush()
+        return self.correct / self.rows if self.has_labels and self.rows else None
+
+    def learning_speed(self) -> list[float]:
+        """‖∂C/∂b^l‖ of the epoch's mean bias gradient, per layer (Nielsen, ch. 5)."""
+        count = max(self.batches, 1)
+        return [float(np.linalg.norm(total / count)) for total in self.nabla_b_sum]
+
+    def state(self) -> dict[str, Any]:
+        self.flush()
+        return {"cost_sum": self.cost_sum, "weight_sum": self.weight_sum, "correct": self.correct,
+                "rows": self.rows, "batches": self.batches, "has_labels": self.has_labels,
+                "nabla_b_sum": [total.tolist() for total in self.nabla_b_sum]}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.filled = 0
+        self.cost_sum, self.weight_sum = float(state["cost_sum"]), float(state["weight_sum"])
+        self.correct, self.rows = int(state["correct"]), int(state["rows"])
+        self.batches, self.has_labels = int(state["batches"]), bool(state["has_labels"])
+        self.nabla_b_sum = [np.array(total, np.float64) for total in state["nabla_b_sum"]]

@@ -1,0 +1,90 @@
+"""The record of an epoch: costs and accuracies, learning speed and saturation.
+
+Training cost and accuracy come from the epoch's running sums (``deltaprop.history.EpochSums``) or,
+when asked (``train_metrics="full"``), from a pass over the training set; validation and test data
+are evaluated in full after every epoch, in chunks of rows so that memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from deltaprop.errors import TrainingDivergedError
+from deltaprop.network import Network, Workspace
+
+if TYPE_CHECKING:
+    from deltaprop.training import Trainer, TrainingData
+
+Array = np.ndarray
+EVALUATION_CHUNK = 1_000  # rows per forward pass when evaluating: bounds monitoring memory
+SATURATION_ROWS = 1_000  # training rows on which saturation is measured each epoch
+
+
+class Monitor:
+    """Evaluates a network after each epoch on the training data and the monitored data sets."""
+
+    def __init__(self, net: Network, monitored: dict[str, TrainingData]) -> None:
+        self.net = net
+        self.monitored = monitored
+        self.workspace = Workspace(net, EVALUATION_CHUNK, backward=False)
+
+    def cost_and_accuracy(self, data: TrainingData) -> tuple[float, float | None]:
+        """Mean unregularized cost (weighted by the data's sample weights) and accuracy of ``data``."""
+        net = self.net
+        cost_sum, weight_sum, correct = 0.0, 0.0, 0
+        for start in range(0, data.rows, EVALUATION_CHUNK):
+            rows = slice(start, start + EVALUATION_CHUNK)
+            space = net.forward(data.X[rows], self.workspace)
+            costs = net.cost_function.value(space.zs[-1], space.activations[-1], data.Y[rows],
+                                            net.activations[-1])
+            weights = None if data.weights is None else data.weights[rows]
+            cost_sum += float(np.sum(costs if weights is None else costs * weights))
+            weight_sum += costs.shape[0] if weights is None else float(np.sum(weights))
+            if data.labels is not None:
+                predicted = np.argmax(space.activations[-1], axis=1)
+                correct += int(np.sum(predicted == data.labels[rows]))
+        accuracy = correct / data.rows if data.labels is not None else None
+        return cost_sum / weight_sum, accuracy
+
+    def penalty(self, trainer: Trainer) -> float:
+        """The regularization terms (λ/2n) Σ w² + (λ₁/n) Σ |w| of the current weights."""
+        config, n = trainer.config, trainer.data.rows
+        l1 = config.l1 / n * sum(float(np.abs(w).sum()) for w in self.net.weights) if config.l1 else 0.0
+        return self.net.l2_penalty(config.lmbda, n) + l1
+
+    def record(self, trainer: Trainer, seconds: float) -> dict[str, Any]:
+        """The record of the epoch ``trainer`` has just completed."""
+        epoch, penalty = trainer.epoch, self.penalty(trainer)
+        record: dict[str, Any] = {"epoch": epoch, "eta": trainer.optimizer.eta, "seconds": seconds}
+        if trainer.config.train_metrics == "full":
+            cost, accuracy = self.cost_and_accuracy(trainer.data)
+        else:
+            cost, accuracy = trainer.sums.cost(), trainer.sums.accuracy()
+        results = {"train": (cost, accuracy)}
+        results.update({name: self.cost_and_accuracy(data) for name, data in self.monitored.items()})
+        for name in ("train", "validation", "test"):
+            cost, accuracy = results.get(name, (None, None))
+            if cost is not None:
+                cost += penalty
+                if not math.isfinite(cost):
+                    raise TrainingDivergedError(
+                        f"training diverged in epoch {epoch}: after its last mini-batch the {name} "
+                        f"cost is {cost}; try a smaller eta (now {trainer.optimizer.eta:g})")
+            record[f"{name}_cost"], record[f"{name}_accuracy"] = cost, accuracy
+        record["learning_speed"] = trainer.sums.learning_speed()
+        record["saturation"] = saturation(self.net, trainer.data.X[:SATURATION_ROWS])
+        return record
+
+
+def saturation(net: Network, X: Array) -> list[float | None]:
+    """Per layer, the fraction of saturated units on the rows of X (checked, (m, sizes[0])).
+
+    A sigmoid or tanh unit is saturated on a row when σ'(z) is below 1% of its maximum; a ReLU unit
+    counts when it is dead, zero on every row of X. None for activations that cannot saturate.
+    """
+    space = net.forward(X)
+    return [act.saturation(z, a) for act, z, a in
+            zip(net.activations, space.zs, space.activations[1:], strict=True)]
