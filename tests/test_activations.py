@@ -78,3 +78,53 @@ def test_unknown_activation_names_the_choices():
 def test_register_rejects_an_activation_without_derivative():
     with pytest.raises(ValueError, match="needs a derivative or a jvp"):
         register_activation(Activation("broken", np.tanh))
+
+
+PLAIN_FORMULAS = {  # σ(z) and σ'(z) written out, the oracle of the in-place kernels
+    "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda z: np.exp(-z) / (1 + np.exp(-z)) ** 2),
+    "tanh": (np.tanh, lambda z: 1 / np.cosh(z) ** 2),
+    "relu": (lambda z: np.where(z > 0, z, 0.0), lambda z: np.where(z > 0, 1.0, 0.0)),
+    "leaky_relu": (lambda z: np.where(z > 0, z, 0.01 * z), lambda z: np.where(z > 0, 1.0, 0.01)),
+    "linear": (lambda z: z, lambda z: np.ones_like(z)),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", ELEMENTWISE)
+@pytest.mark.parametrize("size", [(3, 7), (60, 50)])  # small and large (float32 sigmoid's two forms)
+def test_in_place_kernels_equal_their_plain_formulas(name, dtype, size):
+    act, (function, derivative) = get_activation(name), PLAIN_FORMULAS[name]
+    rng = np.random.default_rng(1)
+    z = (rng.normal(size=size) * 3).astype(dtype)
+    z[0, 0] = 0.0  # the ReLUs' kink: σ'(0) = 0 (relu) and 0.01 (leaky_relu)
+    tolerance = dict(rtol=1e-12, atol=1e-14) if dtype == "float64" else dict(rtol=2e-6, atol=2e-7)
+    z64 = z.astype(np.float64)
+    out = np.empty_like(z)
+    assert act.forward(z, out) is out and out.dtype == z.dtype
+    np.testing.assert_allclose(out, function(z64), **tolerance)
+    in_place = z.copy()
+    act.forward(in_place, in_place)  # out may be z itself
+    np.testing.assert_array_equal(in_place, out)
+    delta = rng.normal(size=size).astype(dtype)
+    # σ' from a (a(1 − a), 1 − a²) is the kernel's formula; in float32 it inherits a's rounding
+    expected = delta.astype(np.float64) * act.derivative(z64, out.astype(np.float64))
+    scratch = np.full_like(z, np.nan)
+    act.multiply_derivative(z, out, delta, scratch)
+    np.testing.assert_allclose(delta, expected, **tolerance)
+    if dtype == "float64":
+        np.testing.assert_allclose(act.derivative(z, out), derivative(z64), **tolerance)
+
+
+def test_softmax_kernel_equals_its_formula():
+    z = np.random.default_rng(2).normal(size=(4, 6)) * 5
+    out = get_activation("softmax").forward(z, np.empty_like(z))
+    np.testing.assert_allclose(out, np.exp(z) / np.exp(z).sum(axis=1, keepdims=True), rtol=1e-13)
+
+
+def test_activations_pickle_and_keep_working():
+    import pickle
+
+    for name, act in ACTIVATIONS.items():
+        copy = pickle.loads(pickle.dumps(act))
+        z = np.linspace(-2, 2, 10).reshape(2, 5)
+        np.testing.assert_array_equal(copy(z), act(z), err_msg=name)

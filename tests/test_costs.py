@@ -67,3 +67,26 @@ def test_cost_names_accept_hyphens_and_reject_unknown():
     assert get_cost("cross-entropy") is get_cost("cross_entropy")
     with pytest.raises(ValueError, match="unknown cost 'hinge'"):
         get_cost("hinge")
+
+
+PAIRS = [(c, a) for c in ("quadratic",) for a in ("sigmoid", "tanh", "relu", "leaky_relu", "linear",
+                                                   "softmax")]
+PAIRS += [(c, a) for c in ("cross_entropy", "log_likelihood") for a in ("sigmoid", "softmax")]
+
+
+@pytest.mark.parametrize(("cost_name", "act_name"), PAIRS)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_delta_into_equals_delta(cost_name, act_name, dtype):
+    """The in-place δ^L kernel of every pairing equals the plain BP1 of ``delta``."""
+    rng = np.random.default_rng(3)
+    cost, act = get_cost(cost_name), get_activation(act_name)
+    z = rng.normal(size=(5, 4)).astype(dtype)
+    a = act(z)
+    y = np.eye(4, dtype=dtype)[rng.integers(0, 4, 5)]
+    out, scratch = np.empty_like(z), np.empty_like(z)
+    assert cost.delta_into(z, a, y, act, out, scratch) is out
+    expected = _general_delta(cost, z.astype(np.float64), act(z.astype(np.float64)),
+                              y.astype(np.float64), act)
+    tolerance = 1e-12 if dtype == "float64" else 2e-6
+    np.testing.assert_allclose(out, expected, rtol=tolerance, atol=tolerance)
+    np.testing.assert_array_equal(out, cost.delta(z, a, y, act).astype(dtype))

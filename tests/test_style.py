@@ -1,5 +1,6 @@
-"""The code base stays ruff-clean: lint runs as part of the test command."""
+"""The code base stays ruff-clean and small-grained: lint and sizes are checked with the tests."""
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -8,6 +9,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60  # of body, after the docstring: signatures and docs may be long
 
 
 def test_ruff_is_clean():
@@ -17,3 +20,29 @@ def test_ruff_is_clean():
     result = subprocess.run([ruff, "check", "src", "tests", "bench"], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _sources() -> list[Path]:
+    return sorted((ROOT / "src").rglob("*.py")) + sorted((ROOT / "bench").rglob("*.py"))
+
+
+def _body_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:] or body  # the docstring does not count
+    return node.end_lineno - body[0].lineno + 1
+
+
+def test_modules_and_functions_stay_small():
+    too_long = []
+    for path in _sources():
+        source = path.read_text()
+        lines = len(source.splitlines())
+        if lines > MAX_MODULE_LINES:
+            too_long.append(f"{path.relative_to(ROOT)}: {lines} lines")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                if _body_lines(node) > MAX_FUNCTION_LINES:
+                    too_long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: "
+                                    f"{_body_lines(node)} lines")
+    assert too_long == []

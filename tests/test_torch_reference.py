@@ -300,3 +300,27 @@ def test_saturated_noncanonical_pairings_have_finite_exact_gradients(output, cos
     assert_close(nabla_w[0].astype(np.float64), Wt.grad.numpy(), "nabla_w[0]", tol, tol)
     assert_close(nabla_b[0].astype(np.float64), bt.grad.numpy(), "nabla_b[0]", tol, tol)
     assert net.cost(X, Y) == pytest.approx(loss.item(), rel=1e-6)
+
+
+@pytest.mark.parametrize(("output", "cost"), PAIRINGS)
+def test_sample_weighted_gradient_equals_autograd_of_the_weighted_cost(output, cost):
+    """backprop(X, Y, sample_weight=s) is ∇ of Σ_x s_x C_x / Σ_x s_x."""
+    rng = np.random.default_rng(7)
+    net = Network([4, 5, 3], activation="tanh", output_activation=output, cost=cost, seed=3)
+    X = rng.normal(size=(9, 4))
+    Y = targets(cost, 9, 3, rng)
+    weights = rng.uniform(0.0, 3.0, size=9)
+    weights[2] = 0.0
+    z, a, Ws, bs = torch_forward(net, X)
+    per_row = torch_loss_per_row(cost, output, z, a, torch.tensor(Y))
+    s = torch.tensor(weights)
+    ((per_row * s).sum() / s.sum()).backward()
+    nabla_b, nabla_w = net.backprop(X, Y, sample_weight=weights)
+    for ours, theirs in zip(nabla_b + nabla_w, bs + Ws, strict=True):
+        np.testing.assert_allclose(ours, theirs.grad.numpy(), rtol=REL_TOL, atol=ABS_TOL)
+
+
+def torch_loss_per_row(cost: str, output: str, z, a, y):
+    """C_x of each row (the mean of these is ``torch_loss``)."""
+    return torch.stack([torch_loss(cost, output, z[i:i + 1], a[i:i + 1], y[i:i + 1])
+                        for i in range(z.shape[0])])

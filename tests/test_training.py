@@ -151,3 +151,83 @@ def test_float32_training_stays_float32():
     fit(net, data.train.X, data.train.y, epochs=1, batch_size=10, eta=1.0, momentum=0.5, l1=0.1,
             lmbda=0.1, dropout=0.2, seed=0)
     assert all(p.dtype == np.float32 for p in net.weights + net.biases)
+
+
+def test_running_train_metrics_are_the_mean_over_the_epochs_forward_passes():
+    """The default train_cost/accuracy: each mini-batch's cost and hits before its own update."""
+    from deltaprop import reference
+
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(53, 6)), rng.integers(0, 3, 53)
+    net = Network([6, 5, 3], cost="cross_entropy", seed=1)
+    twin = net.copy()
+    history = fit(net, X, y, epochs=1, batch_size=10, eta=0.7, shuffle=False)
+    Y = np.eye(3)[y]
+    costs, hits = [], 0
+    for start in range(0, 53, 10):
+        xb, yb = X[start:start + 10], Y[start:start + 10]
+        costs.append(twin.cost_value(xb, yb) * len(xb))
+        hits += int(np.sum(twin.predict(xb) == y[start:start + 10]))
+        reference.update_mini_batch(twin, xb, yb, 0.7)
+    assert history["train_cost"][0] == pytest.approx(sum(costs) / 53, rel=1e-12)
+    assert history["train_accuracy"][0] == hits / 53
+    full = fit(twin.copy(), X, y, epochs=1, batch_size=10, eta=0.7, shuffle=False,
+               train_metrics="full")
+    after = twin.copy()
+    reference.sgd_epoch(after, X, Y, 10, 0.7)
+    assert full["train_cost"][0] == pytest.approx(after.cost(X, y), rel=1e-12)
+
+
+def test_sample_weights_equal_repeated_rows_in_a_full_batch():
+    """Σ s_x C_x / Σ s_x with whole-number weights is the mean over rows repeated s_x times."""
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(12, 4)), rng.integers(0, 2, 12)
+    weights = rng.integers(0, 4, 12)
+    weights[0] = 1
+    weighted, repeated = Network([4, 3, 2], seed=2), Network([4, 3, 2], seed=2)
+    fit(weighted, X, y, weights, epochs=3, batch_size=12, eta=0.5, shuffle=False)
+    fit(repeated, np.repeat(X, weights, axis=0), np.repeat(y, weights), epochs=3,
+        batch_size=int(weights.sum()), eta=0.5, shuffle=False)
+    for a, b in zip(weighted.weights + weighted.biases, repeated.weights + repeated.biases,
+                    strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="sample_weight must hold finite numbers >= 0"):
+        fit(weighted, X, y, -weights, epochs=1)
+    with pytest.raises(ValueError, match=r"sample_weight must have shape \(12,\)"):
+        fit(weighted, X, y, weights[:5], epochs=1)
+
+
+@pytest.mark.parametrize("options", [dict(optimizer="adam", eta=0.01),
+                                     dict(momentum=0.9, nesterov=True, eta=0.1)])
+def test_adam_and_nesterov_train_digits(options):
+    data = _digits()
+    net = Network([64, 30, 10], cost="cross_entropy", seed=0)
+    history = fit(net, *data.train, epochs=5, batch_size=10, seed=0,
+                  validation_data=data.validation, **options)
+    assert history["validation_accuracy"][-1] > 0.9
+
+
+def test_fit_never_copies_the_training_data():
+    """Mini-batches are gathered by index: the peak allocation stays far below the data's size."""
+    import tracemalloc
+
+    rng = np.random.default_rng(6)
+    X, y = rng.random((20_000, 784)), rng.integers(0, 10, 20_000)  # 125 MB of float64
+    net = Network([784, 30, 10], seed=0)
+    tracemalloc.start()
+    try:
+        fit(net, X, y, epochs=1, batch_size=10, eta=1.0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.1 * X.nbytes, f"fit allocated {peak / 1e6:.1f} MB on {X.nbytes / 1e6:.0f} MB of data"
+
+
+def test_networks_pickle_and_keep_their_predictions():
+    import pickle
+
+    net = Network([5, 4, 3], activation="leaky_relu", output_activation="softmax",
+                  cost="log_likelihood", seed=0)
+    copy = pickle.loads(pickle.dumps(net))
+    X = np.random.default_rng(0).normal(size=(6, 5))
+    np.testing.assert_array_equal(copy.feedforward(X), net.feedforward(X))

@@ -28,7 +28,7 @@ from deltaprop.errors import ModelFormatError
 from deltaprop.network import Network
 
 if TYPE_CHECKING:
-    from deltaprop.training import Trainer
+    from deltaprop.trainer import Trainer
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 STATE_VERSION = 2

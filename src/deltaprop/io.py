@@ -35,65 +35,30 @@ import safetensors.numpy
 
 from deltaprop._files import atomic_write
 from deltaprop._version import __version__
-from deltaprop.activations import ACTIVATIONS
-from deltaprop.costs import COSTS
-from deltaprop.errors import ModelFormatError
+from deltaprop.model_format import (
+    DTYPES,
+    FORMAT_VERSION,
+    MAX_FILE_BYTES,
+    MAX_HEADER_BYTES,
+    METADATA_KEY,
+    SLOT_NAME_LENGTH,
+    bias_name,
+    check_header_tensors,
+    check_tensor_names,
+    expected_shapes,
+    format_error,
+    metadata_from_header,
+    parse_header,
+    weight_name,
+)
 from deltaprop.network import Network
 
 __all__ = ["FORMAT_VERSION", "METADATA_KEY", "load", "load_with_metadata", "read_metadata", "save"]
 
-FORMAT_VERSION = 1
-"""The model file format this version of deltaprop writes, and the newest it reads."""
-
-METADATA_KEY = "deltaprop"
-"""The key of the safetensors ``__metadata__`` entry that holds deltaprop's JSON metadata."""
-
-MAX_FILE_BYTES = 4 * 1024**3
-"""Files this large or larger are refused before anything is read into memory."""
-
-MAX_HEADER_BYTES = 100_000_000
-"""The safetensors header limit (the reference implementation refuses larger headers too)."""
-
-_REQUIRED_KEYS: dict[str, type] = {
-    "format_version": int,
-    "sizes": list,
-    "activations": list,
-    "cost": str,
-    "dtype": str,
-    "training": dict,
-    "deltaprop_version": str,
-}
-_JSON_KINDS = {int: "integer", list: "array", str: "string", dict: "object"}
-_DTYPES = {"float32": "F32", "float64": "F64"}  # numpy name -> safetensors dtype code
-
 PathLike = str | os.PathLike[str]
 Slots = Mapping[str, list[np.ndarray]]
 """Optimizer state: slot name -> one array per parameter, ordered weights then biases."""
-SLOT_NAME_LENGTH = 64
 
-
-# -- names ----------------------------------------------------------------------------------------
-
-
-def weight_name(i: int) -> str:
-    """The tensor name of layer i's weights (0-based), as in a PyTorch ``layers`` ModuleList."""
-    return f"layers.{i}.weight"
-
-
-def bias_name(i: int) -> str:
-    """The tensor name of layer i's biases (0-based), as in a PyTorch ``layers`` ModuleList."""
-    return f"layers.{i}.bias"
-
-
-def _expected_shapes(sizes: list[int], slots: list[str] = ()) -> dict[str, tuple[int, ...]]:
-    shapes: dict[str, tuple[int, ...]] = {}
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        shapes[weight_name(i)] = (n_out, n_in)
-        shapes[bias_name(i)] = (n_out,)
-    for slot in slots:
-        shapes.update({f"{slot}.{name}": shape for name, shape in list(shapes.items())
-                       if name.startswith("layers.")})
-    return shapes
 
 
 # -- saving ---------------------------------------------------------------------------------------
@@ -145,9 +110,9 @@ def _metadata_of(net: Network, extra_metadata: Mapping[str, Any] | None, slots: 
 def _tensors_of(net: Network) -> dict[str, np.ndarray]:
     """The parameters as contiguous little-endian arrays of the network's dtype, checked finite."""
     dtype = np.dtype(net.dtype)
-    if dtype.name not in _DTYPES:
-        raise ValueError(f"cannot save a network of dtype {dtype}; expected one of {list(_DTYPES)}")
-    shapes = _expected_shapes(list(net.sizes))
+    if dtype.name not in DTYPES:
+        raise ValueError(f"cannot save a network of dtype {dtype}; expected one of {list(DTYPES)}")
+    shapes = expected_shapes(list(net.sizes))
     if len(net.weights) != len(net.sizes) - 1 or len(net.biases) != len(net.sizes) - 1:
         raise ValueError(
             f"network with sizes {list(net.sizes)} must have {len(net.sizes) - 1} weight and bias "
@@ -229,177 +194,6 @@ def save(
 # -- loading --------------------------------------------------------------------------------------
 
 
-def _error(path: str, message: str) -> ModelFormatError:
-    return ModelFormatError(f"{path}: {message}")
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"non-standard JSON constant {name}")
-
-
-def _parse_json(text: str | bytes) -> Any:
-    """JSON, with NaN/Infinity and pathological nesting turned into ValueError."""
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
-
-
-def _parse_header(path: str, prefix: bytes, file_size: int) -> dict[str, Any]:
-    """The safetensors header (a JSON object) from the first bytes of a file of ``file_size``."""
-    if file_size < 8:
-        what = "empty" if file_size == 0 else f"only {file_size} bytes long"
-        raise _error(path, f"not a safetensors model file: the file is {what}")
-    (header_size,) = struct.unpack("<Q", prefix[:8])
-    if header_size > file_size - 8:
-        raise _error(
-            path,
-            f"truncated or not a safetensors file: the header claims {header_size} bytes but the "
-            f"file has only {file_size - 8} after the 8-byte length",
-        )
-    if header_size > MAX_HEADER_BYTES:
-        raise _error(path, f"not a model file: its header claims {header_size} bytes")
-    if len(prefix) < 8 + header_size:
-        raise _error(path, "truncated: the file ended inside its header")
-    try:
-        header = _parse_json(prefix[8 : 8 + header_size].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise _error(
-            path, f"corrupt or not a safetensors file: its header is not JSON ({error})"
-        ) from None
-    if not isinstance(header, dict):
-        raise _error(path, "corrupt safetensors header: expected a JSON object")
-    return header
-
-
-def _check_types(path: str, meta: dict[str, Any]) -> None:
-    missing = [key for key in _REQUIRED_KEYS if key not in meta]
-    if missing:
-        raise _error(path, f"the deltaprop metadata lacks the required keys {missing}")
-    for key, kind in _REQUIRED_KEYS.items():
-        value = meta[key]
-        if isinstance(value, bool) or not isinstance(value, kind):
-            raise _error(
-                path,
-                f"the deltaprop metadata's {key!r} must be a JSON {_JSON_KINDS[kind]}, "
-                f"got {value!r}",
-            )
-
-
-def _validate_metadata(path: str, meta: Any) -> dict[str, Any]:
-    """Check the parsed deltaprop metadata object; return it."""
-    if not isinstance(meta, dict):
-        raise _error(path, f"the {METADATA_KEY!r} metadata must be a JSON object")
-    version = meta.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise _error(
-            path, f"the deltaprop metadata has no integer 'format_version' (got {version!r})"
-        )
-    if version > FORMAT_VERSION:
-        raise _error(
-            path,
-            f"the file was written by a newer deltaprop (model format version {version}; this is "
-            f"deltaprop {__version__}, which reads versions up to {FORMAT_VERSION}); "
-            f"upgrade deltaprop to load it",
-        )
-    if version < 1:
-        raise _error(path, f"invalid model format version {version}")
-    _check_types(path, meta)
-
-    sizes = meta["sizes"]
-    if len(sizes) < 2 or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes):
-        raise _error(path, f"'sizes' must list at least two positive integers, got {sizes!r}")
-    activations = meta["activations"]
-    if len(activations) != len(sizes) - 1 or not all(isinstance(a, str) for a in activations):
-        raise _error(
-            path,
-            f"'activations' must list {len(sizes) - 1} names (one per layer after the input), "
-            f"got {activations!r}",
-        )
-    for name in activations:
-        if name not in ACTIVATIONS:
-            raise _error(
-                path,
-                f"unknown activation {name!r}; known activations are {sorted(ACTIVATIONS)}. If it "
-                f"is a custom activation, call register_activation for it before loading",
-            )
-    if meta["cost"] not in COSTS:
-        raise _error(
-            path,
-            f"unknown cost {meta['cost']!r}; known costs are {sorted(COSTS)}. If it is a custom "
-            f"cost, call register_cost for it before loading",
-        )
-    if meta["dtype"] not in _DTYPES:
-        raise _error(path, f"'dtype' must be one of {list(_DTYPES)}, got {meta['dtype']!r}")
-    if meta.get("velocities") is True and "slots" not in meta:  # checkpoints of deltaprop 0.1.0
-        meta["slots"] = ["velocity"]
-    meta.pop("velocities", None)
-    slots = meta.setdefault("slots", [])
-    if not isinstance(slots, list) or not all(
-        isinstance(slot, str) and slot.isidentifier() and len(slot) <= SLOT_NAME_LENGTH
-        for slot in slots
-    ) or len(set(slots)) != len(slots) or len(slots) > 8:
-        raise _error(path, f"'slots' must list at most 8 distinct identifiers, got {slots!r}"[:300])
-    return meta
-
-
-def _metadata_from_header(path: str, header: dict[str, Any]) -> dict[str, Any]:
-    raw = header.get("__metadata__")
-    if raw is None:
-        raise _error(path, "not a deltaprop model: the safetensors file has no metadata")
-    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
-        raise _error(path, "corrupt safetensors header: '__metadata__' must map strings to strings")
-    if METADATA_KEY not in raw:
-        raise _error(
-            path, f"not a deltaprop model: the safetensors metadata has no {METADATA_KEY!r} entry"
-        )
-    try:
-        meta = _parse_json(raw[METADATA_KEY])
-    except ValueError as error:
-        raise _error(path, f"the {METADATA_KEY!r} metadata is not valid JSON ({error})") from None
-    return _validate_metadata(path, meta)
-
-
-def _describe_names(names: set[str]) -> str:
-    return ", ".join(repr(n) for n in sorted(names))
-
-
-def _check_tensor_names(path: str, found: set[str], expected: set[str], sizes: list[int]) -> None:
-    if found == expected:
-        return
-    problems = []
-    if expected - found:
-        problems.append(f"missing tensors {_describe_names(expected - found)}")
-    if found - expected:
-        problems.append(f"unexpected tensors {_describe_names(found - expected)}")
-    raise _error(path, f"{' and '.join(problems)} for a network with sizes {sizes}")
-
-
-def _check_header_tensors(path: str, header: dict[str, Any], meta: dict[str, Any]) -> None:
-    """Check the tensor entries of the header against the metadata before decoding any data."""
-    sizes = meta["sizes"]
-    expected = _expected_shapes(sizes, meta["slots"])
-    entries = {name: entry for name, entry in header.items() if name != "__metadata__"}
-    _check_tensor_names(path, set(entries), set(expected), sizes)
-    code = _DTYPES[meta["dtype"]]
-    for name, shape in expected.items():
-        entry = entries[name]
-        if not isinstance(entry, dict):
-            raise _error(path, f"corrupt safetensors header: entry {name!r} is not an object")
-        if entry.get("dtype") != code:
-            raise _error(
-                path,
-                f"tensor {name!r} has dtype {entry.get('dtype')!r}, but the metadata says "
-                f"{meta['dtype']!r} (safetensors {code!r})",
-            )
-        if entry.get("shape") != list(shape):
-            raise _error(
-                path,
-                f"tensor {name!r} has shape {entry.get('shape')!r}, but sizes {sizes} say "
-                f"{list(shape)}",
-            )
-
-
 def _open_checked(path: PathLike) -> tuple[str, Any, int]:
     path = os.fspath(path)
     if not isinstance(path, str):
@@ -408,7 +202,7 @@ def _open_checked(path: PathLike) -> tuple[str, Any, int]:
     try:
         size = os.fstat(file.fileno()).st_size
         if size >= MAX_FILE_BYTES:
-            raise _error(
+            raise format_error(
                 path, f"the file is {size} bytes, too large for a model file (limit 4 GiB)"
             )
     except BaseException:
@@ -437,9 +231,9 @@ def read_metadata(path: PathLike) -> dict[str, Any]:
             (header_size,) = struct.unpack("<Q", prefix)
             if header_size <= min(size - 8, MAX_HEADER_BYTES):
                 prefix += file.read(header_size)
-    header = _parse_header(path, prefix, size)
-    meta = _metadata_from_header(path, header)
-    _check_header_tensors(path, header, meta)
+    header = parse_header(path, prefix, size)
+    meta = metadata_from_header(path, header)
+    check_header_tensors(path, header, meta)
     return meta
 
 
@@ -471,29 +265,29 @@ def load_with_metadata(path: PathLike) -> tuple[Network, dict[str, Any], dict[st
     with file:
         data = file.read()
     if len(data) != size:
-        raise _error(path, f"the file changed while being read ({size} bytes, read {len(data)})")
-    header = _parse_header(path, data, size)
-    meta = _metadata_from_header(path, header)
-    _check_header_tensors(path, header, meta)
+        raise format_error(path, f"the file changed while being read ({size} bytes, read {len(data)})")
+    header = parse_header(path, data, size)
+    meta = metadata_from_header(path, header)
+    check_header_tensors(path, header, meta)
     try:
         tensors = safetensors.numpy.load(data)
     except Exception as error:  # noqa: BLE001 - any failure to parse untrusted bytes is a bad file
-        raise _error(path, f"corrupt safetensors file ({type(error).__name__}: {error})") from None
+        raise format_error(path, f"corrupt safetensors file ({type(error).__name__}: {error})") from None
 
     sizes: list[int] = meta["sizes"]
-    expected = _expected_shapes(sizes, meta["slots"])
-    _check_tensor_names(path, set(tensors), set(expected), sizes)
+    expected = expected_shapes(sizes, meta["slots"])
+    check_tensor_names(path, set(tensors), set(expected), sizes)
     dtype = np.dtype(meta["dtype"])
     arrays: dict[str, np.ndarray] = {}
     for name, shape in expected.items():
         array = tensors[name]
         if array.dtype != dtype or array.shape != shape:
-            raise _error(
+            raise format_error(
                 path,
                 f"tensor {name!r} decoded as {array.dtype} {array.shape}, expected {dtype} {shape}",
             )
         if not np.all(np.isfinite(array)):
-            raise _error(path, f"tensor {name!r} contains NaN or infinite values")
+            raise format_error(path, f"tensor {name!r} contains NaN or infinite values")
         arrays[name] = np.array(array, dtype=dtype, copy=True)  # writable, owns its memory
 
     n_layers = len(sizes) - 1
@@ -506,7 +300,7 @@ def load_with_metadata(path: PathLike) -> tuple[Network, dict[str, Any], dict[st
             dtype=dtype,
         )
     except (TypeError, ValueError) as error:  # e.g. softmax in a hidden layer, bad cost pairing
-        raise _error(path, f"the stored network is invalid: {error}") from None
+        raise format_error(path, f"the stored network is invalid: {error}") from None
     net.training_config = meta["training"]
     names = [weight_name(i) for i in range(n_layers)] + [bias_name(i) for i in range(n_layers)]
     slots = {slot: [arrays[f"{slot}.{name}"] for name in names] for slot in meta["slots"]}

@@ -8,15 +8,15 @@ are evaluated in full after every epoch, in chunks of rows so that memory stays 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from deltaprop.errors import TrainingDivergedError
+from deltaprop.history import EpochSums
 from deltaprop.network import Network, Workspace
-
-if TYPE_CHECKING:
-    from deltaprop.training import Trainer, TrainingData
+from deltaprop.options import TrainingConfig
+from deltaprop.training_data import TrainingData
 
 Array = np.ndarray
 EVALUATION_CHUNK = 1_000  # rows per forward pass when evaluating: bounds monitoring memory
@@ -49,21 +49,21 @@ class Monitor:
         accuracy = correct / data.rows if data.labels is not None else None
         return cost_sum / weight_sum, accuracy
 
-    def penalty(self, trainer: Trainer) -> float:
+    def penalty(self, config: TrainingConfig, n: int) -> float:
         """The regularization terms (λ/2n) Σ w² + (λ₁/n) Σ |w| of the current weights."""
-        config, n = trainer.config, trainer.data.rows
         l1 = config.l1 / n * sum(float(np.abs(w).sum()) for w in self.net.weights) if config.l1 else 0.0
         return self.net.l2_penalty(config.lmbda, n) + l1
 
-    def record(self, trainer: Trainer, seconds: float) -> dict[str, Any]:
-        """The record of the epoch ``trainer`` has just completed."""
-        epoch, penalty = trainer.epoch, self.penalty(trainer)
-        record: dict[str, Any] = {"epoch": epoch, "eta": trainer.optimizer.eta, "seconds": seconds}
-        if trainer.config.train_metrics == "full":
-            cost, accuracy = self.cost_and_accuracy(trainer.data)
+    def record(self, epoch: int, eta: float, seconds: float, config: TrainingConfig,
+               train: TrainingData, sums: EpochSums) -> dict[str, Any]:
+        """The record of epoch ``epoch`` (1-based), just trained with learning rate ``eta`` in
+        ``seconds`` on ``train``, whose running sums are ``sums``."""
+        penalty = self.penalty(config, train.rows)
+        record: dict[str, Any] = {"epoch": epoch, "eta": eta, "seconds": seconds}
+        if config.train_metrics == "full":
+            results = {"train": self.cost_and_accuracy(train)}
         else:
-            cost, accuracy = trainer.sums.cost(), trainer.sums.accuracy()
-        results = {"train": (cost, accuracy)}
+            results = {"train": (sums.cost(), sums.accuracy())}
         results.update({name: self.cost_and_accuracy(data) for name, data in self.monitored.items()})
         for name in ("train", "validation", "test"):
             cost, accuracy = results.get(name, (None, None))
@@ -72,10 +72,10 @@ class Monitor:
                 if not math.isfinite(cost):
                     raise TrainingDivergedError(
                         f"training diverged in epoch {epoch}: after its last mini-batch the {name} "
-                        f"cost is {cost}; try a smaller eta (now {trainer.optimizer.eta:g})")
+                        f"cost is {cost}; try a smaller eta (now {eta:g})")
             record[f"{name}_cost"], record[f"{name}_accuracy"] = cost, accuracy
-        record["learning_speed"] = trainer.sums.learning_speed()
-        record["saturation"] = saturation(self.net, trainer.data.X[:SATURATION_ROWS])
+        record["learning_speed"] = sums.learning_speed()
+        record["saturation"] = saturation(self.net, train.X[:SATURATION_ROWS])
         return record
 
 

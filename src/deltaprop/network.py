@@ -15,7 +15,7 @@ so one forward and one backward pass over the whole mini-batch give every partia
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -23,48 +23,18 @@ import numpy as np
 from deltaprop._validation import (
     as_float_matrix,
     as_labels,
+    as_sample_weight,
     as_targets,
     check_dtype,
     check_number,
     check_positive_int,
-    as_sample_weight,
     check_same_rows,
 )
 from deltaprop.activations import Activation, get_activation
 from deltaprop.costs import Cost, get_cost
+from deltaprop.initializers import INITIALIZERS
 
 Array = np.ndarray
-Initializer = Callable[[np.random.Generator, int, int], tuple[Array, Array]]
-
-
-def _default_init(rng: np.random.Generator, n_in: int, n_out: int) -> tuple[Array, Array]:
-    """network2.py: weights N(0, 1/n_in), biases N(0, 1)."""
-    return rng.normal(0.0, 1.0 / np.sqrt(n_in), (n_out, n_in)), rng.normal(0.0, 1.0, n_out)
-
-
-def _large_init(rng: np.random.Generator, n_in: int, n_out: int) -> tuple[Array, Array]:
-    """network.py: weights and biases N(0, 1)."""
-    return rng.normal(0.0, 1.0, (n_out, n_in)), rng.normal(0.0, 1.0, n_out)
-
-
-def _xavier_init(rng: np.random.Generator, n_in: int, n_out: int) -> tuple[Array, Array]:
-    """Glorot & Bengio: weights N(0, 2/(n_in + n_out)), biases 0."""
-    return rng.normal(0.0, np.sqrt(2.0 / (n_in + n_out)), (n_out, n_in)), np.zeros(n_out)
-
-
-def _he_init(rng: np.random.Generator, n_in: int, n_out: int) -> tuple[Array, Array]:
-    """He et al., for ReLU layers: weights N(0, 2/n_in), biases 0."""
-    return rng.normal(0.0, np.sqrt(2.0 / n_in), (n_out, n_in)), np.zeros(n_out)
-
-
-INITIALIZERS: dict[str, Initializer] = {
-    "default": _default_init,
-    "large": _large_init,
-    "xavier": _xavier_init,
-    "he": _he_init,
-}
-
-
 def _check_sizes(sizes: object) -> tuple[int, ...]:
     if isinstance(sizes, str | bytes) or not isinstance(sizes, Sequence):
         raise TypeError(f"sizes must be a list of layer sizes like [784, 30, 10], got {sizes!r}")

@@ -27,8 +27,8 @@ from deltaprop._files import atomic_write
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from deltaprop.history import History
     from deltaprop.network import Network
-    from deltaprop.training import History
 
 __all__ = [
     "confusion_matrix",

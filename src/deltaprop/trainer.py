@@ -1,0 +1,319 @@
+"""The training loop: one ``Trainer`` per run, stepping through epochs and mini-batches.
+
+Each epoch draws an order of the training rows; each mini-batch of k rows is gathered by index into
+buffers allocated once (the training data are never copied), and a step is the book's:
+backpropagation (``Network.gradient``) gives ∇C of the mini-batch's mean cost, and the optimizer
+(``deltaprop.optimizers``) moves the parameters. The step allocates nothing: the network's workspace,
+the activation and cost kernels and the optimizer write into arrays they own.
+
+After each epoch the trainer records costs and accuracies (``deltaprop.monitoring``), applies the
+η schedule and early stopping, and hands itself to the checkpoint store and the callbacks. Where its
+state goes is not this module's business: a ``CheckpointStore`` saves and loads ``Trainer.state()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from deltaprop.errors import TrainingDivergedError, TrainingInterrupted
+from deltaprop.history import EpochSums, History
+from deltaprop.monitoring import Monitor
+from deltaprop.network import Network, Workspace, mean_weights
+from deltaprop.optimizers import SGD, Adam, Optimizer
+from deltaprop.options import TrainingConfig
+from deltaprop.training_data import TrainingData
+
+Array = np.ndarray
+Callback = Callable[[dict[str, Any]], Any]
+MIN_ETA_FRACTION = 1 / 128  # the schedule stops once η has fallen to η0/128
+SMALL_PRODUCT = 1 << 22  # multiply-adds of the largest product of a step below which BLAS gets 1 thread
+
+
+class CheckpointStore(Protocol):
+    """Where a trainer's state goes: ``deltaprop.checkpoint.Checkpoint`` is the one deltaprop has."""
+
+    def save(self, trainer: Trainer) -> None: ...
+
+    def load(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """(state numbers, {"weights": [...], "biases": [...], "optimizer": {slot: [...]}}), or None
+        when nothing was saved; the numbers hold ``network``: sizes, activations, cost, dtype."""
+
+
+def make_optimizer(config: TrainingConfig, n: int) -> Optimizer:
+    """The optimizer a configuration names, with its η, regularization and n training rows."""
+    assert config.eta is not None  # set by TrainingConfig
+    if config.optimizer == "adam":
+        return Adam(config.eta, config.lmbda, config.l1, n, config.beta_1, config.beta_2, config.epsilon)
+    return SGD(config.eta, config.lmbda, config.l1, n, config.momentum, config.nesterov)
+
+
+class Trainer:
+    """One training run: the network, its data, the optimizer and the position reached.
+
+    Position: ``epoch`` epochs are complete and ``batch`` mini-batches of the next one are done.
+    Shuffling and dropout draw from one Generator; its state at the start of the current epoch is
+    kept so that the epoch's order can be drawn again when resuming in the middle of it.
+    """
+
+    def __init__(self, net: Network, data: TrainingData, config: TrainingConfig,
+                 monitor: Monitor) -> None:
+        self.net, self.data, self.config, self.monitor = net, data, config, monitor
+        self.optimizer = make_optimizer(config, data.rows)
+        self.rng = np.random.default_rng(config.seed)
+        self.rng_epoch_start = self.rng.bit_generator.state
+        k = min(config.batch_size, data.rows)
+        self.workspace = Workspace(net, k, dropout=bool(config.dropout))
+        self.batch_X = np.empty((k, net.sizes[0]), net.dtype)
+        self.batch_Y = np.empty((k, net.sizes[-1]), net.dtype)
+        self.masks = [np.empty((k, n), net.dtype) for n in net.sizes[1:-1]]
+        self.sums = EpochSums(net, k)
+        self.history = History()
+        self.best_validation, self.epochs_without_improvement = -math.inf, 0
+        self.epoch, self.batch = 0, 0
+        self.order: Array | None = None
+        self.should_stop: Callable[[], bool] = lambda: False
+        self.checkpoint: CheckpointStore | None = None
+        self.fingerprint: dict[str, Any] = {}  # of the training data, stored in checkpoints
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return -(-self.data.rows // self.config.batch_size)
+
+    # -- one mini-batch ---------------------------------------------------------------------------
+
+    def _draw_order(self) -> None:
+        """This epoch's order of the rows (None: row order). Mid-epoch (after a resume) the order is
+        drawn again from the generator's state at the epoch's start, which then continues."""
+        if not self.config.shuffle:
+            self.order = None
+            return
+        current = self.rng.bit_generator.state
+        if self.batch == 0:
+            self.rng_epoch_start = current
+        else:
+            self.rng.bit_generator.state = self.rng_epoch_start
+        self.order = self.rng.permutation(self.data.rows)
+        if self.batch != 0:
+            self.rng.bit_generator.state = current
+
+    def _mini_batch(self, start: int) -> tuple[Array, Array, Array | None, Array | None]:
+        """Rows start..start+k of this epoch's order: X, Y, sample weights, labels (views, or
+        gathered by index into the preallocated buffers)."""
+        data, stop = self.data, min(start + self.config.batch_size, self.data.rows)
+        if self.order is None:
+            rows: slice | Array = slice(start, stop)
+            X, Y = data.X[rows], data.Y[rows]
+        else:
+            rows = self.order[start:stop]
+            m = stop - start
+            # mode="clip": valid indices; the default would gather into a temporary first
+            X = np.take(data.X, rows, axis=0, out=self.batch_X[:m], mode="clip")
+            Y = np.take(data.Y, rows, axis=0, out=self.batch_Y[:m], mode="clip")
+        weights = None if data.weights is None else data.weights[rows]
+        labels = None if data.labels is None else data.labels[rows]
+        return X, Y, weights, labels
+
+    def _dropout_masks(self, m: int) -> list[Array] | None:
+        """Inverted dropout: each hidden unit kept with probability 1 − p, scaled by 1/(1 − p)."""
+        p = self.config.dropout
+        if not p:
+            return None
+        masks = [mask[:m] for mask in self.masks]
+        for mask in masks:
+            self.rng.random(out=mask, dtype=mask.dtype)
+            np.greater_equal(mask, p, out=mask)
+            mask *= 1.0 / (1.0 - p)
+        return masks
+
+    def step(self, start: int) -> None:
+        """One step of mini-batch SGD on the rows from ``start``: backprop, then the update."""
+        X, Y, weights, labels = self._mini_batch(start)
+        row_weights = None if weights is None else mean_weights(weights)
+        nabla_b, nabla_w = self.net.gradient(X, Y, row_weights, self._dropout_masks(X.shape[0]),
+                                             self.workspace)
+        space = self.workspace.rows(X.shape[0])
+        self.sums.add(space.zs[-1], space.activations[-1], Y, weights, labels, nabla_b)
+        self.optimizer.step(self.net.weights, self.net.biases, nabla_w, nabla_b)
+
+    # -- one epoch --------------------------------------------------------------------------------
+
+    def run_epoch(self, on_batch: Callable[[], None]) -> None:
+        """Train the rest of the current epoch (from mini-batch ``batch``)."""
+        self._draw_order()
+        k, n_batches = self.config.batch_size, self.batches_per_epoch
+        checked = self.batch
+        while self.batch < n_batches:
+            self.step(self.batch * k)
+            self.batch += 1
+            on_batch()
+            if self.sums.filled == 0 or self.batch == n_batches:  # a block of costs was computed
+                self._check_finite(checked)
+                checked = self.batch
+            if self.batch < n_batches and self.should_stop():
+                self.interrupt()
+
+    def _check_finite(self, since: int) -> None:
+        params = self.net.weights + self.net.biases
+        if not (self.sums.finite() and all(bool(np.isfinite(p).all()) for p in params)):
+            raise TrainingDivergedError(
+                f"training diverged in epoch {self.epoch + 1}, between mini-batches {since + 1} and "
+                f"{self.batch}: the cost or the gradient became NaN or infinite; try a smaller eta "
+                f"(now {self.optimizer.eta:g})"
+            )
+
+    def interrupt(self) -> None:
+        """Save the position reached (when there is a checkpoint store) and stop."""
+        where = f"in epoch {self.epoch + 1} after mini-batch {self.batch}"
+        if self.checkpoint is None:
+            raise TrainingInterrupted(f"training interrupted {where}; no checkpoint was kept", "")
+        self.checkpoint.save(self)
+        directory = str(getattr(self.checkpoint, "directory", ""))
+        raise TrainingInterrupted(
+            f"training interrupted {where}; checkpoint saved in {directory}", directory)
+
+    # -- the run ----------------------------------------------------------------------------------
+
+    def end_epoch(self, seconds: float) -> dict[str, Any]:
+        """Record the epoch just trained, apply the schedule; returns the record."""
+        self.epoch += 1
+        record = self.monitor.record(self.epoch, self.optimizer.eta, seconds, self.config, self.data,
+                                     self.sums)
+        self.history.records.append(record)
+        reason = self._stop_reason_after(record)
+        if reason is not None:
+            self.history.stop_reason = reason
+        self.batch = 0
+        self.sums.reset()
+        return record
+
+    def _stop_reason_after(self, record: dict[str, Any]) -> str | None:
+        """Apply the η schedule and early stopping; return why training stops, or None."""
+        accuracy = record["validation_accuracy"]
+        if accuracy is None:
+            return None
+        if accuracy > self.best_validation:
+            self.best_validation, self.epochs_without_improvement = accuracy, 0
+            return None
+        self.epochs_without_improvement += 1
+        patience = self.config.early_stopping
+        if patience is not None and self.epochs_without_improvement >= patience:
+            return f"early stopping: no validation improvement in {patience} epochs"
+        if self.config.schedule is not None and (
+            self.epochs_without_improvement >= self.config.schedule
+        ):
+            self.optimizer.eta /= 2
+            self.epochs_without_improvement = 0
+            assert self.config.eta is not None
+            if self.optimizer.eta <= self.config.eta * MIN_ETA_FRACTION * (1 + 1e-12):
+                return "schedule: eta fell to eta0/128"
+        return None
+
+    def run(self, callbacks: Sequence[Callback], progress: Any) -> History:
+        if self.history.stop_reason != "completed" or self.epoch >= self.config.epochs:
+            return self.history  # a resumed run that had already finished
+        remaining = (self.config.epochs - self.epoch) * self.batches_per_epoch - self.batch
+        with _progress_bar(progress, remaining, self.batches_per_epoch) as advance, \
+                _blas_threads_for(self), np.errstate(over="ignore", invalid="ignore"):
+            while self.epoch < self.config.epochs:
+                started = time.perf_counter()
+                self.run_epoch(advance)
+                record = self.end_epoch(time.perf_counter() - started)
+                if self.checkpoint is not None:
+                    self.checkpoint.save(self)
+                for callback in callbacks:
+                    callback(record)
+                if self.history.stop_reason != "completed":
+                    break
+                if self.epoch < self.config.epochs and self.should_stop():
+                    self.interrupt()
+        return self.history
+
+    # -- state, for checkpoints -------------------------------------------------------------------
+
+    def state(self) -> tuple[dict[str, Any], dict[str, list[Array]]]:
+        """(numbers, optimizer slot arrays): JSON-ready values and the arrays that go as tensors."""
+        numbers, arrays = self.optimizer.state()
+        best = self.best_validation
+        return {
+            "config": self.config.as_dict(),
+            "epoch": self.epoch,
+            "batch": self.batch,
+            "optimizer": numbers,
+            "best_validation": best if math.isfinite(best) else None,
+            "epochs_without_improvement": self.epochs_without_improvement,
+            "rng": self.rng.bit_generator.state,
+            "rng_epoch_start": self.rng_epoch_start,
+            "sums": self.sums.state(),
+            "history": self.history.as_dict(),
+            "data": self.fingerprint,
+        }, arrays
+
+    def load_state(self, numbers: dict[str, Any], arrays: dict[str, list[Array]],
+                   weights: list[Array], biases: list[Array]) -> None:
+        """Continue from ``state()``: parameters copied into the network's arrays, position, RNG."""
+        for target, source in zip(self.net.weights + self.net.biases, weights + biases, strict=True):
+            np.copyto(target, source)
+        self.optimizer.load_state(numbers["optimizer"], arrays)
+        best = numbers["best_validation"]
+        self.best_validation = -math.inf if best is None else best
+        self.epochs_without_improvement = numbers["epochs_without_improvement"]
+        self.epoch, self.batch = numbers["epoch"], numbers["batch"]
+        self.rng_epoch_start = numbers["rng_epoch_start"]
+        self.rng.bit_generator.state = numbers["rng"]
+        self.sums.load_state(numbers["sums"])
+        self.history = History(list(numbers["history"]["records"]), numbers["history"]["stop_reason"])
+
+
+class _progress_bar:
+    """A rich progress bar over all mini-batches of the run, or nothing when disabled."""
+
+    def __init__(self, progress: Any, total: int, batches_per_epoch: int) -> None:
+        self.enabled = bool(progress)
+        self.console = None if isinstance(progress, bool) else progress
+        self.total, self.count = total, 0
+        self.every = max(1, batches_per_epoch // 50)  # redraw ~50 times per epoch, not per batch
+
+    def __enter__(self) -> Callable[[], None]:
+        if not self.enabled:
+            return lambda: None
+        from rich.progress import Progress
+
+        self.bar = Progress(console=self.console, transient=True)
+        self.bar.start()
+        self.task = self.bar.add_task("training", total=self.total)
+        return self.advance
+
+    def advance(self) -> None:
+        self.count += 1
+        if self.count % self.every == 0:
+            self.bar.update(self.task, completed=self.count)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.enabled:
+            self.bar.stop()
+
+
+_controller: Any = None
+
+
+@contextlib.contextmanager
+def _blas_threads_for(trainer: Trainer) -> Iterator[None]:
+    """One BLAS thread while the step's products are small: splitting a product of ~1e6 multiply-adds
+    costs more in hand-off than it saves, and on a busy machine a waiting thread stalls every step."""
+    global _controller
+    net, k = trainer.net, trainer.workspace.m
+    if k * max(n_in * n_out for n_in, n_out in net.layer_shapes()) >= SMALL_PRODUCT:
+        yield
+        return
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    with _controller.limit(limits=1, user_api="blas"):
+        yield

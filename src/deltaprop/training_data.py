@@ -1,0 +1,56 @@
+"""The rows a network trains on, checked once: inputs, targets, labels, weights.
+
+Arrays already of the network's dtype and C-contiguous are used as they are: a fit never copies its
+training data; mini-batches are gathered from it by index (``deltaprop.training``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+
+from deltaprop._validation import as_labels, as_sample_weight, check_same_rows
+from deltaprop.network import Network
+
+Array = np.ndarray
+FINGERPRINT_ROWS = 4096  # rows hashed at a time: bounded memory for non-contiguous arrays
+
+
+class TrainingData:
+    """Checked training rows: X (n, n_in), targets Y (n, n_out), labels (n,) or None, weights or None.
+
+    Arrays already of the network's dtype and C-contiguous are used as they are, never copied.
+    """
+
+    def __init__(self, net: Network, X: Any, y: Any, sample_weight: Any, name: str) -> None:
+        self.X = np.ascontiguousarray(net.check_X(X, f"{name} X"))
+        self.Y = net.check_Y(y, f"{name} y")
+        check_same_rows(f"{name} X", self.X, f"{name} y", self.Y)
+        self.labels = _labels_of(y, self.Y, net.sizes[-1], name)
+        self.weights = None if sample_weight is None else as_sample_weight(
+            f"{name} sample_weight", sample_weight, self.X.shape[0], net.dtype)
+
+    @property
+    def rows(self) -> int:
+        return self.X.shape[0]
+
+
+def _labels_of(y: Any, Y: Array, n_out: int, name: str) -> Array | None:
+    """Class labels when the targets are labels or one-hot rows; None for other float targets."""
+    y = np.asarray(y)
+    if y.ndim == 1:
+        return as_labels(f"{name} y", y, n_out)
+    one_hot_rows = n_out > 1 and np.all((Y == 0) | (Y == 1)) and np.all(Y.sum(axis=1) == 1)
+    return np.argmax(Y, axis=1) if one_hot_rows else None
+
+
+def data_fingerprint(data: TrainingData) -> dict[str, Any]:
+    """Rows, columns and a BLAKE2 digest of the training arrays, to refuse resuming on other data."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in (data.X, data.Y) + (() if data.weights is None else (data.weights,)):
+        for start in range(0, array.shape[0], FINGERPRINT_ROWS):
+            block = np.ascontiguousarray(array[start:start + FINGERPRINT_ROWS])
+            digest.update(block.view(np.uint8).reshape(-1))
+    return {"rows": int(data.X.shape[0]), "columns": int(data.X.shape[1]), "blake2b": digest.hexdigest()}

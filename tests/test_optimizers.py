@@ -1,0 +1,115 @@
+"""Optimizers against torch.optim: the same parameters and gradients give the same steps (1e-12)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from deltaprop.optimizers import SGD, Adam
+
+STEPS = 20
+N = 50  # training rows: L2's λ/n is torch's weight_decay
+
+
+def _problem(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    shapes = [(4, 3), (2, 4)]
+    weights = [rng.normal(size=s) for s in shapes]
+    biases = [rng.normal(size=s[0]) for s in shapes]
+    grads = [([rng.normal(size=s) for s in shapes], [rng.normal(size=s[0]) for s in shapes])
+             for _ in range(STEPS)]
+    return weights, biases, grads
+
+
+def _torch_steps(weights, biases, grads, make):
+    tw = [torch.tensor(w, requires_grad=True) for w in weights]
+    tb = [torch.tensor(b, requires_grad=True) for b in biases]
+    optimizer = make(tw, tb)
+    for grad_w, grad_b in grads:
+        for p, g in zip(tw + tb, grad_w + grad_b, strict=True):
+            p.grad = torch.tensor(g)
+        optimizer.step()
+    return [p.detach().numpy() for p in tw + tb]
+
+
+def _our_steps(weights, biases, grads, optimizer):
+    weights, biases = [w.copy() for w in weights], [b.copy() for b in biases]
+    for grad_w, grad_b in grads:  # copies: an optimizer may overwrite the gradients
+        optimizer.step(weights, biases, [g.copy() for g in grad_w], [g.copy() for g in grad_b])
+    return weights + biases
+
+
+CASES = {
+    "sgd": (dict(eta=0.1), dict(lr=0.1)),
+    "sgd+l2": (dict(eta=0.1, lmbda=5.0), dict(lr=0.1, weight_decay=5.0 / N)),
+    "momentum": (dict(eta=0.1, momentum=0.9), dict(lr=0.1, momentum=0.9)),
+    "momentum+l2": (dict(eta=0.05, lmbda=2.0, momentum=0.5),
+                    dict(lr=0.05, momentum=0.5, weight_decay=2.0 / N)),
+    "nesterov": (dict(eta=0.1, momentum=0.9, nesterov=True),
+                 dict(lr=0.1, momentum=0.9, nesterov=True)),
+    "nesterov+l2": (dict(eta=0.1, lmbda=3.0, momentum=0.8, nesterov=True),
+                    dict(lr=0.1, momentum=0.8, nesterov=True, weight_decay=3.0 / N)),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_sgd_equals_torch_sgd(case):
+    ours, theirs = CASES[case]
+    weights, biases, grads = _problem()
+    decay = theirs.pop("weight_decay", 0.0)
+
+    def make(tw, tb):  # L2 on the weights only, as the book's cost has it
+        return torch.optim.SGD([{"params": tw, "weight_decay": decay}, {"params": tb}], **theirs)
+
+    expected = _torch_steps(weights, biases, grads, make)
+    got = _our_steps(weights, biases, grads, SGD(n=N, **ours))
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(g, e, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("lmbda", [0.0, 4.0])
+@pytest.mark.parametrize(("beta_1", "beta_2", "epsilon"), [(0.9, 0.999, 1e-8), (0.5, 0.9, 1e-3)])
+def test_adam_equals_torch_adam(lmbda, beta_1, beta_2, epsilon):
+    weights, biases, grads = _problem(1)
+
+    def make(tw, tb):
+        return torch.optim.Adam([{"params": tw, "weight_decay": lmbda / N}, {"params": tb}],
+                                lr=0.01, betas=(beta_1, beta_2), eps=epsilon)
+
+    expected = _torch_steps(weights, biases, grads, make)
+    got = _our_steps(weights, biases, grads, Adam(0.01, lmbda, 0.0, N, beta_1, beta_2, epsilon))
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(g, e, rtol=0, atol=1e-12)
+
+
+def test_l1_adds_the_sign_of_the_weights_to_their_gradient():
+    weights, biases, grads = _problem(2)
+    got = _our_steps(weights, biases, grads[:1], SGD(0.1, l1=2.0, n=N))
+    grad_w, grad_b = grads[0]
+    for w, g, new in zip(weights, grad_w, got[:2], strict=True):
+        np.testing.assert_allclose(new, w - 0.1 * (g + 2.0 / N * np.sign(w)), rtol=0, atol=1e-15)
+    for b, g, new in zip(biases, grad_b, got[2:], strict=True):
+        np.testing.assert_allclose(new, b - 0.1 * g, rtol=0, atol=1e-15)
+
+
+def test_state_round_trip_continues_exactly():
+    weights, biases, grads = _problem(3)
+    straight = _our_steps(weights, biases, grads, Adam(0.01, n=N))
+    first = Adam(0.01, n=N)
+    halfway = _our_steps(weights, biases, grads[:10], first)
+    second = Adam(0.01, n=N)
+    second.load_state(*first.state())
+    resumed = _our_steps(halfway[:2], halfway[2:], grads[10:], second)
+    for a, b in zip(straight, resumed, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: SGD(0.0), "eta"), (lambda: SGD(0.1, momentum=1.0), "momentum"),
+    (lambda: SGD(0.1, nesterov=True), "nesterov"), (lambda: Adam(0.1, beta_1=1.0), "beta_1"),
+    (lambda: Adam(0.1, epsilon=0.0), "epsilon"), (lambda: SGD(0.1, lmbda=-1.0), "lmbda"),
+])
+def test_bad_settings_name_the_setting(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
