@@ -1,0 +1,82 @@
+"""Getting data into (X, y) arrays.
+
+Every loader returns a :class:`Dataset` of three :class:`Split` s (train, validation, test). In each
+split rows are examples: ``X`` has shape (m, n_features) and the requested float dtype ("float32" or
+"float64"), ``y`` has shape (m,) and dtype int64 and holds class labels 0 .. n_classes - 1.
+
+Sources (one module each):
+
+* :func:`load_digits` -- scikit-learn's bundled 8x8 digits; the default, needs no download.
+* :func:`load_mnist` -- MNIST from a local folder, downloaded (and md5-checked) when missing.
+* :func:`load_idx_dir` -- any folder laid out like MNIST (the same four IDX file names).
+* :func:`load_npz` / :func:`load_csv` -- your own table of features and labels.
+* :func:`load_dataset` -- one of the above from a command-line spec string.
+* :func:`read_idx` / :func:`write_idx` -- the IDX array format MNIST ships in.
+* :func:`read_inputs` -- the examples to predict from in a ``.npy``, ``.csv`` or ``.png`` file
+  (:func:`read_npy_rows`, :func:`read_csv_rows`, :func:`read_image`).
+
+Errors, the same everywhere: a missing file or folder raises ``FileNotFoundError`` naming the path;
+a malformed file (truncated, lying header, bad cell, corrupt gzip or zip) raises
+:class:`~deltaprop.errors.DataFormatError` naming the file; a failed download raises
+:class:`~deltaprop.errors.DownloadError` saying which files are missing and where to put them; bad
+arguments raise ``ValueError`` or ``TypeError``. Every read is bounded: no header can make a loader
+allocate more than about :data:`MAX_DATA_BYTES` bytes for one array.
+
+Modules: ``base`` (containers, limits), ``idx``, ``download``, ``mnist``, ``tables`` (digits, .npz,
+.csv), ``spec`` (command-line specs), ``inputs`` (prediction inputs); ``csvrows`` and ``npyformat``
+hold the CSV and .npy reading the others share.
+"""
+
+from deltaprop._validation import MAX_CLASSES
+from deltaprop.datasets.base import MAX_DATA_BYTES, Dataset, Split
+from deltaprop.datasets.download import DEFAULT_MIRRORS, MAX_DOWNLOAD_BYTES, MNIST_MD5
+from deltaprop.datasets.idx import IDX_DTYPES, IDX_MAX_RANK, read_idx, write_idx
+from deltaprop.datasets.inputs import (
+    IMAGE_SHAPES,
+    INPUT_SUFFIXES,
+    INVERT_CHOICES,
+    area_resize,
+    grayscale,
+    image_shape_for,
+    read_csv_rows,
+    read_image,
+    read_inputs,
+    read_npy_rows,
+)
+from deltaprop.datasets.mnist import IDX_FILES, default_data_dir, load_idx_dir, load_mnist
+from deltaprop.datasets.spec import SPEC_FORMS, load_dataset
+from deltaprop.datasets.tables import SPLIT_FRACTIONS, load_csv, load_digits, load_npz
+
+__all__ = [
+    "DEFAULT_MIRRORS",
+    "IDX_DTYPES",
+    "IDX_FILES",
+    "IDX_MAX_RANK",
+    "IMAGE_SHAPES",
+    "INPUT_SUFFIXES",
+    "INVERT_CHOICES",
+    "MAX_CLASSES",
+    "MAX_DATA_BYTES",
+    "MAX_DOWNLOAD_BYTES",
+    "MNIST_MD5",
+    "SPEC_FORMS",
+    "SPLIT_FRACTIONS",
+    "Dataset",
+    "Split",
+    "area_resize",
+    "default_data_dir",
+    "grayscale",
+    "image_shape_for",
+    "load_csv",
+    "load_dataset",
+    "load_digits",
+    "load_idx_dir",
+    "load_mnist",
+    "load_npz",
+    "read_csv_rows",
+    "read_idx",
+    "read_image",
+    "read_inputs",
+    "read_npy_rows",
+    "write_idx",
+]

@@ -1,0 +1,83 @@
+"""Reading CSV files of numbers, shared by :func:`~deltaprop.datasets.load_csv` (a labelled table)
+and :func:`~deltaprop.datasets.read_csv_rows` (inputs to predict): UTF-8 text (a byte-order mark is
+skipped), comma-separated, blank lines skipped, every error naming the file, line and column."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+from array import array as PackedArray
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from deltaprop.errors import DataFormatError
+
+__all__ = ["PackedArray", "csv_rows", "finite_table", "is_number", "parse_row"]
+
+
+@contextlib.contextmanager
+def csv_rows(path: Path) -> Iterator[Iterator[tuple[int, list[str]]]]:
+    """The non-blank rows of a CSV file as (line number, cells), open for the ``with`` block.
+
+    Text that is not UTF-8, or a CSV syntax error met while iterating inside the block, raises
+    DataFormatError naming the file (and the line).
+    """
+    reader = None
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            yield ((reader.line_num, row) for row in reader if row)
+    except UnicodeDecodeError as error:
+        raise DataFormatError(f"{path}: not UTF-8 text: {error}") from None
+    except csv.Error as error:
+        line = reader.line_num if reader is not None else 1
+        raise DataFormatError(f"{path}, line {line}: {error}") from None
+
+
+def is_number(cell: str) -> bool:
+    """Whether ``float(cell)`` reads ``cell`` (so "nan" and "inf" count: finiteness is separate)."""
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def column_name(column: int, names: Sequence[str] | None) -> str:
+    """``column 3 ('x')`` for 0-based ``column``, or ``column 3`` in a file without a header."""
+    return f"column {column + 1}" + (f" ({names[column]!r})" if names is not None else "")
+
+
+def parse_row(path: Path, line: int, row: list[str], names: Sequence[str] | None = None) -> list[float]:
+    """The numbers in ``row``, which must have as many fields as ``names`` (the header) if given.
+
+    Raises DataFormatError naming the line (and the column of the first cell that is no number).
+    """
+    if names is not None and len(row) != len(names):
+        raise DataFormatError(
+            f"{path}, line {line}: {len(row)} fields, expected {len(names)} as in the header"
+        )
+    try:
+        return [float(cell) for cell in row]
+    except ValueError:
+        column = next(i for i, cell in enumerate(row) if not is_number(cell))
+        raise DataFormatError(
+            f"{path}, line {line}, {column_name(column, names)}: {row[column][:40]!r} is not a number"
+        ) from None
+
+
+def finite_table(
+    path: Path, values: PackedArray, lines: PackedArray, columns: int, names: Sequence[str] | None = None
+) -> np.ndarray:
+    """``values`` as a float64 table (len(lines), columns); DataFormatError for a NaN or inf cell."""
+    table = np.frombuffer(values, dtype=np.float64).reshape(len(lines), columns)
+    bad = np.argwhere(~np.isfinite(table))
+    if bad.size:
+        row, column = (int(i) for i in bad[0])
+        raise DataFormatError(
+            f"{path}, line {lines[row]}, {column_name(column, names)}: "
+            f"{table[row, column]} is not a finite number"
+        )
+    return table

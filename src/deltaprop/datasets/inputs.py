@@ -1,0 +1,292 @@
+"""Reading the inputs of a trained network to predict from: ``.npy`` arrays, ``.csv`` rows and
+``.png`` images, each returned as a float64 matrix (m, n_inputs), one row per example.
+
+:func:`read_inputs` picks the reader by the file's suffix. Errors: a missing file raises
+FileNotFoundError; a file that cannot be read, or does not fit ``n_inputs``, raises
+:class:`~deltaprop.errors.DataFormatError` naming the file (and the line, for CSV); bad arguments
+raise ValueError or TypeError.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from deltaprop._validation import check_positive_int
+from deltaprop.datasets.base import PathLike, existing_file
+from deltaprop.datasets.csvrows import PackedArray, csv_rows, finite_table, is_number, parse_row
+from deltaprop.datasets.npyformat import NPY_MAGIC, check_npy_header
+from deltaprop.errors import DataFormatError
+
+__all__ = [
+    "IMAGE_SHAPES",
+    "INPUT_SUFFIXES",
+    "INVERT_CHOICES",
+    "area_resize",
+    "grayscale",
+    "image_shape_for",
+    "read_csv_rows",
+    "read_image",
+    "read_inputs",
+    "read_npy_rows",
+]
+
+#: Image shape of a model that stored none, by its number of inputs: MNIST and the 8x8 digits.
+IMAGE_SHAPES = {784: (28, 28), 64: (8, 8)}
+#: The values of ``invert``: invert an image's gray levels when its border is light, always, never.
+INVERT_CHOICES = ("auto", "yes", "no")
+#: The file types :func:`read_inputs` reads.
+INPUT_SUFFIXES = (".npy", ".csv", ".png")
+
+
+def read_inputs(
+    path: PathLike, n_inputs: int, image_shape: object = None, invert: str = "auto"
+) -> np.ndarray:
+    """The examples in ``path`` as a float64 array (m, n_inputs), by suffix (case-insensitive).
+
+    ``.npy`` -> :func:`read_npy_rows`; ``.csv`` -> :func:`read_csv_rows`; ``.png`` -> one row from
+    :func:`read_image`, resized to :func:`image_shape_for` (``n_inputs``, ``image_shape``), where
+    ``image_shape`` is the (height, width) stored with the model, if any. ``invert`` is for images.
+
+    Raises FileNotFoundError if ``path`` is not a file, ValueError for another suffix, a bad
+    ``invert`` or (for a PNG) an ``n_inputs`` that is no image, DataFormatError for a bad file.
+    """
+    path = existing_file(path)
+    n_inputs = check_positive_int("n_inputs", n_inputs)
+    _check_invert(invert)
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        return read_npy_rows(path, n_inputs)
+    if suffix == ".csv":
+        return read_csv_rows(path, n_inputs)
+    if suffix == ".png":
+        return read_image(path, image_shape_for(n_inputs, image_shape), invert)
+    raise ValueError(f"cannot read {path}: expected a .npy, .csv or .png file")
+
+
+def image_shape_for(n_inputs: int, stored: object = None) -> tuple[int, int]:
+    """The (height, width) of the images a model with ``n_inputs`` inputs reads.
+
+    ``stored`` (the shape saved with the model, a pair of ints, or None) if it has ``n_inputs``
+    pixels; otherwise :data:`IMAGE_SHAPES` (28x28 for 784, 8x8 for 64), else the square side x side
+    when ``n_inputs`` is a square. Raises ValueError when ``n_inputs`` is none of these.
+    """
+    n_inputs = check_positive_int("n_inputs", n_inputs)
+    if (
+        isinstance(stored, Sequence)
+        and not isinstance(stored, str)
+        and len(stored) == 2
+        and all(_is_size(s) for s in stored)
+        and stored[0] * stored[1] == n_inputs
+    ):
+        return int(stored[0]), int(stored[1])
+    if n_inputs in IMAGE_SHAPES:
+        return IMAGE_SHAPES[n_inputs]
+    side = math.isqrt(n_inputs)
+    if side * side == n_inputs:
+        return side, side
+    raise ValueError(f"the model takes {n_inputs} inputs, which is not an image; give a .npy or .csv file")
+
+
+# -- .npy ----------------------------------------------------------------------------------------
+
+
+def read_npy_rows(path: PathLike, n_inputs: int) -> np.ndarray:
+    """The rows of a ``.npy`` array (``numpy.save``) as float64 (m, n_inputs).
+
+    Accepted shapes: one example (n_inputs,), rows (m, n_inputs), and images whose last two
+    dimensions hold n_inputs pixels: one (h, w) or several (m, h, w). The array must hold finite
+    numbers (bool, integer or float); Python objects are never loaded.
+
+    Raises FileNotFoundError if ``path`` is not a file, DataFormatError if it is not a readable
+    ``.npy`` file, its header lies about its size, or its shape does not fit ``n_inputs``.
+    """
+    path = existing_file(path)
+    n_inputs = check_positive_int("n_inputs", n_inputs)
+    with open(path, "rb") as file:
+        if file.read(len(NPY_MAGIC)) != NPY_MAGIC:
+            raise DataFormatError(f"{path}: not a .npy file (write one with numpy.save)")
+        file.seek(0)
+        try:
+            check_npy_header(file, os.fstat(file.fileno()).st_size, str(path))
+            file.seek(0)
+            array = np.lib.format.read_array(file, allow_pickle=False)
+        except DataFormatError:
+            raise
+        except (ValueError, OSError, EOFError) as error:
+            raise DataFormatError(f"{path}: not a readable .npy array: {error}") from None
+    if array.ndim >= 2 and math.prod(array.shape[-2:]) == n_inputs and array.shape[-1] != n_inputs:
+        array = array.reshape(*array.shape[:-2], n_inputs)  # images (h, w) or (m, h, w)
+    if array.ndim == 1 and array.shape[0] == n_inputs:
+        array = array[None, :]
+    if array.ndim != 2 or array.shape[1] != n_inputs or array.shape[0] == 0:
+        raise DataFormatError(
+            f"{path}: array of shape {array.shape} does not fit the model's {n_inputs} inputs; "
+            f"expected ({n_inputs},), (m, {n_inputs}) or images whose pixels number {n_inputs}"
+        )
+    rows = array.astype(np.float64)
+    if not np.all(np.isfinite(rows)):
+        row, column = (int(i) for i in np.argwhere(~np.isfinite(rows))[0])
+        raise DataFormatError(
+            f"{path}: row {row}, column {column} is {rows[row, column]}; expected finite numbers"
+        )
+    return rows
+
+
+# -- .csv ----------------------------------------------------------------------------------------
+
+
+def read_csv_rows(path: PathLike, n_inputs: int) -> np.ndarray:
+    """The rows of a ``.csv`` file as float64 (m, n_inputs), read like :func:`load_csv` reads.
+
+    UTF-8 text, comma-separated, blank lines skipped, every cell a finite number. The first row is
+    a header when some cell of it is no number: then every row must have as many fields as the
+    header, columns named ``label`` are dropped and the rest must number ``n_inputs``. Without a
+    header every row must have ``n_inputs`` fields.
+
+    Raises FileNotFoundError if ``path`` is not a file, DataFormatError (naming the line, and the
+    column of a bad cell) for a file with no rows, ragged rows, or cells that are no finite number.
+    """
+    path = existing_file(path)
+    n_inputs = check_positive_int("n_inputs", n_inputs)
+    values, lines = PackedArray("d"), PackedArray("q")
+    with csv_rows(path) as rows:
+        first = next(rows, None)
+        if first is None:
+            raise DataFormatError(f"{path}: no rows of features (the file is empty)")
+        names = _input_header(path, *first, n_inputs)
+        for line, row in rows if names is not None else itertools.chain([first], rows):
+            if names is None and len(row) != n_inputs:
+                raise DataFormatError(
+                    f"{path}, line {line}: {len(row)} features, but the model takes {n_inputs}"
+                )
+            values.extend(parse_row(path, line, row, names))
+            lines.append(line)
+    if not lines:
+        raise DataFormatError(f"{path}: no rows of features after the header")
+    table = finite_table(path, values, lines, n_inputs if names is None else len(names), names)
+    if names is not None:
+        table = np.delete(table, [i for i, name in enumerate(names) if name.lower() == "label"], axis=1)
+    return table
+
+
+def _input_header(path: PathLike, line: int, row: list[str], n_inputs: int) -> list[str] | None:
+    """The column names if ``row`` is a header (some cell is no number), else None."""
+    if all(is_number(cell) for cell in row):
+        return None
+    names = [name.strip() for name in row]
+    features = sum(name.lower() != "label" for name in names)
+    if features != n_inputs:
+        raise DataFormatError(
+            f"{path}, line {line}: the header names {features} feature columns (besides 'label'), "
+            f"but the model takes {n_inputs}"
+        )
+    return names
+
+
+# -- images --------------------------------------------------------------------------------------
+
+
+def read_image(path: PathLike, shape: tuple[int, int], invert: str = "auto") -> np.ndarray:
+    """One input row (1, height * width) in [0, 1] from a PNG image, light strokes on dark.
+
+    The image is made grayscale (transparent pixels count as white), padded with its background
+    (the median of its border) to the aspect ratio of ``shape`` = (height, width), resized by area
+    averaging, inverted when ``invert`` is "yes" or, for "auto", when the background is light, and
+    stretched to span [0, 1].
+
+    Raises FileNotFoundError if ``path`` is not a file, DataFormatError if it cannot be decoded,
+    ValueError for a bad ``shape`` or ``invert``.
+    """
+    from matplotlib import image as mpimage
+
+    path = existing_file(path)
+    shape = _check_shape(shape)
+    _check_invert(invert)
+    try:
+        pixels = mpimage.imread(path)
+    except Exception as error:  # any failure to decode an untrusted file is a bad file
+        raise DataFormatError(f"{path}: not a readable PNG image: {error}") from None
+    if pixels.ndim not in (2, 3) or 0 in pixels.shape[:2]:
+        raise DataFormatError(f"{path}: unexpected image array of shape {pixels.shape}")
+    gray = grayscale(pixels)
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    background = float(np.median(border))
+    gray = area_resize(_pad_to_aspect(gray, shape, background), shape)
+    if invert == "yes" or (invert == "auto" and background > 0.5):
+        gray = 1.0 - gray
+    low, high = gray.min(), gray.max()
+    if high > low:
+        gray = (gray - low) / (high - low)
+    return gray.reshape(1, -1)
+
+
+def _check_invert(invert: object) -> None:
+    if invert not in INVERT_CHOICES:
+        raise ValueError(f"invert must be one of {list(INVERT_CHOICES)}, got {invert!r}")
+
+
+def _is_size(value: object) -> bool:
+    """Whether ``value`` is an integer >= 1 (a Python or numpy int, not a bool)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_) and value > 0
+
+
+def _check_shape(shape: object) -> tuple[int, int]:
+    if not (
+        isinstance(shape, Sequence)
+        and len(shape) == 2
+        and all(_is_size(s) for s in shape)
+    ):
+        raise ValueError(f"shape must be (height, width), two integers >= 1, got {shape!r}")
+    return int(shape[0]), int(shape[1])
+
+
+def grayscale(pixels: np.ndarray) -> np.ndarray:
+    """Gray levels in [0, 1] of a decoded image (h, w), (h, w, 1 to 4); transparent becomes white.
+
+    Values above 1 are taken as 0..255; color is weighted 0.299 R + 0.587 G + 0.114 B.
+    """
+    pixels = np.asarray(pixels, dtype=np.float64)
+    if pixels.max(initial=0) > 1:
+        pixels = pixels / 255
+    if pixels.ndim == 2:
+        return pixels
+    channels = pixels.shape[2]
+    alpha = pixels[..., -1] if channels in (2, 4) else 1.0
+    color = pixels[..., :3] if channels >= 3 else pixels[..., :1]
+    gray = color @ np.array([0.299, 0.587, 0.114]) if channels >= 3 else color[..., 0]
+    return gray * alpha + (1 - alpha)
+
+
+def area_resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``image`` (h, w) resampled to ``shape`` by area averaging: each output pixel is the mean of
+    the source area it covers, exact for shrinking and enlarging alike."""
+
+    def weights(n_out: int, n_in: int) -> np.ndarray:
+        edges = np.linspace(0, n_in, n_out + 1)
+        lo, hi = edges[:-1, None], edges[1:, None]
+        cells = np.arange(n_in)[None, :]
+        overlap = np.clip(np.minimum(hi, cells + 1) - np.maximum(lo, cells), 0, None)
+        return overlap / overlap.sum(axis=1, keepdims=True)
+
+    return weights(shape[0], image.shape[0]) @ image @ weights(shape[1], image.shape[1]).T
+
+
+def _pad_to_aspect(image: np.ndarray, shape: tuple[int, int], fill: float) -> np.ndarray:
+    """Pad ``image`` with ``fill`` (centred) to the aspect ratio of ``shape``."""
+    h, w = image.shape
+    target = shape[0] / shape[1]
+    if math.isclose(h / w, target):
+        return image
+    if h / w > target:
+        new_w = round(h / target)
+        pad = ((0, 0), ((new_w - w) // 2, new_w - w - (new_w - w) // 2))
+    else:
+        new_h = round(w * target)
+        pad = (((new_h - h) // 2, new_h - h - (new_h - h) // 2), (0, 0))
+    return np.pad(image, pad, constant_values=fill)

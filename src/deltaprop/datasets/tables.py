@@ -1,0 +1,232 @@
+"""Tables of examples split by a seeded shuffle: scikit-learn's bundled digits, and your own
+``.npz`` or ``.csv`` file of features and labels."""
+
+from __future__ import annotations
+
+import math
+import struct
+import zipfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from deltaprop._validation import check_dtype, check_positive_int
+from deltaprop.datasets.base import Dataset, PathLike, Split, existing_file, file_labels
+from deltaprop.datasets.csvrows import PackedArray, csv_rows, finite_table, parse_row
+from deltaprop.datasets.npyformat import NPY_MAGIC, check_npy_header
+from deltaprop.errors import DataFormatError
+
+try:  # zipfile may use lzma; Python builds without it simply cannot read such members
+    from lzma import LZMAError as _LZMAError
+except ImportError:  # pragma: no cover
+    _LZMAError = OSError
+
+__all__ = ["SPLIT_FRACTIONS", "load_csv", "load_digits", "load_npz", "shuffle_split"]
+
+#: Fractions of the seeded shuffle-split used for digits, .npz and .csv: train, validation, test.
+SPLIT_FRACTIONS = (0.70, 0.15, 0.15)
+
+
+def load_digits(dtype: object = "float64", seed: int = 0) -> Dataset:
+    """scikit-learn's bundled 8x8 digits: 1797 images, no download.
+
+    Pixels 0..16 are divided by 16, so X lies in [0, 1]; image_shape is (8, 8), n_classes 10.
+    The rows are shuffled with ``seed`` and split 70/15/15: train (1257, 64), validation (270, 64),
+    test (270, 64). The same seed gives the same split on every call.
+    """
+    from sklearn.datasets import load_digits as sklearn_load_digits
+
+    dtype = check_dtype(dtype)
+    seed = check_positive_int("seed", seed, minimum=0)
+    bunch = sklearn_load_digits()
+    features = np.asarray(bunch.data).astype(dtype)
+    features /= 16
+    labels = np.asarray(bunch.target).astype(np.int64)
+    train, validation, test = shuffle_split(features, labels, seed)
+    return Dataset("digits", train, validation, test, n_classes=10, image_shape=(8, 8))
+
+
+def shuffle_split(X: np.ndarray, y: np.ndarray, seed: int) -> tuple[Split, Split, Split]:
+    """Seeded shuffle, then :data:`SPLIT_FRACTIONS`: validation and test get round(0.15 m) rows."""
+    m = X.shape[0]
+    n_validation = round(m * SPLIT_FRACTIONS[1])
+    n_test = round(m * SPLIT_FRACTIONS[2])
+    n_train = m - n_validation - n_test
+    order = np.random.default_rng(seed).permutation(m)
+    X, y = X[order], y[order]
+    cut = n_train + n_validation
+    return (
+        Split(X[:n_train], y[:n_train]),
+        Split(X[n_train:cut], y[n_train:cut]),
+        Split(X[cut:], y[cut:]),
+    )
+
+
+def _table_dataset(
+    path: Path,
+    features: np.ndarray,
+    labels: np.ndarray,
+    dtype: np.dtype,
+    seed: int,
+    where: Callable[[int], str],
+) -> Dataset:
+    """Check an (X, y) table read from ``path``, then shuffle-split it."""
+    if features.ndim != 2 or 0 in features.shape:
+        raise DataFormatError(
+            f"{path}: X must have shape (m, n_features) with m, n_features >= 1, got {features.shape}"
+        )
+    if labels.ndim != 1 or labels.shape[0] != features.shape[0]:
+        raise DataFormatError(
+            f"{path}: y must have shape ({features.shape[0]},) to match X {features.shape}, "
+            f"got {labels.shape}"
+        )
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow to inf is rejected below
+        X = features.astype(dtype)
+    bad = np.argwhere(~np.isfinite(X))
+    if bad.size:
+        row, column = (int(i) for i in bad[0])
+        raise DataFormatError(
+            f"{path}: X[{row}, {column}] = {features[row, column]} is not a finite "
+            f"{dtype.name}; features must be finite (no NaN or inf)"
+        )
+    y = file_labels(labels, f"{path}: y", where)
+    side = math.isqrt(X.shape[1])
+    image_shape = (side, side) if side * side == X.shape[1] else None
+    train, validation, test = shuffle_split(X, y, seed)
+    return Dataset(path.stem, train, validation, test, int(y.max()) + 1, image_shape)
+
+
+# -- .npz ----------------------------------------------------------------------------------------
+
+
+def load_npz(path: PathLike, dtype: object = "float64", seed: int = 0) -> Dataset:
+    """A data set from an ``.npz`` archive with arrays ``X`` (m, n_features) and ``y`` (m,).
+
+    Read with ``np.load(path, allow_pickle=False)``: object arrays are refused. X must be numeric
+    and finite and is converted to ``dtype`` but NOT rescaled; y must hold non-negative integers
+    (whole-number floats are accepted) below :data:`~deltaprop._validation.MAX_CLASSES`;
+    n_classes = max label + 1. Rows are shuffled with ``seed`` and split 70/15/15 like
+    :func:`load_digits`. image_shape is (s, s) when n_features = s * s, else None.
+
+    Raises FileNotFoundError if ``path`` is not a file, DataFormatError for anything malformed.
+    """
+    dtype = check_dtype(dtype)
+    seed = check_positive_int("seed", seed, minimum=0)
+    path = existing_file(path)
+    features, labels = _read_npz(path)
+    return _table_dataset(path, features, labels, dtype, seed, lambda i: f"{path}: y[{i}]")
+
+
+_ZIP_ERRORS = (
+    ValueError,
+    OSError,
+    EOFError,
+    KeyError,
+    zipfile.BadZipFile,
+    zlib.error,
+    _LZMAError,
+    NotImplementedError,  # unsupported zip compression method
+    RuntimeError,  # encrypted zip member
+    OverflowError,
+    struct.error,
+)
+
+
+def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    with open(path, "rb") as handle:  # ours to close even when numpy fails to open the archive
+        magic = handle.read(6)
+        if magic.startswith(NPY_MAGIC):
+            raise DataFormatError(
+                f"{path}: holds a single .npy array; expected an .npz archive with arrays X and y "
+                "(np.savez(path, X=X, y=y))"
+            )
+        if not magic.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+            raise DataFormatError(f"{path}: not an .npz (zip) archive")
+        handle.seek(0)
+        try:
+            with np.load(handle, allow_pickle=False) as archive:
+                return _npz_arrays(archive, path)
+        except DataFormatError:
+            raise
+        except _ZIP_ERRORS as error:
+            raise DataFormatError(f"{path}: not a readable .npz archive: {error}") from None
+
+
+def _npz_arrays(archive: object, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """X and y of an open archive, each checked by :func:`_npz_member`."""
+    if not isinstance(archive, np.lib.npyio.NpzFile):  # pragma: no cover - magic checked
+        raise DataFormatError(f"{path}: not an .npz archive")
+    missing = [key for key in ("X", "y") if key not in archive.files]
+    if missing:
+        raise DataFormatError(
+            f"{path}: no array named {' or '.join(missing)}; found {archive.files}; "
+            "expected X (m, n_features) and y (m,)"
+        )
+    return _npz_member(archive, "X", path), _npz_member(archive, "y", path)
+
+
+def _npz_member(archive: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray:
+    """``archive[key]`` after checking its .npy header: numeric, and as long as it claims."""
+    member = f"{key}.npy"
+    names = archive.zip.namelist()
+    if member not in names or key in names:
+        raise DataFormatError(f"{path}: member {key!r} is not a .npy array")
+    stored = archive.zip.getinfo(member).file_size
+    with archive.zip.open(member) as stream:
+        check_npy_header(stream, stored, f"{path}: array {key}")
+    return np.asarray(archive[key])
+
+
+# -- .csv ----------------------------------------------------------------------------------------
+
+
+def load_csv(path: PathLike, dtype: object = "float64", seed: int = 0) -> Dataset:
+    """A data set from a ``.csv`` file: a header row with a ``label`` column, the rest features.
+
+    Every cell must be a finite number (UTF-8 text, comma-separated, blank lines skipped); labels
+    must be non-negative whole numbers below :data:`~deltaprop._validation.MAX_CLASSES`. Features
+    are converted to ``dtype`` but NOT rescaled. Rows are shuffled with ``seed`` and split 70/15/15
+    like :func:`load_digits`; image_shape is (s, s) when n_features = s * s, else None.
+
+    Raises FileNotFoundError if ``path`` is not a file; DataFormatError (naming the line and
+    column) for an empty file, a missing ``label`` column, ragged rows or non-numeric cells.
+    """
+    dtype = check_dtype(dtype)
+    seed = check_positive_int("seed", seed, minimum=0)
+    path = existing_file(path)
+    table, lines, label_column = _read_csv(path)
+    labels = table[:, label_column]
+    features = np.delete(table, label_column, axis=1)
+    return _table_dataset(
+        path, features, labels, dtype, seed, lambda i: f"{path}, line {lines[i]}, column 'label'"
+    )
+
+
+def _read_csv(path: Path) -> tuple[np.ndarray, PackedArray, int]:
+    """All cells as float64 (rows, columns), each row's line number, and the label column."""
+    values, lines = PackedArray("d"), PackedArray("q")
+    with csv_rows(path) as rows:
+        first = next(rows, None)
+        if first is None:
+            raise DataFormatError(f"{path}: empty file; expected a header row with a 'label' column")
+        header_line, header = first
+        names = [name.strip() for name in header]
+        label_column = _label_column(path, header_line, names)
+        for line, row in rows:
+            values.extend(parse_row(path, line, row, names))
+            lines.append(line)
+    if not lines:
+        raise DataFormatError(f"{path}: no data rows after the header")
+    return finite_table(path, values, lines, len(names), names), lines, label_column
+
+
+def _label_column(path: Path, line: int, names: list[str]) -> int:
+    found = [i for i, name in enumerate(names) if name.lower() == "label"]
+    if len(found) != 1:
+        problem = "no 'label' column" if not found else f"{len(found)} 'label' columns"
+        raise DataFormatError(f"{path}, line {line}: header has {problem}: {names[:20]}")
+    if len(names) < 2:
+        raise DataFormatError(f"{path}, line {line}: header has no feature columns besides 'label'")
+    return found[0]

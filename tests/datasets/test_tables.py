@@ -1,0 +1,308 @@
+"""Tests of deltaprop.datasets.tables: the bundled digits, .npz and .csv tables."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from datasets_support import (
+    FUZZ,
+    csv_texts,
+    mutated,
+    no_hang,
+    npy,
+    npy_headers,
+    npy_of,
+    zip_with,
+)
+from hypothesis import given
+from hypothesis import strategies as st
+
+from deltaprop.datasets import (
+    MAX_CLASSES,
+    load_csv,
+    load_digits,
+    load_npz,
+)
+from deltaprop.errors import DataFormatError
+
+# ---------------------------------------------------------------------------------------------
+# digits
+
+
+def test_load_digits():
+    data = load_digits()
+    assert data.name == "digits" and data.n_classes == 10 and data.image_shape == (8, 8)
+    assert data.train.X.shape == (1257, 64)
+    assert data.validation.X.shape == (270, 64) and data.test.X.shape == (270, 64)
+    assert data.train.y.shape == (1257,) and data.train.y.dtype == np.int64
+    assert data.train.X.dtype == np.float64
+    everything = np.concatenate([data.train.X, data.validation.X, data.test.X])
+    assert everything.min() == 0.0 and everything.max() == 1.0
+    assert set(np.unique(everything * 16)) <= set(range(17))
+    assert set(np.concatenate([data.train.y, data.validation.y, data.test.y])) == set(range(10))
+
+
+def test_load_digits_deterministic_and_seeded():
+    first, second = load_digits(seed=3), load_digits(seed=3)
+    for a, b in zip(
+        (first.train, first.validation, first.test),
+        (second.train, second.validation, second.test),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(a.X, b.X)
+        np.testing.assert_array_equal(a.y, b.y)
+    other = load_digits(seed=4)
+    assert not np.array_equal(first.train.y, other.train.y)
+
+
+def test_load_digits_float32_and_bad_arguments():
+    data = load_digits(dtype="float32")
+    for split in (data.train, data.validation, data.test):
+        assert split.X.dtype == np.float32
+    with pytest.raises(ValueError, match="dtype"):
+        load_digits(dtype="float16")
+    with pytest.raises(ValueError, match="seed"):
+        load_digits(seed=-1)
+
+
+# ---------------------------------------------------------------------------------------------
+# .npz
+
+
+def test_load_npz_good(tmp_path):
+    rng = np.random.default_rng(5)
+    X = rng.normal(0, 100, (40, 9))
+    y = (np.arange(40) % 4).astype(np.float64)  # whole-number floats are fine
+    path = tmp_path / "table.npz"
+    np.savez_compressed(path, X=X, y=y, extra=np.zeros(2))
+    data = load_npz(path, dtype="float32", seed=1)
+    assert data.name == "table" and data.n_classes == 4 and data.image_shape == (3, 3)
+    assert data.train.X.shape == (28, 9)
+    assert data.validation.X.shape == (6, 9) and data.test.X.shape == (6, 9)
+    assert data.train.X.dtype == np.float32 and data.train.y.dtype == np.int64
+    rows = np.concatenate([data.train.X, data.validation.X, data.test.X])
+    # not rescaled: the same rows, shuffled
+    np.testing.assert_array_equal(np.sort(rows[:, 0]), np.sort(X[:, 0].astype(np.float32)))
+    again = load_npz(path, dtype="float32", seed=1)
+    np.testing.assert_array_equal(again.test.X, data.test.X)
+    np.savez(tmp_path / "wide.npz", X=np.ones((5, 7), dtype=np.uint8), y=np.zeros(5, np.int16))
+    assert load_npz(tmp_path / "wide.npz").image_shape is None
+
+
+@pytest.mark.parametrize(
+    ("case", "match"),
+    [
+        ("object", "Python objects"),
+        ("missing-y", "no array named y"),
+        ("nan", r"X\[1, 2\] = nan"),
+        ("inf-float32", "not a finite float32"),
+        ("ragged", r"y must have shape \(5,\)"),
+        ("X-1d", "X must have shape"),
+        ("negative", r"y\[3\] = -1"),
+        ("fraction", r"y\[0\] = .*0\.5.* is not a whole number"),
+        ("complex", "must hold numbers"),
+        ("npy", "single .npy array"),
+        ("garbage", "not an .npz"),
+        ("truncated", "npz"),
+        ("lying-header", "declares shape"),
+        ("huge-header", "declares shape"),
+        ("raw-member", "not a .npy array"),
+        ("too-many-classes", r"y\[0\] = 10000; expected class labels in \[0, 9999\]"),
+        ("bool-labels", "y must hold integer class labels, got dtype bool"),
+        ("garbled-header", "array X has an unreadable .npy header"),
+        ("unhashable-header", "array y has an unreadable .npy header"),
+    ],
+)
+def test_load_npz_bad(tmp_path, case, match):
+    path = tmp_path / "bad.npz"
+    X, y = np.ones((5, 3)), np.arange(5)
+    if case == "object":
+        np.savez(path, X=np.array([[1, "a", None]] * 5, dtype=object), y=y)
+    elif case == "missing-y":
+        np.savez(path, X=X)
+    elif case == "nan":
+        X[1, 2] = np.nan
+        np.savez(path, X=X, y=y)
+    elif case == "inf-float32":
+        X[0, 0] = 1e300
+        np.savez(path, X=X, y=y)
+        with pytest.raises(DataFormatError, match=match):
+            load_npz(path, dtype="float32")
+        return
+    elif case == "ragged":
+        np.savez(path, X=X, y=np.arange(4))
+    elif case == "X-1d":
+        np.savez(path, X=np.ones(5), y=y)
+    elif case == "negative":
+        np.savez(path, X=X, y=np.array([0, 1, 2, -1, 0]))
+    elif case == "fraction":
+        np.savez(path, X=X, y=np.full(5, 0.5))
+    elif case == "complex":
+        np.savez(path, X=X.astype(complex), y=y)
+    elif case == "npy":
+        np.save(path.with_suffix(".npy"), X)
+        path.with_suffix(".npy").rename(path)
+    elif case == "garbage":
+        path.write_bytes(b"hello, world")
+    elif case == "truncated":
+        np.savez_compressed(path, X=X, y=y)
+        path.write_bytes(path.read_bytes()[:-40])
+    elif case == "lying-header":
+        header = "{'descr': '<f8', 'fortran_order': False, 'shape': (100000000, 2), }"
+        path.write_bytes(zip_with({"X.npy": npy(header, bytes(16)), "y.npy": npy_of(y)}))
+    elif case == "huge-header":
+        header = "{'descr': '<f8', 'fortran_order': False, 'shape': (10**12, 10**12), }"
+        header = header.replace("10**12", str(10**12))
+        path.write_bytes(zip_with({"X.npy": npy(header), "y.npy": npy_of(y)}))
+    elif case == "raw-member":
+        path.write_bytes(zip_with({"X": b"\x00" * 40, "y.npy": npy_of(y)}))
+    elif case == "too-many-classes":
+        np.savez(path, X=X, y=np.full(5, MAX_CLASSES, dtype=np.uint64))
+    elif case == "bool-labels":
+        np.savez(path, X=X, y=np.ones(5, dtype=bool))
+    elif case == "garbled-header":  # numpy's fallback parser for old headers raises TokenError
+        header = "{'descr': '<f8', 'fortran_order': False, 'shape': )5, 3), }"
+        path.write_bytes(zip_with({"X.npy": npy(header, bytes(120)), "y.npy": npy_of(y)}))
+    elif case == "unhashable-header":  # ast.literal_eval raises TypeError
+        path.write_bytes(zip_with({"X.npy": npy_of(X), "y.npy": npy("{[1]: 2}")}))
+    with pytest.raises(DataFormatError, match=match) as info:
+        load_npz(path)
+    assert "bad.npz" in str(info.value)
+
+
+def test_load_npz_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="absent.npz"):
+        load_npz(tmp_path / "absent.npz")
+
+
+# ---------------------------------------------------------------------------------------------
+# .csv
+
+
+def test_load_csv_good(tmp_path):
+    rows = [f"{i * 0.5},{i % 3},{-i}" for i in range(20)]
+    text = "\ufeff f1 ,label,f2\n" + "\n".join(rows[:10]) + "\n\n" + "\n".join(rows[10:]) + "\n"
+    path = tmp_path / "points.csv"
+    path.write_text(text, encoding="utf-8")
+    data = load_csv(path, seed=2)
+    assert data.name == "points" and data.n_classes == 3 and data.image_shape is None
+    assert data.train.X.shape == (14, 2) and data.validation.X.shape == (3, 2)
+    assert data.test.X.shape == (3, 2)
+    everything = np.concatenate([data.train.X, data.validation.X, data.test.X])
+    labels = np.concatenate([data.train.y, data.validation.y, data.test.y])
+    order = np.argsort(everything[:, 0])
+    np.testing.assert_array_equal(everything[order, 0], np.arange(20) * 0.5)  # not rescaled
+    np.testing.assert_array_equal(everything[order, 1], -np.arange(20))
+    np.testing.assert_array_equal(labels[order], np.arange(20) % 3)
+    assert load_csv(path, dtype="float32").train.X.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("", "empty file"),
+        ("\n\n", "empty file"),
+        ("a,b\n1,2\n", "no 'label' column"),
+        ("label,label\n1,2\n", "2 'label' columns"),
+        ("label\n1\n", "no feature columns"),
+        ("x,label\n", "no data rows"),
+        ("x,label\n1,0\n2,zero\n", r"line 3, column 2 \('label'\): 'zero' is not a number"),
+        ("x,y,label\n1,2,0\n1,,0\n", r"line 3, column 2 \('y'\): '' is not a number"),
+        ("x,label\n1,0\n1,0,3\n", "line 3: 3 fields, expected 2"),
+        ("x,label\n1,0\n\n1\n", "line 4: 1 fields"),
+        ("x,label\n1,0\nnan,1\n", r"line 3, column 1 \('x'\): nan is not a finite"),
+        ("x,label\n1,0\n1,inf\n", "line 3, column 2"),
+        ("x,label\n1,0\n1,-2\n", "line 3, column 'label' = -2"),
+        ("x,label\n1,1.5\n", r"line 2, column 'label' = .*1\.5.* is not a whole number"),
+        ('x,label\n"1,0\n', "line 2: 1 fields"),
+    ],
+)
+def test_load_csv_bad(tmp_path, text, match):
+    path = tmp_path / "bad.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataFormatError, match=match) as info:
+        load_csv(path)
+    assert "bad.csv" in str(info.value)
+
+
+def test_load_csv_not_utf8_and_missing(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes(b"x,label\n\xff\xfe,1\n")
+    with pytest.raises(DataFormatError, match="UTF-8"):
+        load_csv(path)
+    with pytest.raises(FileNotFoundError, match="absent.csv"):
+        load_csv(tmp_path / "absent.csv")
+    with pytest.raises(FileNotFoundError):
+        load_csv(tmp_path)
+
+
+def test_csv_whole_number_labels_and_square_features(tmp_path):
+    path = tmp_path / "sq.csv"
+    path.write_text("a,b,c,d,label\n" + "0,1,2,3,1.0\n" * 7 + "0,1,2,3,4e0\n", encoding="utf-8")
+    data = load_csv(path)
+    assert data.image_shape == (2, 2) and data.n_classes == 5
+
+
+def _valid_csv() -> list[bytes]:
+    return [
+        b"x,label,y\n1,0,2\n3.5,1,-4\n5e1,2,6\n7,0,8\n",
+        b"\xef\xbb\xbflabel,a\n0,1\n1,2\n\n2,3\n",
+        b'"x","label"\n"1","1"\n"2","0"\n',
+    ]
+
+
+
+@FUZZ
+@given(
+    data=st.one_of(
+        mutated(_valid_csv()),
+        csv_texts.map(lambda text: ("x,label\n" + text).encode()),
+        csv_texts.map(str.encode),
+        st.binary(max_size=80),
+    )
+)
+def test_fuzz_load_csv(tmp_path, data):
+    path = tmp_path / "fuzz.csv"
+    path.write_bytes(data)
+    try:
+        with no_hang(10):
+            dataset = load_csv(path)
+    except DataFormatError:
+        return
+    rows = np.concatenate([dataset.train.X, dataset.validation.X, dataset.test.X])
+    labels = np.concatenate([dataset.train.y, dataset.validation.y, dataset.test.y])
+    assert np.all(np.isfinite(rows)) and labels.dtype == np.int64 and labels.min() >= 0
+    assert dataset.n_classes == labels.max() + 1
+
+
+def _valid_npz() -> list[bytes]:
+    seeds = []
+    X, y = np.arange(12.0).reshape(4, 3), np.array([0, 1, 1, 0])
+    for save in (np.savez, np.savez_compressed):
+        buffer = io.BytesIO()
+        save(buffer, X=X, y=y)
+        seeds.append(buffer.getvalue())
+    return seeds
+
+
+zip_archives = st.dictionaries(
+    st.sampled_from(["X.npy", "y.npy", "X", "y", "z.npy"]),
+    st.one_of(npy_headers, st.binary(max_size=40)),
+    max_size=3,
+).map(zip_with)
+
+
+@FUZZ
+@given(data=st.one_of(mutated(_valid_npz()), zip_archives, st.binary(max_size=80)))
+def test_fuzz_load_npz(tmp_path, data):
+    path = tmp_path / "fuzz.npz"
+    path.write_bytes(data)
+    try:
+        with no_hang(10):
+            dataset = load_npz(path)
+    except DataFormatError:
+        return
+    assert dataset.train.X.ndim == 2 and np.all(np.isfinite(dataset.train.X))
+    assert dataset.train.y.dtype == np.int64
