@@ -13,7 +13,7 @@ PACKAGE = ROOT / "src" / "deltaprop"
 def _layered_modules() -> set[str]:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     layers = config["tool"]["importlinter"]["contracts"][0]["layers"]
-    return {name.strip() for layer in layers for name in layer.split("|")}
+    return {name.strip().strip("()") for layer in layers for name in layer.split("|")}
 
 
 def test_the_layers_contract_is_kept():

@@ -29,7 +29,7 @@ class Monitor:
     def __init__(self, net: Network, monitored: dict[str, TrainingData]) -> None:
         self.net = net
         self.monitored = monitored
-        self.workspace = Workspace(net, EVALUATION_CHUNK, backward=False)
+        self.workspace = Workspace(net.sizes, net.dtype, EVALUATION_CHUNK, backward=False)
 
     def cost_and_accuracy(self, data: TrainingData) -> tuple[float, float | None]:
         """Mean unregularized cost (weighted by the data's sample weights) and accuracy of ``data``."""
@@ -58,7 +58,8 @@ class Monitor:
                train: TrainingData, sums: EpochSums) -> dict[str, Any]:
         """The record of epoch ``epoch`` (1-based), just trained with learning rate ``eta`` in
         ``seconds`` on ``train``, whose running sums are ``sums``."""
-        penalty = self.penalty(config, train.rows)
+        n = train.rows if config.regularization_scale == "training_set" else config.batch_size
+        penalty = self.penalty(config, n)
         record: dict[str, Any] = {"epoch": epoch, "eta": eta, "seconds": seconds}
         if config.train_metrics == "full":
             results = {"train": self.cost_and_accuracy(train)}

@@ -33,6 +33,7 @@ from deltaprop._validation import (
 from deltaprop.activations import Activation, get_activation
 from deltaprop.costs import Cost, get_cost
 from deltaprop.initializers import INITIALIZERS
+from deltaprop.workspace import Workspace
 
 Array = np.ndarray
 def _check_sizes(sizes: object) -> tuple[int, ...]:
@@ -207,7 +208,7 @@ class Network:
     def feedforward(self, X: Any) -> Array:
         """Output activations a^L for the rows of X: shape (m, sizes[0]) in, (m, sizes[-1]) out."""
         X = self.check_X(X)
-        return self.forward(X, Workspace(self, X.shape[0], backward=False)).activations[-1]
+        return self.forward(X, Workspace(self.sizes, self.dtype, X.shape[0], backward=False)).activations[-1]
 
     def forward(
         self, X: Array, workspace: Workspace | None = None, masks: Sequence[Array] | None = None
@@ -219,8 +220,9 @@ class Network:
         layer passes a^l ⊙ mask^l on to the next (``inputs``); activations stay σ(z^l).
         """
         m = X.shape[0]
-        space = Workspace(self, m, masks is not None, backward=False) if workspace is None else (
-            workspace.rows(m))
+        if workspace is None:
+            workspace = Workspace(self.sizes, self.dtype, m, masks is not None, backward=False)
+        space = workspace.rows(m)
         space.activations[0] = space.inputs[0] = X
         for i, (w, b, act) in enumerate(zip(self.weights, self.biases, self.activations, strict=True)):
             z = np.dot(space.inputs[i], w.T, out=space.zs[i])  # z^l = w^l a^(l-1) + b^l
@@ -263,7 +265,7 @@ class Network:
         next use). This is the one backpropagation of deltaprop: ``fit`` runs it for every mini-batch.
         """
         if workspace is None:
-            workspace = Workspace(self, X.shape[0], dropout=masks is not None)
+            workspace = Workspace(self.sizes, self.dtype, X.shape[0], dropout=masks is not None)
         space = self.forward(X, workspace, masks)
         zs, activations, deltas, scratch = space.zs, space.activations, space.deltas, space.scratch
         L = self.num_layers
@@ -338,51 +340,6 @@ class Network:
         clone.biases = [b.copy() for b in self.biases]
         clone.training_config = dict(self.training_config)
         return clone
-
-
-class Workspace:
-    """The arrays of one forward and backward pass over up to ``m`` rows, allocated once.
-
-    Attributes (lists over layers, each array (m, n_l) unless said otherwise):
-        zs: z^l for l = 1..L.
-        activations: a^l for l = 0..L (a^0 is the input rows, set by ``forward``).
-        inputs: what layer l + 1 sees: a^l, or under dropout a^l ⊙ mask^l (in ``masked``).
-        deltas: δ^l for l = 1..L.
-        scratch: one array per layer that the activation and cost kernels may overwrite.
-        nabla_w, nabla_b: ∂C/∂w^l (n_l, n_(l-1)) and ∂C/∂b^l (n_l,), independent of m.
-
-    ``rows(k)`` gives the same buffers for k <= m rows (their leading rows: contiguous views), so a
-    short last mini-batch allocates nothing new either.
-    """
-
-    def __init__(self, net: Network, m: int, dropout: bool = False, backward: bool = True) -> None:
-        dt, out_sizes = net.dtype, net.sizes[1:]
-        self.m = m
-        self.zs = [np.empty((m, n), dt) for n in out_sizes]
-        self.activations: list[Array] = [np.empty((0, 0), dt)]
-        self.activations += [np.empty((m, n), dt) for n in out_sizes]
-        self.inputs = list(self.activations[:-1])
-        self.masked = [np.empty((m, n), dt) for n in out_sizes[:-1]] if dropout else []
-        backward_sizes = out_sizes if backward else ()
-        self.deltas = [np.empty((m, n), dt) for n in backward_sizes]
-        self.scratch = [np.empty((m, n), dt) for n in backward_sizes]
-        self.nabla_w = [np.empty_like(w) for w in net.weights] if backward else []
-        self.nabla_b = [np.empty_like(b) for b in net.biases] if backward else []
-        self._views: dict[int, Workspace] = {m: self}
-
-    def rows(self, k: int) -> Workspace:
-        """This workspace's buffers cut to their first k rows (k <= m), same gradient arrays."""
-        if k > self.m:
-            raise ValueError(f"a workspace for {self.m} rows cannot hold {k}")
-        view = self._views.get(k)
-        if view is None:
-            view = object.__new__(Workspace)
-            view.m, view._views = k, self._views
-            for name in ("zs", "activations", "inputs", "masked", "deltas", "scratch"):
-                setattr(view, name, [array[:k] for array in getattr(self, name)])
-            view.nabla_w, view.nabla_b = self.nabla_w, self.nabla_b
-            self._views[k] = view
-        return view
 
 
 def mean_weights(sample_weight: Array) -> Array:

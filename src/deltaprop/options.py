@@ -16,6 +16,7 @@ from typing import Any
 from deltaprop._validation import check_number, check_positive_int
 
 OPTIMIZER_NAMES = ("sgd", "adam")
+REGULARIZATION_SCALES = ("training_set", "mini_batch")
 TRAIN_METRICS = ("running", "full")
 DEFAULT_ETA = {"sgd": 0.5, "adam": 0.001}
 
@@ -37,6 +38,10 @@ class TrainingConfig:
                                 "positive")
     lmbda: float = _option(0.0, "L2 regularization λ, the book's (λ/2n) Σ w²", "nonnegative")
     l1: float = _option(0.0, "L1 regularization λ₁, (λ₁/n) Σ |w|", "nonnegative")
+    regularization_scale: str = _option(
+        "training_set", "the n of λ/n and λ₁/n: the training set's rows (the book) or each "
+        "mini-batch's total sample weight (scikit-learn's alpha)", "choice",
+        choices=REGULARIZATION_SCALES)
     optimizer: str = _option("sgd", "the optimizer", "choice", choices=OPTIMIZER_NAMES)
     momentum: float = _option(0.0, "SGD momentum μ in [0, 1)", "fraction")
     nesterov: bool = _option(False, "Nesterov momentum (needs a momentum > 0)", "bool")

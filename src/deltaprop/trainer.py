@@ -68,7 +68,7 @@ class Trainer:
         self.rng = np.random.default_rng(config.seed)
         self.rng_epoch_start = self.rng.bit_generator.state
         k = min(config.batch_size, data.rows)
-        self.workspace = Workspace(net, k, dropout=bool(config.dropout))
+        self.workspace = Workspace(net.sizes, net.dtype, k, dropout=bool(config.dropout))
         self.batch_X = np.empty((k, net.sizes[0]), net.dtype)
         self.batch_Y = np.empty((k, net.sizes[-1]), net.dtype)
         self.masks = [np.empty((k, n), net.dtype) for n in net.sizes[1:-1]]
@@ -135,6 +135,8 @@ class Trainer:
         """One step of mini-batch SGD on the rows from ``start``: backprop, then the update."""
         X, Y, weights, labels = self._mini_batch(start)
         row_weights = None if weights is None else mean_weights(weights)
+        if self.config.regularization_scale == "mini_batch":  # scikit-learn: alpha / Σ s_x
+            self.optimizer.n = X.shape[0] if weights is None else float(weights.sum())
         nabla_b, nabla_w = self.net.gradient(X, Y, row_weights, self._dropout_masks(X.shape[0]),
                                              self.workspace)
         space = self.workspace.rows(X.shape[0])

@@ -36,6 +36,7 @@ def fit(
     eta: float | None = default("eta"),
     lmbda: float = default("lmbda"),
     l1: float = default("l1"),
+    regularization_scale: str = default("regularization_scale"),
     optimizer: str = default("optimizer"),
     momentum: float = default("momentum"),
     nesterov: bool = default("nesterov"),
@@ -86,6 +87,7 @@ def fit(
     """
     options = {
         "epochs": epochs, "batch_size": batch_size, "eta": eta, "lmbda": lmbda, "l1": l1,
+        "regularization_scale": regularization_scale,
         "optimizer": optimizer, "momentum": momentum, "nesterov": nesterov, "beta_1": beta_1,
         "beta_2": beta_2, "epsilon": epsilon, "dropout": dropout, "schedule": schedule,
         "early_stopping": early_stopping, "shuffle": shuffle, "seed": seed,

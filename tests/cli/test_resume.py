@@ -1,4 +1,5 @@
-"""deltaprop train under SIGINT / SIGTERM, then --resume: the run ends as an uninterrupted one."""
+"""deltaprop train under SIGINT / SIGTERM, then --resume: the run ends as an uninterrupted one, with
+the options read back from the checkpoint."""
 
 import os
 import signal
@@ -109,3 +110,19 @@ def test_resume_refuses_changed_options_and_foreign_checkpoints(tmp_path, capsys
     assert main(["train", "--resume", str(checkpoints)]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_resumed_run_may_move_its_checkpoints(tmp_path, straight_run, capsys):
+    first, second = tmp_path / "ckpt", tmp_path / "moved"
+    process = _start([*TRAIN, "--out", str(tmp_path / "run"), "--checkpoint-dir", str(first)])
+    _wait_for(first / "checkpoint.safetensors", process)
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert main(["train", "--resume", str(first), "--checkpoint-dir", str(second), "--quiet",
+                 "--no-plots", "--json"]) == 0
+    assert '"epochs_run": 60' in capsys.readouterr().out
+    for got, want in zip(_parameters(tmp_path / "run" / "model.safetensors"), straight_run,
+                         strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert (second / "checkpoint.safetensors").is_file()  # asked for: kept

@@ -1,0 +1,255 @@
+"""What every command shares: exit codes, the parser class, argument types, output and model helpers.
+
+Argument types raise ``argparse.ArgumentTypeError``, which the parser turns into one
+``UsageError`` line; output helpers print rich text on the console or plain JSON on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deltaprop import io
+from deltaprop.activations import ACTIVATIONS
+from deltaprop.costs import COSTS
+from deltaprop.datasets import Dataset, load_dataset
+from deltaprop.errors import DeltapropError
+from deltaprop.network import INITIALIZERS, Network
+
+PROG = "deltaprop"
+EXIT_OK = 0
+EXIT_FAILED = 1  # a gradient check failed, or the reader of stdout went away
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+USER_ERRORS = (ValueError, TypeError, OSError, KeyError, DeltapropError)
+DEFAULT_COST = "cross_entropy"
+DEFAULT_ACTIVATION = "sigmoid"
+
+
+class UsageError(Exception):
+    """A command line argparse rejects; reported in one line, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one ``UsageError`` line instead of usage + message."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        """Raise ``UsageError`` naming the subcommand and pointing at its ``--help``."""
+        command = self.prog.removeprefix(PROG).strip()
+        where = f"{command}: " if command else ""
+        raise UsageError(f"{where}{message} (see '{self.prog} --help')")
+
+
+# -- argument types --------------------------------------------------------------------------------
+
+
+def _number(text: str, check: Callable[[float], bool], wanted: str, kind: type = float) -> Any:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
+    if not (math.isfinite(value) and check(value)):
+        raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    return _number(text, lambda v: v >= 1, "an integer >= 1", int)
+
+
+def nonnegative_int(text: str) -> int:
+    """An integer >= 0."""
+    return _number(text, lambda v: v >= 0, "an integer >= 0", int)
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0."""
+    return _number(text, lambda v: v > 0, "a number > 0")
+
+
+def nonnegative_float(text: str) -> float:
+    """A finite number >= 0."""
+    return _number(text, lambda v: v >= 0, "a number >= 0")
+
+
+def fraction(text: str) -> float:
+    """A number in [0, 1)."""
+    return _number(text, lambda v: 0 <= v < 1, "a number in [0, 1)")
+
+
+def _size_list(text: str, allow_empty: bool = False) -> list[int]:
+    """'100' or '256,128' -> [256, 128]; '' or 'none' -> [] when allowed."""
+    if allow_empty and text.strip().lower() in ("", "none"):
+        return []
+    parts = [part.strip() for part in text.split(",")]
+    try:
+        sizes = [int(part) for part in parts]
+    except ValueError:
+        sizes = []
+    if not sizes or any(size < 1 for size in sizes):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive integers like '100' or '256,128', got {text!r}"
+        )
+    return sizes
+
+
+def hidden_sizes(text: str) -> list[int]:
+    """Hidden layer sizes: '100', '256,128', or 'none' for no hidden layer."""
+    return _size_list(text, allow_empty=True)
+
+
+def layer_sizes(text: str) -> list[int]:
+    """All layer sizes, input first: at least two."""
+    sizes = _size_list(text)
+    if len(sizes) < 2:
+        raise argparse.ArgumentTypeError(
+            f"expected at least an input and an output size like '64,30,10', got {text!r}"
+        )
+    return sizes
+
+
+def name_in(kind: str, names: Mapping[str, Any]) -> Callable[[str], str]:
+    """An argparse type: a key of the registry ``names`` (read when parsing, so names registered
+    later count), with hyphens read as underscores."""
+
+    def parse(text: str) -> str:
+        name = text.strip().replace("-", "_")
+        if name not in names:
+            raise argparse.ArgumentTypeError(
+                f"unknown {kind} {text!r}; expected one of {', '.join(sorted(names))}"
+            )
+        return name
+
+    return parse
+
+
+def one_of(names: Mapping[str, Any] | tuple[str, ...]) -> str:
+    """'a, b or c': the allowed names for a help text."""
+    ordered = sorted(names)
+    return ordered[0] if len(ordered) == 1 else f"{', '.join(ordered[:-1])} or {ordered[-1]}"
+
+
+def add_network_options(parser: Any) -> None:
+    """--activation, --output-activation, --cost: shared by train and gradcheck."""
+    parser.add_argument("--activation", type=name_in("activation", ACTIVATIONS),
+                        default=DEFAULT_ACTIVATION,
+                        help=f"activation of the hidden layers: {one_of(ACTIVATIONS)} "
+                             f"(default: {DEFAULT_ACTIVATION})")
+    parser.add_argument("--output-activation", type=name_in("activation", ACTIVATIONS), default=None,
+                        help="activation of the output layer, one of the above (default: softmax "
+                             "with the log_likelihood cost, else sigmoid)")
+    parser.add_argument("--cost", type=name_in("cost", COSTS), default=DEFAULT_COST,
+                        help=f"cost function: {one_of(COSTS)}; hyphens may replace underscores "
+                             f"(default: {DEFAULT_COST})")
+
+
+def add_init_option(parser: Any) -> None:
+    """--init: how the weights start (train)."""
+    parser.add_argument("--init", type=name_in("init", INITIALIZERS), default="default",
+                        help=f"weight initialization: {one_of(INITIALIZERS)} (default: default)")
+
+
+# -- output ----------------------------------------------------------------------------------------
+
+
+def console(stderr: bool = False) -> Any:
+    """A rich Console on stdout (or stderr), without automatic highlighting."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def percent(value: float | None) -> str:
+    """0.9512 -> '95.12%'; None -> '–'."""
+    return "–" if value is None else f"{100 * value:.2f}%"
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: numpy scalars and arrays unwrapped, NaN/inf as null, paths as strings."""
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return jsonable(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return value
+
+
+def print_json(value: Any) -> None:
+    """One line of JSON on stdout."""
+    print(json.dumps(jsonable(value), allow_nan=False))
+
+
+def write_json(path: Path, value: Any) -> None:
+    """``value`` as indented JSON in ``path``."""
+    path.write_text(json.dumps(jsonable(value), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+
+
+def confusion_table(matrix: np.ndarray, title: str) -> Any:
+    """A rich Table of a confusion matrix (rows: true labels) with each class's recall."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_lines=False)
+    table.add_column("true \\ pred", justify="right", style="bold")
+    for j in range(matrix.shape[1]):
+        table.add_column(str(j), justify="right")
+    table.add_column("recall", justify="right")
+    for i, row in enumerate(matrix):
+        cells = [f"[bold green]{v}[/]" if i == j else (str(v) if v else "[dim]0[/]")
+                 for j, v in enumerate(row)]
+        recall = row[i] / row.sum() if row.sum() else None
+        table.add_row(str(i), *cells, percent(recall))
+    return table
+
+
+def describe(error: BaseException) -> str:
+    """One line saying what went wrong, without the exception machinery."""
+    if isinstance(error, FileNotFoundError) and error.filename is not None:
+        message = f"no such file: {error.filename}"
+    elif isinstance(error, OSError) and error.filename is not None and error.strerror:
+        message = f"{error.strerror}: {error.filename}"
+    elif isinstance(error, KeyError) and error.args:
+        message = str(error.args[0])
+    else:
+        message = str(error) or type(error).__name__
+    return " ".join(message.split())
+
+
+def fail(message: str) -> int:
+    """Print ``deltaprop: error: message`` on stderr; return the usage exit status."""
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+# -- data and models -------------------------------------------------------------------------------
+
+
+def load_data(spec: str, data_dir: str | None, dtype: str, seed: int) -> Dataset:
+    """The data set a ``--data`` spec names, split with ``seed``."""
+    return load_dataset(spec, data_dir=data_dir, dtype=dtype, seed=seed)
+
+
+def default_output_activation(cost: str) -> str:
+    """softmax for the log-likelihood cost, else sigmoid."""
+    return "softmax" if cost == "log_likelihood" else "sigmoid"
+
+
+def load_model(path: str) -> tuple[Network, dict[str, Any]]:
+    """A saved model and its metadata."""
+    net, meta, _ = io.load_with_metadata(path)
+    return net, meta

@@ -1,0 +1,101 @@
+"""``deltaprop evaluate``: accuracy, cost and confusion matrix of a saved model on a data split."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import numpy as np
+
+from deltaprop.cli._common import (
+    EXIT_OK,
+    confusion_table,
+    console,
+    load_data,
+    load_model,
+    nonnegative_int,
+    percent,
+    print_json,
+)
+from deltaprop.datasets import Dataset
+from deltaprop.network import Network
+from deltaprop.plots import confusion_matrix
+
+SPLITS = ("test", "validation", "train")
+
+
+def add_parser(commands: Any) -> None:
+    """The ``evaluate`` subcommand."""
+    parser = commands.add_parser(
+        "evaluate", help="accuracy, cost and confusion matrix of a model on a data split",
+        description="Evaluate a saved model on one split of a data set.",
+    )
+    parser.add_argument("model", help="a model file written by 'deltaprop train'")
+    parser.add_argument("--data", default=None,
+                        help="data set spec as for train (default: the one the model was "
+                             "trained on, else digits)")
+    parser.add_argument("--data-dir", default=None, help="folder holding MNIST (as for train)")
+    parser.add_argument("--split", choices=SPLITS, default="test",
+                        help=f"the split to evaluate on: {', '.join(SPLITS)} (default: test)")
+    parser.add_argument("--seed", type=nonnegative_int, default=None,
+                        help="seed of the data split (default: the one used in training)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=run)
+
+
+def check_compatible(net: Network, dataset: Dataset, model: str) -> None:
+    """The model's input size must match the data's features, its outputs cover the classes."""
+    if net.sizes[0] != dataset.n_features:
+        raise ValueError(
+            f"model {model} takes {net.sizes[0]} inputs, but the {dataset.name} data has "
+            f"{dataset.n_features} features per row"
+        )
+    if dataset.n_classes > net.sizes[-1]:
+        raise ValueError(
+            f"model {model} has {net.sizes[-1]} outputs, but the {dataset.name} data has "
+            f"{dataset.n_classes} classes"
+        )
+
+
+def _data_seed(args: argparse.Namespace, meta: dict[str, Any]) -> int:
+    """--seed, else the seed the model's data were split with (when it is a valid one), else 0."""
+    seed = args.seed if args.seed is not None else meta.get("data_seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        return 0
+    return seed
+
+
+def evaluation(args: argparse.Namespace) -> tuple[dict[str, Any], Dataset]:
+    """The result --json prints, and the data set it was measured on."""
+    net, meta = load_model(args.model)
+    spec = args.data or meta.get("data_spec") or "digits"
+    dataset = load_data(spec, args.data_dir, net.dtype.name, _data_seed(args, meta))
+    check_compatible(net, dataset, args.model)
+    split = getattr(dataset, args.split)
+    if split.X.shape[0] == 0:
+        raise ValueError(f"the {args.split} split of the {dataset.name} data is empty")
+    predictions = net.predict(split.X)
+    return {
+        "model": args.model,
+        "data": spec,
+        "split": args.split,
+        "rows": int(split.X.shape[0]),
+        "accuracy": float(np.mean(predictions == split.y)),
+        "cost": net.cost(split.X, split.y),
+        "cost_function": net.cost_function.name,
+        "confusion_matrix": confusion_matrix(split.y, predictions, net.sizes[-1]),
+    }, dataset
+
+
+def run(args: argparse.Namespace) -> int:
+    """``deltaprop evaluate``."""
+    result, dataset = evaluation(args)
+    if args.json:
+        print_json(result)
+        return EXIT_OK
+    out = console()
+    out.print(f"{dataset.name} {args.split} data, {result['rows']} rows: accuracy "
+              f"[bold]{percent(result['accuracy'])}[/], {result['cost_function']} cost "
+              f"{result['cost']:.4f}")
+    out.print(confusion_table(result["confusion_matrix"], "confusion matrix"))
+    return EXIT_OK

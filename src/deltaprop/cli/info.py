@@ -1,0 +1,79 @@
+"""``deltaprop info``: sizes, activations, cost, dtype, parameters and training config of a model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Any
+
+from deltaprop.cli._common import EXIT_OK, console, load_model, print_json
+from deltaprop.network import Network
+
+#: Metadata keys shown in their own rows or tables; the others are listed as they are.
+SHOWN_KEYS = {"format_version", "deltaprop_version", "sizes", "activations", "cost", "dtype",
+              "training"}
+
+
+def add_parser(commands: Any) -> None:
+    """The ``info`` subcommand."""
+    parser = commands.add_parser(
+        "info", help="describe a model file",
+        description="Sizes, activations, cost, dtype, parameter count, training config and "
+                    "version of a saved model.",
+    )
+    parser.add_argument("model", help="a model file written by 'deltaprop train'")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=run)
+
+
+def layer_rows(net: Network) -> list[dict[str, Any]]:
+    """One dict per layer: number, inputs, units, activation, parameters."""
+    return [{"layer": i + 1, "inputs": n_in, "units": n_out, "activation": act,
+             "parameters": n_in * n_out + n_out}
+            for i, ((n_in, n_out), act) in enumerate(
+                zip(net.layer_shapes(), net.activation_names, strict=True))]
+
+
+def _key_value_table(title: str, rows: list[tuple[str, str]]) -> Any:
+    from rich.table import Table
+
+    table = Table(show_header=False, box=None, title=title, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def _layer_table(layers: list[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    table = Table(title="layers", title_justify="left")
+    for name in ("layer", "inputs", "units", "activation", "parameters"):
+        table.add_column(name, justify="right")
+    for layer in layers:
+        table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in layer.values()))
+    return table
+
+
+def run(args: argparse.Namespace) -> int:
+    """``deltaprop info``."""
+    net, meta = load_model(args.model)
+    layers = layer_rows(net)
+    if args.json:
+        print_json({**meta, "path": args.model, "file_bytes": os.path.getsize(args.model),
+                    "parameters": net.num_parameters, "layers": layers})
+        return EXIT_OK
+    rows = [("sizes", " → ".join(map(str, net.sizes))), ("cost", net.cost_function.name),
+            ("dtype", net.dtype.name), ("parameters", f"{net.num_parameters:,}"),
+            ("format version", str(meta.get("format_version"))),
+            ("deltaprop version", str(meta.get("deltaprop_version")))]
+    rows += [(key, json.dumps(value)) for key, value in sorted(meta.items()) if key not in SHOWN_KEYS]
+    out = console()
+    out.print(_key_value_table(args.model, rows))
+    out.print(_layer_table(layers))
+    training = meta.get("training") or {}
+    if training:
+        out.print(_key_value_table("training", [(k, json.dumps(v)) for k, v in training.items()]))
+    return EXIT_OK

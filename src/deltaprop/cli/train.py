@@ -1,0 +1,201 @@
+"""``deltaprop train``: train a network and write a run directory.
+
+The training options come from the options table (``train_options``); the network options, the data
+and the output are this module's. Checkpoints are saved after every epoch (by default next to the
+run directory, removed once the run completes); SIGINT or SIGTERM stops after the current
+mini-batch with a checkpoint saved, and ``--resume DIR`` finishes the run as if it had not stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from deltaprop.checkpoint import Checkpoint
+from deltaprop.cli import resume
+from deltaprop.cli._common import (
+    EXIT_OK,
+    PROG,
+    Parser,
+    add_init_option,
+    add_network_options,
+    console,
+    default_output_activation,
+    hidden_sizes,
+    load_data,
+    print_json,
+)
+from deltaprop.cli.rundir import plan_run_directory, run_directory
+from deltaprop.cli.signals import StopOnSignal
+from deltaprop.cli.train_options import add_training_options, training_options
+from deltaprop.cli.train_output import EpochTable, report_training, summary, write_run
+from deltaprop.datasets import SPEC_FORMS, Dataset, Split
+from deltaprop.errors import TrainingInterrupted
+from deltaprop.history import History
+from deltaprop.network import Network
+from deltaprop.options import TrainingConfig
+from deltaprop.trainer import CheckpointStore
+from deltaprop.training import fit
+
+DTYPES = ("float64", "float32")
+
+
+def add_parser(commands: Any) -> None:
+    """The ``train`` subcommand."""
+    parser = commands.add_parser(
+        "train", help="train a network and save a run directory",
+        description="Train a network by mini-batch gradient descent and write a run directory: the "
+                    "model, its history, its config and plots.",
+    )
+    add_arguments(parser)
+    parser.set_defaults(handler=run)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``train``, in groups: data, network, training, output, checkpoints."""
+    data = parser.add_argument_group("data")
+    data.add_argument("--data", default="digits", help=f"the data set: {SPEC_FORMS} (default: digits)")
+    data.add_argument("--data-dir", default=None,
+                      help="folder holding (or to receive) MNIST (default: $DELTAPROP_DATA/mnist, else "
+                           "~/.cache/deltaprop/mnist)")
+    net = parser.add_argument_group("network")
+    net.add_argument("--hidden", type=hidden_sizes, default=[30], metavar="SIZES",
+                     help="hidden layer sizes, comma-separated, e.g. 100 or 256,128; 'none' for "
+                          "no hidden layer (default: 30)")
+    add_network_options(net)
+    add_init_option(net)
+    net.add_argument("--dtype", choices=DTYPES, default="float64",
+                     help="float type of the parameters and the data (default: float64)")
+    add_training_options(parser.add_argument_group("training"))
+    out = parser.add_argument_group("output")
+    out.add_argument("--out", default=None,
+                     help="run directory to create; must not exist or be empty (default: "
+                          "runs/<timestamp>)")
+    out.add_argument("--no-plots", action="store_true", help="do not write the PNG plots")
+    out.add_argument("--quiet", action="store_true", help="no progress bar, no per-epoch table")
+    out.add_argument("--json", action="store_true",
+                     help="print one JSON object on stdout (progress and table go to stderr)")
+    faults = parser.add_argument_group("checkpoints")
+    faults.add_argument("--checkpoint-dir", default=None, metavar="DIR",
+                        help="save a checkpoint there at the end of every epoch (default: "
+                             "<out>.checkpoint, removed once the run completes)")
+    faults.add_argument("--resume", default=None, metavar="DIR",
+                        help="continue the run whose checkpoint is in DIR, with its original "
+                             "options; writes the run directory it would have written")
+
+
+def defaults() -> dict[str, Any]:
+    """Every option of ``train`` at its default, as parsed from an empty command line."""
+    parser = Parser(prog=f"{PROG} train")
+    add_arguments(parser)
+    return vars(parser.parse_args([]))
+
+
+def build_network(args: argparse.Namespace, dataset: Dataset) -> Network:
+    """The network to train: input and output sizes from the data, hidden sizes from --hidden."""
+    return Network(
+        [dataset.n_features, *args.hidden, dataset.n_classes],
+        activation=args.activation,
+        output_activation=args.output_activation or default_output_activation(args.cost),
+        cost=args.cost,
+        init=args.init,
+        seed=args.seed,
+        dtype=args.dtype,
+    )
+
+
+def _pair_or_none(split: Split | None) -> tuple[Any, Any] | None:
+    """(X, y) of a split, or None when the split is missing or empty."""
+    if split is None or split.X.shape[0] == 0:
+        return None
+    return split.X, split.y
+
+
+def fit_options(args: argparse.Namespace, dataset: Dataset) -> dict[str, Any]:
+    """The keyword arguments of the ``fit`` call but the checkpoint ones (see ``run_training``)."""
+    # Under --json nothing but the final JSON object may reach stdout: bar and rows go to stderr.
+    shown = console(stderr=args.json)
+    return {
+        **training_options(args),
+        "validation_data": _pair_or_none(dataset.validation),
+        "test_data": _pair_or_none(dataset.test),
+        "callbacks": [] if args.quiet else [EpochTable(shown)],
+        "progress": False if args.quiet else shown,
+    }
+
+
+def checkpoint_store(args: argparse.Namespace) -> CheckpointStore:
+    """Where the checkpoints go (``args.checkpoint_dir``) and, resuming, where they come from."""
+    extra = {"cli": resume.stored_options(args)}
+    if args.resume is None:
+        return Checkpoint(args.checkpoint_dir, extra=extra)
+    return resume.ResumedCheckpoint(args.checkpoint_dir, args.resume, extra=extra)
+
+
+def run_training(args: argparse.Namespace, dataset: Dataset, net: Network,
+                 options: dict[str, Any]) -> tuple[History, float]:
+    """Train ``net`` on the training split: the one call of ``fit``. Returns (history, seconds).
+
+    Checkpoints go to ``args.checkpoint_dir`` at the end of every epoch; Ctrl-C or SIGTERM stops
+    after the current mini-batch with a checkpoint saved.
+    """
+    started = time.perf_counter()
+    with StopOnSignal() as stop:
+        try:
+            history = fit(net, dataset.train.X, dataset.train.y, **options,
+                          should_stop=stop.requested, checkpoint=checkpoint_store(args),
+                          resume=args.resume is not None)
+        except TrainingInterrupted as stopped:
+            stopped.signal_number = stop.signal_number  # type: ignore[attr-defined]
+            raise
+    return history, time.perf_counter() - started
+
+
+def prepare(args: argparse.Namespace) -> tuple[argparse.Namespace, Path]:
+    """The run's options (those of the checkpointed run, resuming) and its final directory;
+    the training options are checked before any data is loaded."""
+    if args.resume is not None:
+        args = resume.resumed_arguments(args, defaults())
+    else:
+        args.keep_checkpoints = args.checkpoint_dir is not None
+    TrainingConfig(**training_options(args))  # e.g. --nesterov without --momentum: fail early
+    final = plan_run_directory(args.out)
+    args.out = str(final)
+    if args.checkpoint_dir is None:
+        args.checkpoint_dir = str(final.with_name(final.name + ".checkpoint"))
+    return args, final
+
+
+def run(args: argparse.Namespace) -> int:
+    """``deltaprop train``: returns the exit status (128 + signal when stopped by one)."""
+    args, final = prepare(args)
+    dataset = load_data(args.data, args.data_dir, args.dtype, args.seed)
+    net = build_network(args, dataset)
+    options = fit_options(args, dataset)
+    try:
+        with run_directory(final) as workdir:
+            history, seconds = run_training(args, dataset, net, options)
+            outcome = summary(history, seconds, dataset, net, final)
+            files = write_run(workdir, args, dataset, net, history, outcome)
+    except TrainingInterrupted as stopped:
+        return report_interruption(stopped)
+    if not args.keep_checkpoints:
+        shutil.rmtree(args.checkpoint_dir, ignore_errors=True)
+    if args.json:
+        print_json(outcome)
+    else:
+        report_training(outcome, files, final)
+    return EXIT_OK
+
+
+def report_interruption(stopped: TrainingInterrupted) -> int:
+    """One line on stderr: where the checkpoint is and how to resume; exit 128 + the signal."""
+    number = getattr(stopped, "signal_number", None) or signal.SIGINT
+    print(f"{PROG}: {stopped}; resume with: {PROG} train --resume {stopped.checkpoint_dir}",
+          file=sys.stderr)
+    return 128 + number

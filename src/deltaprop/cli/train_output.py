@@ -1,0 +1,186 @@
+"""What ``deltaprop train`` prints and writes: the per-epoch table, the summary, the run directory.
+
+A run directory holds ``model.safetensors`` (with enough metadata for evaluate and predict),
+``history.json``, ``config.json`` (options, data set, network, training configuration) and, unless
+``--no-plots``, the PNG plots.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from deltaprop import io, plots
+from deltaprop._version import __version__
+from deltaprop.cli._common import console, jsonable, percent, write_json
+from deltaprop.datasets import Dataset, Split
+from deltaprop.history import History
+from deltaprop.network import Network
+
+MODEL_FILE = "model.safetensors"
+HISTORY_FILE = "history.json"
+CONFIG_FILE = "config.json"
+PLOT_FILES = {
+    "curves": "curves.png",
+    "learning_speed": "learning_speed.png",
+    "confusion_matrix": "confusion_matrix.png",
+    "weights": "first_layer_weights.png",
+}
+
+
+class EpochTable:
+    """Prints one row per epoch as training goes, under one header, through ``console``."""
+
+    COLUMNS = (("epoch", 5), ("train cost", 10), ("train acc", 9), ("val acc", 8),
+               ("test acc", 8), ("η", 8), ("seconds", 7))
+
+    def __init__(self, console: Any) -> None:
+        self.console = console
+        self.header = True
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        """Print the row of one epoch's record (a ``fit`` callback)."""
+        from rich.table import Table
+
+        table = Table(box=None, show_header=self.header, header_style="bold", pad_edge=False)
+        for name, width in self.COLUMNS:
+            table.add_column(name, justify="right", width=width, no_wrap=True)
+        table.add_row(
+            str(record["epoch"]),
+            f"{record['train_cost']:.4f}",
+            percent(record.get("train_accuracy")),
+            percent(record.get("validation_accuracy")),
+            percent(record.get("test_accuracy")),
+            f"{record['eta']:.4g}",
+            f"{record['seconds']:.2f}",
+        )
+        self.console.print(table)
+        self.header = False
+
+
+def summary_split(dataset: Dataset) -> tuple[str, Split]:
+    """The split the confusion matrix is measured on: test, else validation, else train."""
+    for name in ("test", "validation", "train"):
+        split = getattr(dataset, name, None)
+        if split is not None and split.X.shape[0]:
+            return name, split
+    raise ValueError(f"the {dataset.name} data has no rows")
+
+
+def summary(history: History, seconds: float, dataset: Dataset, net: Network,
+            run_dir: Path) -> dict[str, Any]:
+    """The outcome of a run, as ``--json`` prints it."""
+    last = history.records[-1]
+    split_name, split = summary_split(dataset)
+    matrix = plots.confusion_matrix(split.y, net.predict(split.X), net.sizes[-1])
+    return {
+        "test_accuracy": last["test_accuracy"],
+        "best_test_accuracy": history.best("test_accuracy"),
+        "validation_accuracy": last["validation_accuracy"],
+        "best_validation_accuracy": history.best("validation_accuracy"),
+        "train_accuracy": last["train_accuracy"],
+        "test_cost": last["test_cost"],
+        "epochs_run": len(history),
+        "stop_reason": history.stop_reason,
+        "seconds": seconds,
+        "dataset": dataset.name,
+        "sizes": list(net.sizes),
+        "run_dir": str(run_dir.absolute()),
+        "model_path": str((run_dir / MODEL_FILE).absolute()),
+        "confusion_split": split_name,
+        "confusion_matrix": matrix,
+        "history": history.records,
+    }
+
+
+def run_config(args: argparse.Namespace, dataset: Dataset, net: Network) -> dict[str, Any]:
+    """config.json: the command's options, the data set, the network and the training config."""
+    options = {key: value for key, value in vars(args).items() if key != "handler"}
+    return {
+        "command": "train",
+        "options": options,
+        "dataset": {
+            "name": dataset.name,
+            "n_features": dataset.n_features,
+            "n_classes": dataset.n_classes,
+            "image_shape": dataset.image_shape,
+            "rows": {name: int(getattr(dataset, name).X.shape[0])
+                     for name in ("train", "validation", "test")},
+        },
+        "network": {
+            "sizes": list(net.sizes),
+            "activations": net.activation_names,
+            "cost": net.cost_function.name,
+            "init": net.init,
+            "dtype": net.dtype.name,
+            "parameters": net.num_parameters,
+        },
+        "training": net.training_config,
+        "deltaprop_version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def model_metadata(args: argparse.Namespace, dataset: Dataset, summary: dict[str, Any]) -> dict:
+    """Extra metadata saved with the model: enough for evaluate and predict to find their way."""
+    return jsonable({
+        "dataset": dataset.name,
+        "data_spec": args.data,
+        "data_seed": args.seed,
+        "n_classes": dataset.n_classes,
+        "image_shape": list(dataset.image_shape) if dataset.image_shape else None,
+        "test_accuracy": summary["test_accuracy"],
+        "validation_accuracy": summary["validation_accuracy"],
+    })
+
+
+def write_plots(folder: Path, dataset: Dataset, net: Network, history: History,
+                summary: dict[str, Any]) -> list[str]:
+    """The learning curves, learning speed, confusion matrix and (for images) first-layer weights."""
+    plots.plot_curves(history, folder / PLOT_FILES["curves"])
+    plots.plot_learning_speed(history, folder / PLOT_FILES["learning_speed"])
+    plots.plot_confusion_matrix(
+        summary["confusion_matrix"], folder / PLOT_FILES["confusion_matrix"],
+        title=f"Confusion matrix, {dataset.name} {summary['confusion_split']} data",
+    )
+    written = [PLOT_FILES["curves"], PLOT_FILES["learning_speed"], PLOT_FILES["confusion_matrix"]]
+    shape = dataset.image_shape
+    if shape is not None and shape[0] * shape[1] == net.sizes[0]:
+        plots.plot_first_layer_weights(net, shape, folder / PLOT_FILES["weights"])
+        written.append(PLOT_FILES["weights"])
+    return written
+
+
+def write_run(folder: Path, args: argparse.Namespace, dataset: Dataset, net: Network,
+              history: History, summary: dict[str, Any]) -> list[str]:
+    """Write the model, history, config and plots into ``folder``; return the file names."""
+    io.save(net, folder / MODEL_FILE, extra_metadata=model_metadata(args, dataset, summary))
+    write_json(folder / HISTORY_FILE, history.as_dict())
+    write_json(folder / CONFIG_FILE, run_config(args, dataset, net))
+    files = [MODEL_FILE, HISTORY_FILE, CONFIG_FILE]
+    if not args.no_plots:
+        files += write_plots(folder, dataset, net, history, summary)
+    return files
+
+
+def report_training(summary: dict[str, Any], files: list[str], final: Path) -> None:
+    """The human-readable outcome: test (and validation) accuracy, why it stopped, where it went."""
+    out = console()
+    epochs = summary["history"]
+    best_epoch = max(
+        (r for r in epochs if r["test_accuracy"] is not None),
+        key=lambda r: r["test_accuracy"], default=None,
+    )
+    best = "" if best_epoch is None else (
+        f" (best {percent(summary['best_test_accuracy'])} at epoch {best_epoch['epoch']})"
+    )
+    out.print(f"test accuracy: [bold]{percent(summary['test_accuracy'])}[/]{best}")
+    if summary["validation_accuracy"] is not None:
+        out.print(f"validation accuracy: {percent(summary['validation_accuracy'])} "
+                  f"(best {percent(summary['best_validation_accuracy'])})")
+    if summary["stop_reason"] != "completed":
+        out.print(f"stopped after {summary['epochs_run']} epochs: {summary['stop_reason']}")
+    out.print(f"trained in {summary['seconds']:.1f} s; run saved to {final}: "
+              f"{', '.join(files)}", soft_wrap=True)

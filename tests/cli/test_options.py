@@ -1,0 +1,103 @@
+"""deltaprop train's training options come from the one table, deltaprop.options.TrainingConfig:
+every field is a flag whose help shows its default (and choices), and the parsed defaults are the
+table's, which are also fit's."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import inspect
+import re
+
+import pytest
+
+from deltaprop import cli, fit
+from deltaprop.cli import train, train_options
+from deltaprop.options import DEFAULTS, OPTIONS
+
+from .support import assert_one_line_error, run
+
+
+def flag(option: dataclasses.Field) -> str:
+    return option.metadata["flag"] or "--" + option.name.replace("_", "-")
+
+
+def expected_default(option: dataclasses.Field) -> str:
+    value = option.default
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "none" if value is None else str(value)
+
+
+@pytest.fixture(scope="module")
+def help_entries() -> dict[str, str]:
+    """The help of each option of ``deltaprop train --help``, on one line, by its first flag."""
+    parser = cli.build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    text = " ".join(subparsers.choices["train"].format_help().split())
+    others = {action.dest: action.option_strings[0] for action in subparsers.choices["train"]._actions
+              if action.option_strings}
+    entries = {}
+    for option in OPTIONS:
+        start = re.compile(rf" {flag(option)}[ ,]").search(text, text.index("training:")).start()
+        following = [match.start() for dest, f in others.items() if dest != option.name
+                     for match in re.finditer(rf" {f}[ ,]", text)]
+        end = min([i for i in following if i > start] or [len(text)])
+        entries[option.name] = text[start:end]
+    return entries
+
+
+@pytest.mark.parametrize("option", OPTIONS, ids=[option.name for option in OPTIONS])
+def test_every_option_is_in_the_help_with_its_default(option, help_entries) -> None:
+    entry = help_entries[option.name]
+    if "(default:" in option.metadata["help"]:  # eta: its default depends on the optimizer
+        assert " ".join(option.metadata["help"].split()) in entry
+    else:
+        assert f"(default: {expected_default(option)})" in entry, entry
+    for choice in option.metadata["choices"] or ():
+        assert choice in entry
+    if option.metadata["check"] == "bool":
+        assert flag(option).replace("--", "--no-", 1) in entry
+
+
+def test_parsed_defaults_are_the_table_defaults_and_fits() -> None:
+    args = cli.build_parser().parse_args(["train"])
+    assert {name: getattr(args, name) for name in DEFAULTS} == DEFAULTS
+    assert {name: train.defaults()[name] for name in DEFAULTS} == DEFAULTS
+    parameters = inspect.signature(fit).parameters
+    assert {name: parameters[name].default for name in DEFAULTS} == DEFAULTS
+
+
+def test_the_training_options_are_exactly_the_table() -> None:
+    args = cli.build_parser().parse_args(["train", "--early-stop", "3", "--no-shuffle",
+                                          "--optimizer", "adam", "--beta-1", "0.5"])
+    options = train_options.training_options(args)
+    assert options.keys() == DEFAULTS.keys()
+    assert options["early_stopping"] == 3 and options["shuffle"] is False
+    assert options["optimizer"] == "adam" and options["beta_1"] == 0.5
+
+
+def test_a_new_field_of_the_table_becomes_a_flag() -> None:
+    extra = dataclasses.make_dataclass("Extra", [(
+        "warmup_epochs", "int | None",
+        dataclasses.field(default=None, metadata={"help": "epochs of warm-up", "check":
+                                                  "optional_positive_int", "flag": None,
+                                                  "metavar": "N", "choices": None}),
+    )])
+    parser = argparse.ArgumentParser()
+    train_options.add_training_option(parser, dataclasses.fields(extra)[0])
+    assert parser.parse_args(["--warmup-epochs", "4"]).warmup_epochs == 4
+    assert parser.parse_args([]).warmup_epochs is None
+    assert "epochs of warm-up (default: none)" in " ".join(parser.format_help().split())
+
+
+@pytest.mark.parametrize(("argv", "fragments"), [
+    (["--epsilon", "0"], ["--epsilon", "a number > 0"]),
+    (["--beta-1", "1.5"], ["--beta-1", "[0, 1)"]),
+    (["--train-metrics", "some"], ["--train-metrics", "running"]),
+    (["--seed", "-1"], ["--seed", "an integer >= 0"]),
+    (["--schedule", "0"], ["--schedule", "an integer >= 1"]),
+])
+def test_each_check_rejects_bad_values(argv, fragments, capsys) -> None:
+    code, out, err = run(capsys, "train", *argv)
+    assert_one_line_error(code, out, err, *fragments)
