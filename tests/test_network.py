@@ -582,3 +582,12 @@ def test_bad_cost_arguments(net, data):
 def test_softmax_needs_two_output_units():
     with pytest.raises(ValueError, match="softmax.*at least 2 output units.*got sizes\\[-1\\] = 1"):
         Network([3, 1], output_activation="softmax")
+
+
+def test_a_network_larger_than_memory_is_refused_before_allocating():
+    with pytest.raises(ValueError, match=r"sizes \[64, 100000000, 10\] would need 60 GB of memory, "
+                                         r"more than the .* available; choose smaller layers"):
+        Network([64, 100_000_000, 10])
+    with pytest.raises(ValueError, match=r"\[2, 1000000, 1000000, 1000000, 1000000, \.\.\., 2\] "
+                                         r"\(1002 layers\) would need"):
+        Network([2] + [10**6] * 1000 + [2])

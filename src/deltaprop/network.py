@@ -25,6 +25,7 @@ from deltaprop._validation import (
     as_labels,
     as_sample_weight,
     as_targets,
+    check_allocation,
     check_dtype,
     check_number,
     check_positive_int,
@@ -70,6 +71,13 @@ def _resolve_activations(
                 f"output layer, got it in hidden layer {layer}"
             )
     return activations
+
+
+def _shortened(sizes: Sequence[int], keep: int = 6) -> str:
+    """[784, 30, 10], or [784, 30, ..., 10] (n layers) for long lists: messages stay one line."""
+    if len(sizes) <= keep:
+        return str(list(sizes))
+    return f"[{', '.join(map(str, sizes[:keep - 1]))}, ..., {sizes[-1]}] ({len(sizes)} layers)"
 
 
 def _check_pairing(cost: Cost, output: Activation, n_out: int) -> None:
@@ -118,6 +126,8 @@ class Network:
     ) -> None:
         self.sizes = _check_sizes(sizes)
         self.dtype = check_dtype(dtype)
+        check_allocation(f"a network with sizes {_shortened(self.sizes)}",
+                         self.num_parameters * self.dtype.itemsize, "choose smaller layers")
         self.activations = _resolve_activations(activation, output_activation, len(self.sizes) - 1)
         self.cost_function = get_cost(cost)
         _check_pairing(self.cost_function, self.activations[-1], self.sizes[-1])
