@@ -1,13 +1,26 @@
-"""Writing files so that neither a reader nor a crash ever sees half of one."""
+"""Writing files so that neither a reader nor a crash ever sees half of one, and cleaning up after
+a crash without touching anything that is not deltaprop's.
+
+Temporary names: everything deltaprop writes under a temporary name is called
+``.NAME.PID.XXXXXXXX.tmp`` (hidden, beside or for ``NAME``; ``PID`` the writing process,
+``XXXXXXXX`` random), so that a later run can tell its own leftovers from anything else, and a
+leftover of a process that is gone (killed by SIGKILL, a power cut) from one still being written.
+``stale_temporaries`` lists the first kind; ``remove_stale_temporaries`` removes them.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
+
+#: A temporary name of deltaprop's: ``.NAME.PID.XXXXXXXX.tmp`` (tempfile's 8 random characters).
+TEMPORARY_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>[1-9][0-9]{0,9})\.[a-z0-9_]{8}\.tmp$")
 
 
 def current_umask() -> int:
@@ -15,6 +28,79 @@ def current_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def temporary_prefix(name: str) -> str:
+    """The start of a temporary name for ``name`` written by this process: ``.NAME.PID.``."""
+    return f".{name}.{os.getpid()}."
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (conservatively True when that cannot be told)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError, ValueError):
+        return True  # another user's process, or a platform that cannot say: leave it alone
+    return True
+
+
+def _own_or_stale(name: str) -> bool:
+    """Whether ``name`` is a temporary name of this process's or of a process that is gone."""
+    match = TEMPORARY_NAME.match(name)
+    return bool(match) and (int(match["pid"]) == os.getpid() or not process_alive(int(match["pid"])))
+
+
+def stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
+    """deltaprop's temporary files and folders in ``folder`` whose writing process is gone."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    stale = []
+    for entry in entries:
+        match = TEMPORARY_NAME.match(entry.name)
+        if match and not entry.is_symlink() and not process_alive(int(match["pid"])):
+            stale.append(Path(entry.path))
+    return sorted(stale)
+
+
+def remove_known(folder: Path, names: Iterable[str]) -> bool:
+    """Remove the files ``names`` from ``folder`` (and the temporary files left there by this process
+    or by dead ones), one by one, then ``folder`` itself if that emptied it; returns whether the
+    folder is gone.
+
+    Nothing else is ever removed: a folder that also holds anything else stays, with it.
+    """
+    known = set(names)
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            if (entry.name in known or _own_or_stale(entry.name)) and (
+                    entry.is_symlink() or not entry.is_dir()):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+    try:
+        folder.rmdir()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str], contents: Iterable[str] = ()) -> None:
+    """Remove the temporaries of dead processes from ``folder``: files, and folders holding only
+    ``contents`` (the names deltaprop writes into such a folder) and temporary files (best effort)."""
+    names = list(contents)
+    for path in stale_temporaries(folder):
+        with contextlib.suppress(OSError):
+            if path.is_dir():
+                remove_known(path, names)
+            else:
+                path.unlink()
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -27,6 +113,19 @@ def _fsync_folder(folder: Path) -> None:
             os.close(fd)
 
 
+def _naming(error: OSError, target: Path) -> OSError:
+    """``error`` as it concerns ``target``: an error about nothing (ENOSPC on write) or about the
+    temporary file names ``target`` instead, so that messages say which file could not be written."""
+    about = None if error.filename is None else Path(os.fsdecode(error.filename))
+    temporary = about is not None and about.parent == target.parent and bool(
+        TEMPORARY_NAME.match(about.name))
+    if error.errno is None or not (about is None or temporary):
+        return error
+    named = OSError(error.errno, error.strerror or os.strerror(error.errno), str(target))
+    named.__cause__ = error
+    return named
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
     """A temporary file beside ``path``, open for writing and reading back ("w+b").
@@ -34,11 +133,14 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
     When the block ends without error the file is flushed and fsync'ed, given the mode of the file
     it replaces (or the usual mode of a new file), renamed onto ``path`` and the rename made durable;
     ``path`` holds either its old content or all of the new. On any error, Ctrl-C included, the
-    temporary file is removed and ``path`` is untouched.
+    temporary file (``.NAME.PID.XXXXXXXX.tmp``) is removed and ``path`` is untouched; an OSError
+    that names no file (a full disk) or the temporary one is raised naming ``path``.
     """
     target = Path(os.fspath(path))
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    temp = None
     try:
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=temporary_prefix(target.name),
+                                    suffix=".tmp")
         with os.fdopen(fd, "w+b") as file:
             yield file
             file.flush()
@@ -49,8 +151,23 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
             mode = 0o666 & ~current_umask()  # mkstemp makes the file 0600
         os.chmod(temp, mode)
         os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
+    except BaseException as error:
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+        if isinstance(error, OSError):
+            named = _naming(error, target)
+            if named is not error:
+                raise named from error
         raise
     _fsync_folder(target.parent)
+
+
+def make_temporary_folder(parent: Path, name: str) -> Path:
+    """A new folder ``parent/.NAME.PID.XXXXXXXX.tmp`` (mode 0700)."""
+    return Path(tempfile.mkdtemp(dir=parent, prefix=temporary_prefix(name), suffix=".tmp"))
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a folder this process made (a temporary one), whatever it holds (best effort)."""
+    shutil.rmtree(path, ignore_errors=True)

@@ -105,7 +105,7 @@ def test_resume_refuses_changed_options_and_foreign_checkpoints(tmp_path, capsys
     assert main(["train", "--resume", str(checkpoints), "--eta", "3"]) == 2
     assert "--eta 3.0 differs" in capsys.readouterr().err
     assert main(["train", "--resume", str(tmp_path / "nothing")]) == 2
-    assert "no checkpoint to resume" in capsys.readouterr().err
+    assert "no such folder" in capsys.readouterr().err
     (checkpoints / "checkpoint.safetensors").write_bytes(b"garbage")
     assert main(["train", "--resume", str(checkpoints)]) == 2
     err = capsys.readouterr().err

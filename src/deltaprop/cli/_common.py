@@ -7,6 +7,8 @@ Argument types raise ``argparse.ArgumentTypeError``, which the parser turns into
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
 import math
 import os
@@ -29,6 +31,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # a gradient check failed, or the reader of stdout went away
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+MAX_MESSAGE = 300  # characters of an error line on stderr, "deltaprop: error: " included
 USER_ERRORS = (ValueError, TypeError, OSError, KeyError, DeltapropError)
 DEFAULT_COST = "cross_entropy"
 DEFAULT_ACTIVATION = "sigmoid"
@@ -217,10 +220,34 @@ def confusion_table(matrix: np.ndarray, title: str) -> Any:
     return table
 
 
+#: errno -> what to do about it, for the messages of failed reads and writes.
+OS_ADVICE = {
+    errno.ENOSPC: "free some space on that disk or write elsewhere",
+    errno.EDQUOT: "free some space (your disk quota is used up) or write elsewhere",
+    errno.EFBIG: "raise the file size limit (ulimit -f) or write elsewhere",
+    errno.EROFS: "write to a disk that is not read-only",
+    errno.EACCES: "fix the permissions or write elsewhere",
+    errno.EPERM: "fix the permissions or write elsewhere",
+    errno.EMFILE: "raise the open files limit (ulimit -n)",
+    errno.EIO: "check the disk",
+}
+
+
+def os_problem(error: OSError) -> tuple[str, str]:
+    """(what went wrong, what to do) for a failed read or write, e.g. ('No space left on device:
+    run/model.safetensors', 'free some space on that disk or write elsewhere')."""
+    what = error.strerror or str(error) or type(error).__name__
+    if error.filename is not None and error.strerror:
+        what = f"{error.strerror}: {error.filename}"
+    return " ".join(what.split()), OS_ADVICE.get(error.errno or 0, "fix that and try again")
+
+
 def describe(error: BaseException) -> str:
     """One line saying what went wrong, without the exception machinery."""
     if isinstance(error, FileNotFoundError) and error.filename is not None:
         message = f"no such file: {error.filename}"
+    elif isinstance(error, OSError) and error.strerror and error.errno in OS_ADVICE:
+        message = "; ".join(os_problem(error))
     elif isinstance(error, OSError) and error.filename is not None and error.strerror:
         message = f"{error.strerror}: {error.filename}"
     elif isinstance(error, KeyError) and error.args:
@@ -230,9 +257,29 @@ def describe(error: BaseException) -> str:
     return " ".join(message.split())
 
 
+def shown(path: str | os.PathLike[str]) -> str:
+    """A path as messages show it: relative to the current folder when inside it, else absolute."""
+    text = os.fspath(path)
+    with contextlib.suppress(ValueError, OSError):
+        relative = os.path.relpath(text)
+        if not relative.startswith(os.pardir):
+            return relative
+    return text
+
+
+def shorten(message: str, limit: int) -> str:
+    """``message`` cut to ``limit`` characters in its middle (where long lists and paths are)."""
+    if len(message) <= limit:
+        return message
+    head = (limit - 1) * 2 // 3
+    return message[:head] + "…" + message[len(message) - (limit - 1 - head):]
+
+
 def fail(message: str) -> int:
-    """Print ``deltaprop: error: message`` on stderr; return the usage exit status."""
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    """Print ``deltaprop: error: message`` on stderr, one line of at most ``MAX_MESSAGE``
+    characters; return the usage exit status."""
+    prefix = f"{PROG}: error: "
+    print(prefix + shorten(" ".join(message.split()), MAX_MESSAGE - len(prefix)), file=sys.stderr)
     return EXIT_USAGE
 
 

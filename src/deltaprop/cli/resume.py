@@ -1,8 +1,12 @@
 """``deltaprop train --resume DIR``: the options a checkpoint keeps, and the run they continue.
 
 A checkpoint written by ``deltaprop train`` stores the run's options (all but those that only change
-how the run is shown) under ``extra["cli"]``. A resume takes them back; any option given again must
-agree with them.
+how the run is shown) under ``extra["cli"]``; the paths among them (``--out``, a data file,
+``--data-dir``) are stored absolute, so that a resume from any folder means the same files. (Older
+checkpoints stored them as given: a relative one is read relative to the checkpoint folder's parent,
+where ``<out>.checkpoint`` sits beside ``--out``, never relative to the current folder.) A resume
+takes the options back; any option given again must agree with them, but ``--out``, which may move
+the run directory elsewhere.
 """
 
 from __future__ import annotations
@@ -12,14 +16,44 @@ import os
 from pathlib import Path
 from typing import Any
 
-from deltaprop.checkpoint import Checkpoint, load_checkpoint
+from deltaprop.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from deltaprop.cli._common import PROG
+from deltaprop.cli.rundir import OutputError, real_path
 from deltaprop.cli.train_options import flag_of
 from deltaprop.options import DEFAULTS
 
 #: Options that only change how a run is shown or where its checkpoint goes: a resume may change them.
 PRESENTATION_OPTIONS = frozenset({"handler", "command", "quiet", "json", "no_plots", "resume",
                                   "checkpoint_dir"})
+#: Stored options a resume may change: where the run directory goes.
+MOVABLE_OPTIONS = frozenset({"out"})
+#: Stored options holding a path: (option, whether the spec may be a keyword like digits or mnist).
+PATH_OPTIONS = {"out": False, "data": True, "data_dir": False}
+DATA_KEYWORDS = ("digits", "mnist")
+
+
+def absolute_path(value: str | None, option: str, base: Path | None = None) -> str | None:
+    """A path option as stored: absolute (relative ones taken from ``base``, else the current
+    folder); a data spec keeps its keyword (digits, mnist) and its ``idx:`` prefix."""
+    if value is None:
+        return None
+    text = value.strip()
+    if option == "data" and text.lower() in DATA_KEYWORDS:
+        return value
+    prefix = ""
+    if option == "data" and text.lower().startswith("idx:") and text[4:]:
+        prefix, text = text[:4], text[4:]
+    path = Path(os.path.expanduser(text))
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    return prefix + os.path.abspath(path)
+
+
+def absolute_paths(args: argparse.Namespace, base: Path | None = None) -> None:
+    """Make the path options of ``args`` absolute, in place (see ``absolute_path``)."""
+    for option in PATH_OPTIONS:
+        if hasattr(args, option):
+            setattr(args, option, absolute_path(getattr(args, option), option, base))
 
 
 def stored_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -31,39 +65,54 @@ def _flag(key: str) -> str:
     return flag_of(key) if key in DEFAULTS else "--" + key.replace("_", "-")
 
 
-def resumed_arguments(args: argparse.Namespace, defaults: dict[str, Any]) -> argparse.Namespace:
-    """The original options of the run checkpointed in ``args.resume``, with this call's output
-    options; any other option given now (not at its value in ``defaults``) must agree with the
-    original."""
-    saved = load_checkpoint(args.resume)
-    stored = saved.state["extra"].get("cli")
-    if not isinstance(stored, dict) or not isinstance(stored.get("out"), str):
-        raise ValueError(f"the checkpoint in {args.resume} was not written by '{PROG} train'")
+def checkpoint_folder(text: str) -> Path:
+    """The folder ``--resume`` names (the checkpoint file itself names its folder), checked."""
+    path = real_path(text)
+    if path.is_file() and path.name == CHECKPOINT_NAME:
+        return path.parent
+    if not path.exists():
+        raise OutputError(f"--resume {text}: no such folder; give the checkpoint folder that "
+                          f"'{PROG} train' printed when the run stopped")
+    if not path.is_dir():
+        raise OutputError(f"--resume {text} is a file; expected the checkpoint folder that holds "
+                          f"{CHECKPOINT_NAME}")
+    if not (path / CHECKPOINT_NAME).is_file():
+        raise OutputError(f"--resume {text} holds no {CHECKPOINT_NAME}; give the checkpoint folder "
+                          f"that '{PROG} train' printed when the run stopped")
+    return path
+
+
+def _given_differ(args: argparse.Namespace, defaults: dict[str, Any], stored: dict[str, Any]) -> None:
     for key, value in vars(args).items():
-        if key in PRESENTATION_OPTIONS or key not in stored:
+        if key in PRESENTATION_OPTIONS or key in MOVABLE_OPTIONS or key not in stored:
             continue
+        if key in PATH_OPTIONS:
+            value = absolute_path(value, key)
         if value != defaults.get(key) and value != stored[key]:
             raise ValueError(
                 f"{_flag(key)} {value} differs from the checkpointed run's {stored[key]!r}; "
-                f"a resumed run keeps its original options"
+                f"a resumed run keeps its original options: leave {_flag(key)} out"
             )
+
+
+def resumed_arguments(args: argparse.Namespace, defaults: dict[str, Any]) -> argparse.Namespace:
+    """The original options of the run checkpointed in ``args.resume``, with this call's output
+    options (and ``--out``, when given); any other option given now (not at its value in
+    ``defaults``) must agree with the original."""
+    source = checkpoint_folder(args.resume)
+    saved = load_checkpoint(source)
+    stored = saved.state["extra"].get("cli")
+    if not isinstance(stored, dict) or not isinstance(stored.get("out"), str):
+        raise ValueError(f"--resume {args.resume}: the checkpoint was not written by '{PROG} train'; "
+                         f"resume it with deltaprop.fit(..., resume=True)")
+    _given_differ(args, defaults, stored)
     resumed = argparse.Namespace(**{**defaults, **stored})
+    absolute_paths(resumed, base=source.parent)
     for key in PRESENTATION_OPTIONS - {"checkpoint_dir"}:
         setattr(resumed, key, getattr(args, key))
-    resumed.checkpoint_dir = args.checkpoint_dir or args.resume
-    resumed.keep_checkpoints = resumed.keep_checkpoints or args.checkpoint_dir is not None
+    if args.out is not None:
+        resumed.out = absolute_path(args.out, "out")
+    resumed.resume = str(source)
+    resumed.checkpoint_dir = args.checkpoint_dir or str(source)
+    resumed.keep_checkpoints = bool(resumed.keep_checkpoints) or args.checkpoint_dir is not None
     return resumed
-
-
-class ResumedCheckpoint(Checkpoint):
-    """A checkpoint store that resumes from ``source`` and saves to ``directory`` (the same folder
-    unless ``--checkpoint-dir`` moves the checkpoints of the resumed run elsewhere)."""
-
-    def __init__(self, directory: str | os.PathLike[str], source: str | os.PathLike[str],
-                 extra: dict[str, Any] | None = None) -> None:
-        super().__init__(directory, extra)
-        self.source = Path(source)
-
-    def load(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        """The state saved in ``source``."""
-        return Checkpoint(self.source).load()

@@ -4,19 +4,21 @@ The training options come from the options table (``train_options``); the networ
 and the output are this module's. Checkpoints are saved after every epoch (by default next to the
 run directory, removed once the run completes); SIGINT or SIGTERM stops after the current
 mini-batch with a checkpoint saved, and ``--resume DIR`` finishes the run as if it had not stopped.
+
+Nothing of the user's is ever removed or overwritten: every output location is checked before the
+data are loaded (``rundir``, ``checkpoints``), the run directory appears complete or not at all
+(``train_session``), and clean-up removes only files deltaprop made, one by one.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from deltaprop.checkpoint import Checkpoint
 from deltaprop.cli import resume
 from deltaprop.cli._common import (
     EXIT_OK,
@@ -26,20 +28,24 @@ from deltaprop.cli._common import (
     add_network_options,
     console,
     default_output_activation,
+    fail,
     hidden_sizes,
     load_data,
     print_json,
+    shown,
 )
-from deltaprop.cli.rundir import plan_run_directory, run_directory
+from deltaprop.cli.checkpoints import RunCheckpoint, check_checkpoint_dir
+from deltaprop.cli.rundir import RunDirectory, plan_run_directory, real_path
 from deltaprop.cli.signals import StopOnSignal
+from deltaprop.cli.train_checks import check_regularization, diverged_hint
 from deltaprop.cli.train_options import add_training_options, training_options
-from deltaprop.cli.train_output import EpochTable, report_training, summary, write_run
+from deltaprop.cli.train_output import MODEL_FILE, EpochTable, report_training, summary, write_run
+from deltaprop.cli.train_session import StoppedWhileWriting, session
 from deltaprop.datasets import SPEC_FORMS, Dataset, Split
-from deltaprop.errors import TrainingInterrupted
+from deltaprop.errors import TrainingDivergedError, TrainingInterrupted
 from deltaprop.history import History
 from deltaprop.network import Network
 from deltaprop.options import TrainingConfig
-from deltaprop.trainer import CheckpointStore
 from deltaprop.training import fit
 
 DTYPES = ("float64", "float32")
@@ -86,7 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "<out>.checkpoint, removed once the run completes)")
     faults.add_argument("--resume", default=None, metavar="DIR",
                         help="continue the run whose checkpoint is in DIR, with its original "
-                             "options; writes the run directory it would have written")
+                             "options; writes the run directory it would have written (or --out)")
 
 
 def defaults() -> dict[str, Any]:
@@ -119,77 +125,110 @@ def _pair_or_none(split: Split | None) -> tuple[Any, Any] | None:
 def fit_options(args: argparse.Namespace, dataset: Dataset) -> dict[str, Any]:
     """The keyword arguments of the ``fit`` call but the checkpoint ones (see ``run_training``)."""
     # Under --json nothing but the final JSON object may reach stdout: bar and rows go to stderr.
-    shown = console(stderr=args.json)
+    screen = console(stderr=args.json)
     return {
         **training_options(args),
         "validation_data": _pair_or_none(dataset.validation),
         "test_data": _pair_or_none(dataset.test),
-        "callbacks": [] if args.quiet else [EpochTable(shown)],
-        "progress": False if args.quiet else shown,
+        "callbacks": [] if args.quiet else [EpochTable(screen)],
+        "progress": False if args.quiet else screen,
     }
 
 
-def checkpoint_store(args: argparse.Namespace) -> CheckpointStore:
+def checkpoint_store(args: argparse.Namespace) -> RunCheckpoint:
     """Where the checkpoints go (``args.checkpoint_dir``) and, resuming, where they come from."""
-    extra = {"cli": resume.stored_options(args)}
-    if args.resume is None:
-        return Checkpoint(args.checkpoint_dir, extra=extra)
-    return resume.ResumedCheckpoint(args.checkpoint_dir, args.resume, extra=extra)
+    return RunCheckpoint(args.checkpoint_dir, extra={"cli": resume.stored_options(args)},
+                         source=args.resume)
 
 
-def run_training(args: argparse.Namespace, dataset: Dataset, net: Network,
-                 options: dict[str, Any]) -> tuple[History, float]:
+def run_training(args: argparse.Namespace, dataset: Dataset, net: Network, options: dict[str, Any],
+                 stop: StopOnSignal) -> tuple[History, float]:
     """Train ``net`` on the training split: the one call of ``fit``. Returns (history, seconds).
 
-    Checkpoints go to ``args.checkpoint_dir`` at the end of every epoch; Ctrl-C or SIGTERM stops
-    after the current mini-batch with a checkpoint saved.
+    Checkpoints go to ``args.checkpoint_dir`` at the end of every epoch; Ctrl-C or SIGTERM (``stop``)
+    stops after the current mini-batch with a checkpoint saved.
     """
     started = time.perf_counter()
-    with StopOnSignal() as stop:
-        try:
-            history = fit(net, dataset.train.X, dataset.train.y, **options,
-                          should_stop=stop.requested, checkpoint=checkpoint_store(args),
-                          resume=args.resume is not None)
-        except TrainingInterrupted as stopped:
-            stopped.signal_number = stop.signal_number  # type: ignore[attr-defined]
-            raise
+    try:
+        history = fit(net, dataset.train.X, dataset.train.y, **options,
+                      should_stop=stop.requested, checkpoint=checkpoint_store(args),
+                      resume=args.resume is not None)
+    except TrainingInterrupted as stopped:
+        stopped.signal_number = stop.signal_number  # type: ignore[attr-defined]
+        raise
+    except TrainingDivergedError as error:
+        raise diverged_hint(error, TrainingConfig(**training_options(args))) from None
     return history, time.perf_counter() - started
 
 
-def prepare(args: argparse.Namespace) -> tuple[argparse.Namespace, Path]:
-    """The run's options (those of the checkpointed run, resuming) and its final directory;
-    the training options are checked before any data is loaded."""
+def checkpoint_place(args: argparse.Namespace, final: Path) -> tuple[Path, str, str]:
+    """The checkpoint folder (absolute), how messages name it, and what they advise when it
+    cannot be used."""
+    if args.resume is not None and args.checkpoint_dir == args.resume:
+        return (Path(args.resume), f"--resume {shown(args.resume)}",
+                "pass --checkpoint-dir DIR to save this run's checkpoints elsewhere")
+    if args.checkpoint_dir is not None:
+        return (real_path(args.checkpoint_dir), f"--checkpoint-dir {args.checkpoint_dir}",
+                "choose another --checkpoint-dir")
+    path = final.with_name(final.name + ".checkpoint")
+    return (path, f"the checkpoint folder {shown(path)} (of --out)",
+            "move it away, or pass --checkpoint-dir DIR")
+
+
+def prepare(args: argparse.Namespace) -> tuple[argparse.Namespace, Path, tuple[str, str]]:
+    """The run's options (those of the checkpointed run, resuming), its final directory, and how
+    messages name the checkpoint folder. Every output location is checked here, before any data is
+    loaded, so that a run that trains can also be saved; the training options are checked too."""
     if args.resume is not None:
         args = resume.resumed_arguments(args, defaults())
     else:
         args.keep_checkpoints = args.checkpoint_dir is not None
+        resume.absolute_paths(args)
     TrainingConfig(**training_options(args))  # e.g. --nesterov without --momentum: fail early
     final = plan_run_directory(args.out)
     args.out = str(final)
-    if args.checkpoint_dir is None:
-        args.checkpoint_dir = str(final.with_name(final.name + ".checkpoint"))
-    return args, final
+    folder, label, todo = checkpoint_place(args, final)
+    args.checkpoint_dir = str(folder)
+    check_checkpoint_dir(folder, label, todo, final=final,
+                         source=None if args.resume is None else Path(args.resume))
+    return args, final, (label, todo)
 
 
 def run(args: argparse.Namespace) -> int:
     """``deltaprop train``: returns the exit status (128 + signal when stopped by one)."""
-    args, final = prepare(args)
+    args, final, place = prepare(args)
     dataset = load_data(args.data, args.data_dir, args.dtype, args.seed)
     net = build_network(args, dataset)
+    check_regularization(TrainingConfig(**training_options(args)), dataset.train.X.shape[0], net)
     options = fit_options(args, dataset)
     try:
-        with run_directory(final) as workdir:
-            history, seconds = run_training(args, dataset, net, options)
+        with StopOnSignal() as stop, session(args, final, *place) as outputs:
+            history, seconds = run_training(args, dataset, net, options, stop)
             outcome = summary(history, seconds, dataset, net, final)
-            files = write_run(workdir, args, dataset, net, history, outcome)
+            files = outputs.write(lambda folder, before_each: write_run(
+                folder, args, dataset, net, history, outcome, before_each), stop)
     except TrainingInterrupted as stopped:
         return report_interruption(stopped)
-    if not args.keep_checkpoints:
-        shutil.rmtree(args.checkpoint_dir, ignore_errors=True)
+    except StoppedWhileWriting as stopped:
+        print(f"{PROG}: {stopped}", file=sys.stderr)
+        return 128 + stopped.signal_number
+    return report(args, outcome, files, outputs.run)
+
+
+def report(args: argparse.Namespace, outcome: dict[str, Any], files: list[str],
+           run_dir: RunDirectory) -> int:
+    """Print the outcome; exit 0, or 2 when --out was taken by another run meanwhile (this run then
+    went to a free sibling, which the outcome names)."""
+    saved = run_dir.saved_to or run_dir.final
+    outcome["run_dir"] = str(saved)
+    outcome["model_path"] = str(saved / MODEL_FILE)
     if args.json:
         print_json(outcome)
     else:
-        report_training(outcome, files, final)
+        report_training(outcome, files, saved)
+    if run_dir.taken:
+        return fail(f"--out {shown(run_dir.final)}: another run wrote it first, while this one "
+                    f"trained; this run was saved to {shown(saved)} instead")
     return EXIT_OK
 
 

@@ -8,6 +8,7 @@ A run directory holds ``model.safetensors`` (with enough metadata for evaluate a
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -136,33 +137,44 @@ def model_metadata(args: argparse.Namespace, dataset: Dataset, summary: dict[str
     })
 
 
-def write_plots(folder: Path, dataset: Dataset, net: Network, history: History,
-                summary: dict[str, Any]) -> list[str]:
-    """The learning curves, learning speed, confusion matrix and (for images) first-layer weights."""
-    plots.plot_curves(history, folder / PLOT_FILES["curves"])
-    plots.plot_learning_speed(history, folder / PLOT_FILES["learning_speed"])
-    plots.plot_confusion_matrix(
-        summary["confusion_matrix"], folder / PLOT_FILES["confusion_matrix"],
-        title=f"Confusion matrix, {dataset.name} {summary['confusion_split']} data",
-    )
-    written = [PLOT_FILES["curves"], PLOT_FILES["learning_speed"], PLOT_FILES["confusion_matrix"]]
+def plot_writers(folder: Path, dataset: Dataset, net: Network, history: History,
+                 summary: dict[str, Any]) -> list[tuple[str, Callable[[], object]]]:
+    """The learning curves, learning speed, confusion matrix and (for images) first-layer weights:
+    (file name, function writing it into ``folder``)."""
+    title = f"Confusion matrix, {dataset.name} {summary['confusion_split']} data"
+    writers: list[tuple[str, Callable[[], object]]] = [
+        (PLOT_FILES["curves"], lambda: plots.plot_curves(history, folder / PLOT_FILES["curves"])),
+        (PLOT_FILES["learning_speed"],
+         lambda: plots.plot_learning_speed(history, folder / PLOT_FILES["learning_speed"])),
+        (PLOT_FILES["confusion_matrix"], lambda: plots.plot_confusion_matrix(
+            summary["confusion_matrix"], folder / PLOT_FILES["confusion_matrix"], title=title)),
+    ]
     shape = dataset.image_shape
     if shape is not None and shape[0] * shape[1] == net.sizes[0]:
-        plots.plot_first_layer_weights(net, shape, folder / PLOT_FILES["weights"])
-        written.append(PLOT_FILES["weights"])
-    return written
+        writers.append((PLOT_FILES["weights"], lambda: plots.plot_first_layer_weights(
+            net, shape, folder / PLOT_FILES["weights"])))
+    return writers
 
 
 def write_run(folder: Path, args: argparse.Namespace, dataset: Dataset, net: Network,
-              history: History, summary: dict[str, Any]) -> list[str]:
-    """Write the model, history, config and plots into ``folder``; return the file names."""
-    io.save(net, folder / MODEL_FILE, extra_metadata=model_metadata(args, dataset, summary))
-    write_json(folder / HISTORY_FILE, history.as_dict())
-    write_json(folder / CONFIG_FILE, run_config(args, dataset, net))
-    files = [MODEL_FILE, HISTORY_FILE, CONFIG_FILE]
+              history: History, summary: dict[str, Any],
+              before_each: Callable[[str], None] = lambda name: None) -> list[str]:
+    """Write the model, history, config and plots into ``folder``; return the file names.
+
+    ``before_each(name)`` is called before each file is written (to stop between two files).
+    """
+    writers: list[tuple[str, Callable[[], object]]] = [
+        (MODEL_FILE, lambda: io.save(net, folder / MODEL_FILE,
+                                     extra_metadata=model_metadata(args, dataset, summary))),
+        (HISTORY_FILE, lambda: write_json(folder / HISTORY_FILE, history.as_dict())),
+        (CONFIG_FILE, lambda: write_json(folder / CONFIG_FILE, run_config(args, dataset, net))),
+    ]
     if not args.no_plots:
-        files += write_plots(folder, dataset, net, history, summary)
-    return files
+        writers += plot_writers(folder, dataset, net, history, summary)
+    for name, write in writers:
+        before_each(name)
+        write()
+    return [name for name, _ in writers]
 
 
 def report_training(summary: dict[str, Any], files: list[str], final: Path) -> None:
