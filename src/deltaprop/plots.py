@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from deltaprop._files import atomic_write
+from deltaprop._validation import as_labels
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -177,22 +178,11 @@ def plot_learning_speed(history: History | Sequence[Mapping[str, Any]], path: Pa
 
 
 def _labels(name: str, values: Any, n_classes: int) -> np.ndarray:
+    """Class labels in [0, n_classes), through deltaprop's one label check (empty allowed)."""
     array = np.asarray(values)
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array of class labels, got shape {array.shape}")
-    integers = np.issubdtype(array.dtype, np.integer)
-    whole_floats = np.issubdtype(array.dtype, np.floating) and bool(
-        np.all(np.isfinite(array) & (array == np.round(array)))
-    )
-    if array.size and not (integers or whole_floats):
-        raise TypeError(f"{name} must hold integer class labels, got {array.dtype} values")
-    labels = array.astype(np.int64)
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(
-            f"{name} must hold labels in [0, {n_classes - 1}], "
-            f"got values from {labels.min()} to {labels.max()}"
-        )
-    return labels
+    if array.ndim == 1 and array.size == 0:
+        return np.empty(0, np.int64)
+    return as_labels(name, array, n_classes)
 
 
 def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int) -> np.ndarray:

@@ -166,13 +166,19 @@ class Trainer:
                 self.interrupt()
 
     def _check_finite(self, since: int) -> None:
-        params = self.net.weights + self.net.biases
-        if not (self.sums.finite() and all(bool(np.isfinite(p).all()) for p in params)):
-            raise TrainingDivergedError(
-                f"training diverged in epoch {self.epoch + 1}, between mini-batches {since + 1} and "
-                f"{self.batch}: the cost or the gradient became NaN or infinite; try a smaller eta "
-                f"(now {self.optimizer.eta:g})"
-            )
+        arrays = self.net.weights + self.net.biases
+        arrays += [a for slot in self.optimizer.arrays.values() for a in slot]
+        if self.sums.finite() and all(bool(np.isfinite(a).all()) for a in arrays):
+            return
+        config = self.config
+        cause = f"try a smaller eta (now {self.optimizer.eta:g})"
+        if config.lmbda or config.l1:
+            cause += f" or a smaller lmbda/l1 (now {config.lmbda:g}/{config.l1:g})"
+        raise TrainingDivergedError(
+            f"training diverged in epoch {self.epoch + 1}, between mini-batches {since + 1} and "
+            f"{self.batch}: the cost, the gradient or the optimizer's state became NaN or "
+            f"infinite; {cause}"
+        )
 
     def interrupt(self) -> None:
         """Save the position reached (when there is a checkpoint store) and stop."""

@@ -1,4 +1,4 @@
-"""The ``deltaprop`` command line: train, evaluate, predict, gradcheck, info, bench.
+"""The ``deltaprop`` command line: train, evaluate, predict, gradcheck, info, export, bench.
 
     deltaprop train                       # [64, 30, 10] on the bundled 8x8 digits, a few seconds
     deltaprop train --data mnist --hidden 100 --lmbda 5 --epochs 30
@@ -6,6 +6,7 @@
     deltaprop predict runs/X/model.safetensors digit.png
     deltaprop gradcheck --sizes 64,30,10
     deltaprop info runs/X/model.safetensors
+    deltaprop export runs/X/model.safetensors --onnx model.onnx
     deltaprop bench --runs A              # in a source checkout: bench/run.py
 
 One module per command, each with ``add_parser(commands)`` and ``run(args) -> int``; ``_common``
@@ -24,7 +25,7 @@ import sys
 from collections.abc import Sequence
 
 from deltaprop._version import __version__
-from deltaprop.cli import bench, evaluate, gradcheck, info, predict, train
+from deltaprop.cli import bench, evaluate, export, gradcheck, info, predict, train
 from deltaprop.cli._common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -38,7 +39,7 @@ from deltaprop.cli._common import (
 )
 
 #: The subcommands, in the order ``deltaprop --help`` lists them.
-COMMANDS = (train, evaluate, predict, gradcheck, info, bench)
+COMMANDS = (train, evaluate, predict, gradcheck, info, export, bench)
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
