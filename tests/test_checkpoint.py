@@ -177,3 +177,178 @@ def test_corrupt_or_lying_checkpoints_raise_model_format_error(tmp_path):
         io.save(saved_net, path, extra_metadata={"checkpoint": state}, slots=slots)
         with pytest.raises(ModelFormatError):
             fit(_net(), X, y, validation_data=validation, checkpoint=Checkpoint(tmp_path), resume=True)
+
+
+# -- the schema of the state: every field, and their consistency -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def saved_state(tmp_path_factory):
+    """(state, sizes, slots) of a checkpoint stopped in the middle of epoch 3 (sgd, momentum, schedule)."""
+    directory = tmp_path_factory.mktemp("state")
+    X, y, validation = _data()
+    calls = iter(range(1, 10_000))
+    with pytest.raises(TrainingInterrupted):
+        fit(_net(), X, y, validation_data=validation, checkpoint=Checkpoint(directory),
+            should_stop=lambda: next(calls) >= 30, **OPTIONS)
+    _, meta, _ = io.load_with_metadata(checkpoint_file(directory))
+    return meta["checkpoint"], meta["sizes"], meta["slots"]
+
+
+def _set(path: str, value):
+    """A change of the state: the field at the dotted ``path`` set to ``value`` (or removed)."""
+
+    def change(state):
+        *parents, last = path.split(".")
+        for part in parents:
+            state = state[int(part)] if isinstance(state, list) else state[part]
+        if value is _REMOVE:
+            del state[last]
+        elif isinstance(state, list):
+            state[int(last)] = value
+        else:
+            state[last] = value
+
+    return change
+
+
+_REMOVE = object()
+STATE_CHANGES = {
+    "version bool": (_set("version", True), "'version'"),
+    "config extra": (_set("config.colour", 1), "unknown 'colour'"),
+    "config missing": (_set("config.seed", _REMOVE), "missing 'seed'"),
+    "config invalid": (_set("config.epochs", 0), "'config': epochs must be an integer >= 1"),
+    "config eta none": (_set("config.eta", None), "the stored eta must be a number"),
+    "epoch float": (_set("epoch", 2.0), "'epoch': expected a valid integer"),
+    "epoch beyond": (_set("epoch", 5), "'epoch' is 5, more than the 4 epochs"),
+    "epoch vs history": (_set("epoch", 1), "'epoch' is 1, but the history holds 2 records"),
+    "batch beyond": (_set("batch", 13), "'batch' is 13, but epoch 3 has 13 mini-batches"),
+    "patience beyond": (_set("epochs_without_improvement", 3), "'epochs_without_improvement' is 3"),
+    "optimizer name": (_set("optimizer.name", "adam"), "'optimizer.name' is 'adam'"),
+    "optimizer unknown": (_set("optimizer.name", "rmsprop"), "'optimizer.name': expected 'sgd' or 'adam'"),
+    "eta negative": (_set("optimizer.eta", -1), "'optimizer.eta': expected greater than 0, found -1"),
+    "eta infinite": (_set("optimizer.eta", float("inf")), "'optimizer.eta': expected a finite number"),
+    "eta off schedule": (_set("optimizer.eta", 0.2), "'optimizer.eta' is 0.2, expected the configured"),
+    "t for sgd": (_set("optimizer.t", 3), "'optimizer.t' is 3, expected none for sgd"),
+    "unknown optimizer field": (_set("optimizer.lr", 3), "unknown field 'optimizer.lr'"),
+    "best validation": (_set("best_validation", 0.99), "'best_validation' is 0.99"),
+    "best validation range": (_set("best_validation", 2), "'best_validation': expected less than or"),
+    "rng -1": (_set("rng.state.state", -1), "'rng.state.state'"),
+    "rng 2**200": (_set("rng.state.state", 2**200), "'rng.state.state': expected less than"),
+    "rng even inc": (_set("rng.state.inc", 2), "a PCG64 increment is odd"),
+    "rng other generator": (_set("rng.bit_generator", "MT19937"), "'rng.bit_generator': expected 'PCG64'"),
+    "rng other stream": (_set("rng_epoch_start.state.inc", 3), "states of one generator"),
+    "rng has_uint32": (_set("rng.has_uint32", 2), "'rng.has_uint32'"),
+    "sums batches": (_set("sums.batches", 0), "'sums' count 0 mini-batches"),
+    "sums nabla": (_set("sums.nabla_b_sum", [[0.0]] * 2), "'sums.nabla_b_sum' must hold one sum per unit"),
+    "sums labels": (_set("sums.has_labels", 1), "'sums.has_labels': expected a valid boolean"),
+    "records string": (_set("history.records", "abc"), "'history.records': expected a valid list"),
+    "records ints": (_set("history.records", [1, 2]), "'history.records.0': expected a valid dictionary"),
+    "record epoch": (_set("history.records.1.epoch", 1), "'history.records.1.epoch' is 1, expected 2"),
+    "record key": (_set("history.records.0.colour", 1), "unknown field 'history.records.0.colour'"),
+    "record missing": (_set("history.records.0.eta", _REMOVE), "required field 'history.records.0.eta'"),
+    "record speeds": (_set("history.records.0.learning_speed", [1.0]), "lists 1 values, expected one per"),
+    "record saturation": (_set("history.records.0.saturation", [2.0, None]), "saturation.0"),
+    "stop reason": (_set("history.stop_reason", ""), "'history.stop_reason'"),
+    "data empty": (_set("data", {}), "required field 'data.rows'"),
+    "data digest": (_set("data.blake2b", "xyz"), "'data.blake2b': String should match pattern"),
+    "data columns": (_set("data.columns", 11), "'data.columns' is 11, but the network takes 12"),
+    "extra list": (_set("extra", []), "'extra': expected a valid dictionary"),
+    "unknown field": (_set("colour", "red"), "unknown field 'colour'"),
+}
+
+
+@pytest.mark.parametrize("case", list(STATE_CHANGES), ids=list(STATE_CHANGES))
+def test_every_field_of_the_state_is_checked(saved_state, case):
+    import copy
+
+    from deltaprop.checkpoint_schema import validate_state
+
+    state, sizes, slots = saved_state
+    validate_state(copy.deepcopy(state), sizes, slots)  # the state as saved is valid
+    change, fragment = STATE_CHANGES[case]
+    broken = copy.deepcopy(state)
+    change(broken)
+    with pytest.raises(ValueError) as info:
+        validate_state(broken, sizes, slots)
+    message = str(info.value)
+    assert fragment in message and len(message) <= 300 and message.startswith("checkpoint state")
+
+
+def test_slots_must_be_those_of_the_configured_optimizer(saved_state):
+    from deltaprop.checkpoint_schema import validate_state
+
+    state, sizes, _ = saved_state
+    validate_state(state, sizes, [])  # before the first step the optimizer has no arrays yet
+    with pytest.raises(ValueError, match=r"holds optimizer slots 'exp_avg', but sgd keeps \['velocity'\]"):
+        validate_state(state, sizes, ["exp_avg"])
+
+
+def test_adam_step_count_must_equal_the_steps_taken(tmp_path):
+    X, y, _ = _data()
+    fit(_net(), X, y, epochs=2, batch_size=16, optimizer="adam", checkpoint=Checkpoint(tmp_path))
+    saved = load_checkpoint(tmp_path)
+    assert saved.state["optimizer"]["t"] == 2 * 13
+    net, meta, slots = io.load_with_metadata(saved.path)
+    meta["checkpoint"]["optimizer"]["t"] = 25
+    extra = {"checkpoint": meta["checkpoint"]}
+    io.save(net, saved.path, extra_metadata=extra, slots=slots)
+    with pytest.raises(ModelFormatError, match=r"'optimizer.t' is 25, expected 26 \(the steps taken\)"):
+        load_checkpoint(tmp_path)
+
+
+def test_a_checkpoint_is_never_written_with_a_state_load_would_refuse(tmp_path, monkeypatch):
+    from deltaprop.trainer import Trainer
+
+    X, y, validation = _data()
+    state = Trainer.state
+
+    def lying_state(trainer):
+        numbers, arrays = state(trainer)
+        return {**numbers, "epoch": numbers["epoch"] + 1}, arrays
+
+    monkeypatch.setattr(Trainer, "state", lying_state)
+    with pytest.raises(ValueError, match="'epoch' is 1, but the history holds 0 records"):
+        fit(_net(), X, y, validation_data=validation, checkpoint=Checkpoint(tmp_path),
+            should_stop=lambda: True, **OPTIONS)
+    assert not checkpoint_file(tmp_path).exists()
+
+
+@pytest.mark.parametrize(("version", "message"), [
+    (3, "written by a newer deltaprop .state version 3.; upgrade"),
+    (1, "has state version 1, this deltaprop resumes version 2"),
+    (True, "has state version True"),
+    ("2", "has state version '2'"),
+    (10**400, "newer deltaprop"),
+])
+def test_other_state_versions_are_named(tmp_path, version, message):
+    X, y, _ = _data()
+    fit(_net(), X, y, epochs=1, batch_size=16, checkpoint=Checkpoint(tmp_path))
+    path = checkpoint_file(tmp_path)
+    net, meta, slots = io.load_with_metadata(path)
+    meta["checkpoint"]["version"] = version
+    io.save(net, path, extra_metadata={"checkpoint": meta["checkpoint"]}, slots=slots)
+    with pytest.raises(ModelFormatError, match=message) as info:
+        load_checkpoint(tmp_path)
+    assert len(str(info.value)) <= 300
+
+
+def test_what_the_caller_keeps_in_extra_follows_its_schema(tmp_path):
+    from deltaprop.schema import Strict
+
+    class Options(Strict):
+        out: str
+        hidden: list[int]
+
+    X, y, _ = _data()
+    with pytest.raises(ValueError, match=r"checkpoint state, 'extra', field 'hidden': expected a valid list"):
+        fit(_net(), X, y, epochs=1, checkpoint=Checkpoint(tmp_path, {"out": "r", "hidden": 3}, Options))
+    assert not checkpoint_file(tmp_path).exists()
+    fit(_net(), X, y, epochs=1, checkpoint=Checkpoint(tmp_path, {"out": "r", "hidden": [3]}, Options))
+    assert load_checkpoint(tmp_path, Options).state["extra"]["hidden"] == [3]
+    net, meta, slots = io.load_with_metadata(checkpoint_file(tmp_path))
+    meta["checkpoint"]["extra"]["out"] = 5
+    io.save(net, checkpoint_file(tmp_path), extra_metadata={"checkpoint": meta["checkpoint"]}, slots=slots)
+    load_checkpoint(tmp_path)  # without the schema, extra is the caller's business
+    with pytest.raises(ModelFormatError, match=r"'extra', field 'out': expected a valid string, found 5"):
+        load_checkpoint(tmp_path, Options)

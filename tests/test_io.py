@@ -226,21 +226,29 @@ def test_newer_format_version_asks_to_upgrade(tmp_path, saved):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda m: m.pop("sizes"), "lacks the required keys \\['sizes'\\]"),
+        (lambda m: m.pop("sizes"), "lacks the required field 'sizes'"),
         (lambda m: m.pop("format_version"), "format_version"),
-        (lambda m: m.update(format_version=True), "format_version"),
+        (lambda m: m.update(format_version=True), "'format_version': expected a valid integer, found True"),
         (lambda m: m.update(format_version="1"), "format_version"),
-        (lambda m: m.update(format_version=0), "format version 0"),
-        (lambda m: m.update(sizes="2,3,1"), "'sizes' must be a JSON array"),
-        (lambda m: m.update(sizes=[2, 3.0, 1]), "positive integers"),
-        (lambda m: m.update(sizes=[2, True, 1]), "positive integers"),
-        (lambda m: m.update(sizes=[2, 0, 1]), "positive integers"),
+        (lambda m: m.update(format_version=0), "'format_version': expected greater than or equal to 1"),
+        (lambda m: m.update(sizes="2,3,1"), "'sizes': expected a valid list, found '2,3,1'"),
+        (lambda m: m.update(sizes=[2, 3.0, 1]), "'sizes.1': expected a valid integer, found 3.0"),
+        (lambda m: m.update(sizes=[2, True, 1]), "'sizes.1': expected a valid integer, found True"),
+        (lambda m: m.update(sizes=[2, 0, 1]), "'sizes.1': expected greater than or equal to 1, found 0"),
         (lambda m: m.update(activations=["sigmoid"]), "'activations' must list 2"),
-        (lambda m: m.update(activations=["sigmoid", 3]), "'activations' must list 2"),
-        (lambda m: m.update(cost=None), "'cost' must be a JSON string"),
-        (lambda m: m.update(dtype="float16"), "'dtype' must be one of"),
-        (lambda m: m.update(training=[]), "'training' must be a JSON object"),
-        (lambda m: m.update(deltaprop_version=1), "'deltaprop_version' must be a JSON string"),
+        (lambda m: m.update(activations=["sigmoid", 3]), "'activations.1': expected a valid string"),
+        (lambda m: m.update(cost=None), "'cost': expected a valid string, found None"),
+        (lambda m: m.update(dtype="float16"), "'dtype': expected 'float32' or 'float64', found 'float16'"),
+        (lambda m: m.update(training=[]), "'training': expected a valid dictionary, found \\[\\]"),
+        (lambda m: m.update(deltaprop_version=1), "'deltaprop_version': expected a valid string"),
+        (lambda m: m.update(sizes=[1] * 1002, activations=["sigmoid"] * 1001),
+         "'sizes': List should have at most 1001 items, not 1002, found <list of 1,002"),
+        (lambda m: m.update(slots=["velocity", "velocity"]), "slot names must be distinct"),
+        (lambda m: m.update(slots=["no such"]), "'slots.0': String should match pattern"),
+        (lambda m: m.update(image_shape=[2, 2]),
+         "'image_shape' \\[2, 2\\] has 4 pixels, but the network takes 2"),
+        (lambda m: m.update(data_seed=-1), "'data_seed': expected greater than or equal to 0, found -1"),
+        (lambda m: m.update(test_accuracy=1.5), "'test_accuracy': expected less than or equal to 1"),
     ],
 )
 def test_invalid_metadata_fields(tmp_path, saved, change, message):
@@ -352,7 +360,7 @@ def test_non_finite_tensor(tmp_path, saved, value):
         ("{not json", {}, "not valid JSON"),
         ("", {}, "not valid JSON"),
         ('{"format_version": NaN}', {}, "not valid JSON"),
-        ("[" * 100_000 + "]" * 100_000, {}, "not valid JSON"),
+        ("[" * 100_000 + "]" * 100_000, {}, "nested 100000 deep, more than the limit of 32"),
         ("[1, 2]", {}, "must be a JSON object"),
         (None, {}, "no metadata"),
         (None, {"format": "pt"}, "no 'deltaprop' entry"),
@@ -567,17 +575,18 @@ def model_bytes(fuzz_dir) -> bytes:
 
 
 def _only_model_format_errors(path: pathlib.Path) -> None:
-    """Both readers either succeed or raise ModelFormatError; anything else fails the test."""
+    """Both readers either succeed or raise ModelFormatError in one line of at most 300 characters;
+    anything else fails the test."""
     try:
         net = io.load(path)
-    except ModelFormatError:
-        pass
+    except ModelFormatError as error:
+        assert len(str(error)) <= 300 and "\n" not in str(error)
     else:
         assert isinstance(net, Network)
     try:
         meta = io.read_metadata(path)
-    except ModelFormatError:
-        pass
+    except ModelFormatError as error:
+        assert len(str(error)) <= 300 and "\n" not in str(error)
     else:
         assert isinstance(meta, dict)
 
@@ -752,3 +761,170 @@ def test_checkpoints_of_version_0_1_0_keep_their_velocities(tmp_path):
     meta["velocities"] = True
     path = write_raw(tmp_path / "old.safetensors", tensors, meta)
     assert io.load_with_metadata(path)[2]["velocity"][0].tolist() == velocity[0].tolist()
+
+
+# -- limits: JSON, sizes, memory; the reader is deltaprop's own ------------------------------------
+
+
+def test_json_limits_count_outside_strings_only():
+    from deltaprop import limits
+
+    assert limits.json_shape(b'{"a": [1, [2, "[[[[,,,"], {"b": "\\"[{"}]}') == (3, 10)
+    assert limits.parse_json('{"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}', "x") == {"a": "[" * 40}
+    for text, message in [
+        (limits.MAX_JSON_DEPTH * "[" + limits.MAX_JSON_DEPTH * "]", None),
+        ((limits.MAX_JSON_DEPTH + 1) * "[" + (limits.MAX_JSON_DEPTH + 1) * "]", "nested 33 deep"),
+        ("[" + "0," * limits.MAX_JSON_VALUES + "0]", "holds about 4,000,002 values, more than"),
+        ('{"eta": 1e999}', "number 1e999 is too large for a float"),
+        ('{"eta": NaN}', "non-standard JSON constant NaN"),
+        (b'{"a": "\xff"}', "not UTF-8 text"),
+        ("{", "is not valid JSON"),
+    ]:
+        if message is None:
+            limits.parse_json(text, "x")
+            continue
+        with pytest.raises(ValueError, match=message):
+            limits.parse_json(text, "x")
+    with pytest.raises(ValueError, match="x is 11 bytes long, more than the limit of 10"):
+        limits.parse_json('"abcdefghi"', "x", max_bytes=10)
+
+
+def test_shortened_values_in_messages():
+    from deltaprop.limits import short_list, short_repr, shorten
+
+    assert shorten("x" * 400) == "x" * 297 + "..." and shorten("abc") == "abc"
+    assert short_repr(list(range(11))) == "<list of 11 items>" and short_repr([1, 2]) == "[1, 2]"
+    assert short_repr("y" * 100) == repr("y" * 100)[:57] + "..."
+    assert short_list(range(8), shown=3) == "0, 1, 2 and 5 more"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda m: m.update(training={"eta": 1e308 * 10}), "too large for a float"),
+        (lambda m: m.update(extra=json.loads("[" * 40 + "]" * 40)), "nested 41 deep"),
+        (lambda m: m.update(extra="x" * 2000), None),  # long strings are fine
+    ],
+)
+def test_metadata_within_the_json_limits(tmp_path, saved, change, message):
+    _, tensors, meta = saved
+    text = json.dumps(meta)
+    change(meta)
+    text = json.dumps(meta).replace("Infinity", "1e999")
+    path = write_raw(tmp_path / "m.safetensors", tensors, text)
+    if message is None:
+        assert io.read_metadata(path)["extra"] == "x" * 2000
+        return
+    with pytest.raises(ModelFormatError, match=message):
+        io.load(path)
+
+
+def test_metadata_longer_than_its_limit_is_refused(tmp_path, saved, monkeypatch):
+    from deltaprop import model_format
+
+    path, _, _ = saved
+    monkeypatch.setattr(model_format, "MAX_METADATA_BYTES", 100)
+    with pytest.raises(ModelFormatError, match=r"bytes long, more than the limit of 100"):
+        io.read_metadata(path)
+
+
+def _entries(path: pathlib.Path) -> tuple[dict[str, Any], bytes]:
+    data = path.read_bytes()
+    (n,) = struct.unpack("<Q", data[:8])
+    return json.loads(data[8 : 8 + n]), data[8 + n :]
+
+
+def test_tensor_data_must_fill_the_file_without_gaps_or_overlaps(tmp_path, saved):
+    path, _, _ = saved
+    header, body = _entries(path)
+    order = sorted((name for name in header if name != "__metadata__"),
+                   key=lambda name: header[name]["data_offsets"])
+    # the same tensors stored in another order load the same
+    moved, position, data = json.loads(json.dumps(header)), 0, b""
+    for name in reversed(order):
+        begin, end = header[name]["data_offsets"]
+        moved[name]["data_offsets"] = [position, position + end - begin]
+        position, data = position + end - begin, data + body[begin:end]
+    path.write_bytes(raw_file(moved, data))
+    reordered = io.load(path)
+    path.write_bytes(raw_file(header, body))
+    assert _same_parameters(reordered, io.load(path))
+    for bad, extra, message in [
+        ({order[1]: [8, 8 + 48]}, b"", "lies at bytes \\[8, 56\\) of the data, expected to start at"),
+        ({}, b"\x00" * 8, "take 104 bytes, but the file holds 112 after its header"),
+        ({order[0]: [0, 56]}, b"", "lies at bytes \\[0, 56\\) of the data, expected to start at 0 and hold"),
+    ]:
+        changed = json.loads(json.dumps(header))
+        for name, offsets in bad.items():
+            changed[name]["data_offsets"] = offsets
+        path.write_bytes(raw_file(changed, body + extra))
+        for read in (io.load, io.read_metadata):
+            with pytest.raises(ModelFormatError, match=message):
+                read(path)
+
+
+def _same_parameters(a: Network, b: Network) -> bool:
+    return all(np.array_equal(p, q) for p, q in zip(a.weights + a.biases, b.weights + b.biases, strict=True))
+
+
+def test_loading_never_hands_the_file_to_a_native_parser(saved, monkeypatch):
+    path, tensors, _ = saved
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("safetensors parsed a file")
+
+    monkeypatch.setattr(safetensors.numpy, "load", refuse)
+    monkeypatch.setattr(safetensors.numpy, "load_file", refuse)
+    net = io.load(path)
+    np.testing.assert_array_equal(net.weights[0], tensors["layers.0.weight"])
+    assert net.weights[0].flags.writeable and net.weights[0].flags.owndata
+
+
+def test_loading_more_than_the_memory_available_is_refused_before_allocating(saved, monkeypatch):
+    from deltaprop import limits
+
+    path, _, _ = saved
+    monkeypatch.setattr(limits, "available_memory", lambda: 100)
+    with pytest.raises(ModelFormatError, match=r"loading its 13 parameters would need 208 bytes of "
+                                               r"memory, more than the 100 bytes available"):
+        io.load(path)
+    assert io.read_metadata(path)["sizes"] == [2, 3, 1]  # the header needs nothing
+
+
+def test_memory_errors_while_reading_become_one_line(saved, monkeypatch):
+    path, _, _ = saved
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(io.np, "empty", no_memory)
+    with pytest.raises(ModelFormatError, match="not enough memory to load its 13 parameters"):
+        io.load(path)
+
+
+def test_save_refuses_what_load_would_refuse(tmp_path, monkeypatch):
+    path = tmp_path / "m.safetensors"
+    for extra, message in [
+        ({"extra": json.loads("[" * 40 + "]" * 40)}, "nested 41 deep"),
+        ({"image_shape": [3, 3]}, "'image_shape' \\[3, 3\\] has 9 pixels, but the network takes 2"),
+        ({"data_seed": True}, "'data_seed': expected a valid integer"),
+        ({"n_classes": 0}, "'n_classes'"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            io.save(make_net(), path, extra_metadata=extra)
+    with pytest.raises(ValueError, match="'sizes': List should have at most 1001 items"):
+        io.save(Network([1] * 1002, activation="linear"), path)
+    monkeypatch.setattr(io, "MAX_FILE_BYTES", 50)
+    with pytest.raises(ValueError, match="more than the limit of 50 bytes that load accepts"):
+        io.save(make_net(), path)
+    assert not path.exists()
+
+
+def test_messages_stay_short_whatever_the_file_holds(tmp_path, saved):
+    _, tensors, meta = saved
+    long = {**meta, "cost": "c" * 10_000, "activations": ["a" * 10_000, "sigmoid"]}
+    for i, value in enumerate([long, {**meta, "sizes": [2, 3, 1] * 300}]):
+        path = write_raw(tmp_path / f"m{i}.safetensors", tensors, value)
+        with pytest.raises(ModelFormatError) as info:
+            io.load(path)
+        assert len(str(info.value)) <= 300 and str(path)[:50] in str(info.value)

@@ -22,33 +22,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from pydantic import BaseModel
 
 from deltaprop import io
+from deltaprop.checkpoint_schema import STATE_VERSION, validate_state
 from deltaprop.errors import ModelFormatError
+from deltaprop.limits import short_repr, shorten
 from deltaprop.network import Network
 
 if TYPE_CHECKING:
     from deltaprop.trainer import Trainer
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
-STATE_VERSION = 2
-
-# key -> type of the values in the "checkpoint" metadata object
-_STATE_TYPES: dict[str, type | tuple[type, ...]] = {
-    "version": int,
-    "config": dict,
-    "epoch": int,
-    "batch": int,
-    "optimizer": dict,
-    "best_validation": (float, type(None)),
-    "epochs_without_improvement": int,
-    "rng": dict,
-    "rng_epoch_start": dict,
-    "sums": dict,
-    "history": dict,
-    "data": dict,
-    "extra": dict,
-}
 
 
 @dataclass
@@ -71,15 +56,21 @@ class Checkpoint:
     Args:
         directory: created when first saved to.
         extra: JSON-ready values stored in every checkpoint (the command line keeps its options there).
+        extra_schema: a pydantic model ``extra`` must follow, checked on save and on load, so that
+            what the caller stores is validated like the rest of the state.
     """
 
-    def __init__(self, directory: str | os.PathLike[str], extra: dict[str, Any] | None = None) -> None:
+    def __init__(self, directory: str | os.PathLike[str], extra: dict[str, Any] | None = None,
+                 extra_schema: type[BaseModel] | None = None) -> None:
         self.directory = Path(directory)
         self.extra = dict(extra or {})
+        self.extra_schema = extra_schema
 
     def save(self, trainer: Trainer) -> None:
         numbers, slots = trainer.state()
         state = {"version": STATE_VERSION, **numbers, "extra": self.extra}
+        # never write what load would refuse
+        validate_state(state, list(trainer.net.sizes), sorted(slots), self.extra_schema)
         path = checkpoint_file(self.directory)
         path.parent.mkdir(parents=True, exist_ok=True)
         io.save(trainer.net, path, extra_metadata={"checkpoint": state}, slots=slots)
@@ -95,46 +86,40 @@ class Checkpoint:
         return numbers, {"weights": net.weights, "biases": net.biases, "optimizer": saved.slots}
 
 
-def _check_state(path: Path, state: Any, n_layers: int) -> dict[str, Any]:
+def _check_state(path: Path, state: Any, meta: dict[str, Any],
+                 extra_schema: type[BaseModel] | None) -> dict[str, Any]:
+    """The training state of a checkpoint, checked against ``deltaprop.checkpoint_schema``."""
     if not isinstance(state, dict):
         raise ModelFormatError(f"{path}: not a checkpoint: its metadata has no 'checkpoint' object")
-    if isinstance(state.get("version"), int) and state["version"] > STATE_VERSION:
-        raise ModelFormatError(
+    version = state.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > STATE_VERSION:
+        raise ModelFormatError(shorten(
             f"{path}: the checkpoint was written by a newer deltaprop (state version "
-            f"{state['version']}); upgrade deltaprop to resume it"
-        )
-    if state.get("version") != STATE_VERSION:
-        raise ModelFormatError(
-            f"{path}: the checkpoint has state version {state.get('version')!r}, this deltaprop "
+            f"{short_repr(version)}); upgrade deltaprop to resume it"
+        ))
+    if version != STATE_VERSION or isinstance(version, bool):
+        raise ModelFormatError(shorten(
+            f"{path}: the checkpoint has state version {short_repr(version)}, this deltaprop "
             f"resumes version {STATE_VERSION}; finish the run with the deltaprop that started it"
-        )
-    for key, kind in _STATE_TYPES.items():
-        value = state.get(key)
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = state[key] = float(value)
-        if isinstance(value, bool) or not isinstance(value, kind):
-            raise ModelFormatError(f"{path}: checkpoint field {key!r} is missing or malformed")
-    sums = state["sums"].get("nabla_b_sum")
-    if state["epoch"] < 0 or state["batch"] < 0 or not isinstance(sums, list) or len(sums) != n_layers:
-        raise ModelFormatError(f"{path}: checkpoint position or running sums are invalid")
-    for key in ("rng", "rng_epoch_start"):
-        try:
-            np.random.default_rng().bit_generator.state = state[key]
-        except (TypeError, ValueError, KeyError, OverflowError) as error:
-            raise ModelFormatError(f"{path}: checkpoint field {key!r} is invalid: {error}") from None
-    return state
+        ))
+    try:
+        return validate_state(state, meta["sizes"], meta["slots"], extra_schema)
+    except ValueError as error:
+        raise ModelFormatError(shorten(f"{path}: {error}")) from None
 
 
-def load_checkpoint(directory: str | os.PathLike[str]) -> SavedCheckpoint:
+def load_checkpoint(directory: str | os.PathLike[str],
+                    extra_schema: type[BaseModel] | None = None) -> SavedCheckpoint:
     """The checkpoint in ``directory``.
 
     Raises:
         FileNotFoundError: the directory holds no checkpoint.
-        ModelFormatError: the checkpoint is corrupt, truncated, of another version, or malformed.
+        ModelFormatError: the checkpoint is corrupt, truncated, of another version, or its state
+            breaks the schema of ``deltaprop.checkpoint_schema`` (one line naming the field).
     """
     path = checkpoint_file(directory)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint to resume in {directory}: expected {path}")
     net, meta, slots = io.load_with_metadata(path)
-    state = _check_state(path, meta.get("checkpoint"), net.num_layers)
+    state = _check_state(path, meta.get("checkpoint"), meta, extra_schema)
     return SavedCheckpoint(net, state, slots, path)

@@ -17,9 +17,12 @@ plus any ``extra_metadata`` given to ``save``. Checkpoints also store an optimiz
 state: for each slot named in the metadata's ``"slots"`` (e.g. ``"velocity"``), tensors
 ``{slot}.layers.{i}.weight`` and ``.bias`` shaped like the parameters.
 
-Loading never executes code: the file is parsed as safetensors and JSON only, and everything in it
-is checked against everything else. A file that is truncated, corrupt, of a newer format, or whose
-metadata disagrees with its tensors raises ``ModelFormatError`` naming the path and the problem.
+Loading never executes code: the header is parsed as JSON within the limits of ``deltaprop.limits``,
+the metadata checked against the schema of ``deltaprop.schema``, everything in the file against
+everything else, and the memory loading needs against the memory available, before each tensor is
+read into an array of its own (no native parser sees the file). A file that is truncated, corrupt,
+of a newer format, beyond a limit, or whose metadata disagrees with its tensors raises
+``ModelFormatError`` naming the path and the problem in one line.
 """
 
 from __future__ import annotations
@@ -34,7 +37,10 @@ import numpy as np
 import safetensors.numpy
 
 from deltaprop._files import atomic_write
+from deltaprop._validation import all_finite
 from deltaprop._version import __version__
+from deltaprop.errors import ModelFormatError
+from deltaprop.limits import MAX_METADATA_BYTES, check_memory, format_bytes, parse_json
 from deltaprop.model_format import (
     DTYPES,
     FORMAT_VERSION,
@@ -44,7 +50,6 @@ from deltaprop.model_format import (
     SLOT_NAME_LENGTH,
     bias_name,
     check_header_tensors,
-    check_tensor_names,
     expected_shapes,
     format_error,
     metadata_from_header,
@@ -52,6 +57,7 @@ from deltaprop.model_format import (
     weight_name,
 )
 from deltaprop.network import Network
+from deltaprop.schema import validate_model_metadata
 
 __all__ = ["FORMAT_VERSION", "METADATA_KEY", "load", "load_with_metadata", "read_metadata", "save"]
 
@@ -99,12 +105,16 @@ def _metadata_of(net: Network, extra_metadata: Mapping[str, Any] | None, slots: 
                 )
         meta.update(extra_metadata)
     try:
-        return json.dumps(meta, default=_json_default, allow_nan=False, sort_keys=True)
-    except (TypeError, ValueError) as error:
+        text = json.dumps(meta, default=_json_default, allow_nan=False, sort_keys=True)
+    except (TypeError, ValueError, RecursionError) as error:
         raise ValueError(
             f"the model metadata (training config and extra_metadata) must be JSON-serializable "
-            f"with finite numbers: {error}"
+            f"with finite numbers: {str(error)[:200]}"
         ) from None
+    # what is written must be readable: the same limits and schema as load
+    validate_model_metadata(parse_json(text, "the model metadata", MAX_METADATA_BYTES),
+                            "the model metadata")
+    return text
 
 
 def _tensors_of(net: Network) -> dict[str, np.ndarray]:
@@ -174,8 +184,9 @@ def save(
     ``path``, so that ``path`` never holds a half-written model, even if the process dies.
 
     Raises:
-        ValueError: a parameter contains NaN or infinity (the message names the layer), or the
-            metadata cannot be written as JSON.
+        ValueError: a parameter contains NaN or infinity (the message names the layer), the
+            metadata cannot be written as JSON, or the file would break the schema or a limit that
+            ``load`` applies (so nothing is written that ``load`` would refuse).
         TypeError: ``extra_metadata`` is not a dict with string keys.
         OSError: the file cannot be written; ``path`` is left as it was.
     """
@@ -186,7 +197,17 @@ def save(
     slots = dict(slots or {})
     tensors.update(_slot_tensors(net, slots))
     metadata = {METADATA_KEY: _metadata_of(net, extra_metadata, sorted(slots))}
-    data = safetensors.numpy.save(tensors, metadata=metadata)
+    nbytes = sum(array.nbytes for array in tensors.values()) + len(metadata[METADATA_KEY])
+    if nbytes >= MAX_FILE_BYTES:
+        raise ValueError(f"the model file would be {format_bytes(nbytes)}, more than the limit of "
+                         f"{format_bytes(MAX_FILE_BYTES)} that load accepts")
+    try:
+        data = safetensors.numpy.save(tensors, metadata=metadata)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as error:  # noqa: BLE001 - a Rust panic derives from BaseException
+        raise ValueError(f"safetensors could not encode the model: {type(error).__name__}: "
+                         f"{str(error)[:200]}") from None
     with atomic_write(path) as file:
         file.write(data)
 
@@ -203,12 +224,25 @@ def _open_checked(path: PathLike) -> tuple[str, Any, int]:
         size = os.fstat(file.fileno()).st_size
         if size >= MAX_FILE_BYTES:
             raise format_error(
-                path, f"the file is {size} bytes, too large for a model file (limit 4 GiB)"
+                path, f"the file is {size:,} bytes, too large for a model file (limit "
+                      f"{format_bytes(MAX_FILE_BYTES)})"
             )
     except BaseException:
         file.close()
         raise
     return path, file, size
+
+
+def _read_header(path: str, file: Any, size: int) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """(header, checked metadata, offset of the data) of an open model file of ``size`` bytes."""
+    prefix = file.read(8)
+    if size >= 8 and len(prefix) == 8:
+        (header_size,) = struct.unpack("<Q", prefix)
+        if header_size <= min(size - 8, MAX_HEADER_BYTES):
+            prefix += file.read(header_size)
+    header = parse_header(path, prefix, size)
+    meta = metadata_from_header(path, header)
+    return header, meta, len(prefix)
 
 
 def read_metadata(path: PathLike) -> dict[str, Any]:
@@ -221,19 +255,13 @@ def read_metadata(path: PathLike) -> dict[str, Any]:
     Raises:
         FileNotFoundError: there is no file at ``path``.
         ModelFormatError: the file is not a safetensors file, has no valid deltaprop metadata, is
-            of a newer format, names an unknown activation or cost, or its tensor entries disagree
-            with the metadata.
+            of a newer format, names an unknown activation or cost, exceeds a limit of
+            ``deltaprop.limits``, or its tensor entries disagree with the metadata.
     """
     path, file, size = _open_checked(path)
     with file:
-        prefix = file.read(8)
-        if size >= 8 and len(prefix) == 8:
-            (header_size,) = struct.unpack("<Q", prefix)
-            if header_size <= min(size - 8, MAX_HEADER_BYTES):
-                prefix += file.read(header_size)
-    header = parse_header(path, prefix, size)
-    meta = metadata_from_header(path, header)
-    check_header_tensors(path, header, meta)
+        header, meta, start = _read_header(path, file, size)
+    check_header_tensors(path, header, meta, size - start)
     return meta
 
 
@@ -242,12 +270,37 @@ def load(path: PathLike) -> Network:
     return load_with_metadata(path)[0]
 
 
+def _read_tensors(path: str, file: Any, start: int, spans: dict[str, tuple[int, int]],
+                  shapes: dict[str, tuple[int, ...]], dtype: np.dtype) -> dict[str, np.ndarray]:
+    """Each tensor read from its bytes into an array of its own, checked finite."""
+    stored = dtype.newbyteorder("<")
+    arrays: dict[str, np.ndarray] = {}
+    for name, (begin, end) in sorted(spans.items(), key=lambda item: item[1]):
+        array = np.empty(shapes[name], dtype=stored)
+        view = memoryview(array.reshape(-1).view(np.uint8))
+        file.seek(start + begin)
+        filled = 0
+        while filled < end - begin:
+            count = file.readinto(view[filled:])
+            if not count:
+                raise format_error(path, f"the file changed while being read: tensor {name!r} ends "
+                                         f"{end - begin - filled} bytes early")
+            filled += count
+        if not all_finite(array.reshape(array.shape[0], -1)):
+            raise format_error(path, f"tensor {name!r} contains NaN or infinite values")
+        arrays[name] = array.astype(dtype, copy=False)
+    return arrays
+
+
 def load_with_metadata(path: PathLike) -> tuple[Network, dict[str, Any], dict[str, list[np.ndarray]]]:
     """Read a network written by ``save``; no code in the file is ever executed.
 
-    Every part of the file is checked: the safetensors structure, the metadata (its keys, types
-    and format version), the tensor names, shapes and dtypes against the metadata, and that every
-    parameter is finite.
+    Every part of the file is checked before the tensors are read: the safetensors structure, the
+    metadata against ``deltaprop.schema.ModelMetadata`` (keys, types, ranges, format version), the
+    tensor names, shapes, dtypes and places against the metadata, the limits of
+    ``deltaprop.limits``, and the memory loading needs against the memory available. Then every
+    parameter is read into an array of its own and checked finite. The file is parsed by deltaprop
+    itself, never handed to a native parser.
 
     Returns:
         (net, metadata, slots): a new Network with the stored parameters (bitwise equal),
@@ -259,48 +312,41 @@ def load_with_metadata(path: PathLike) -> tuple[Network, dict[str, Any], dict[st
         ModelFormatError: the file is truncated, corrupt, not a deltaprop model, of a newer format
             version (upgrade deltaprop), names an activation or cost not registered in this
             session, has missing or unexpected tensors, or tensors whose shape or dtype disagrees
-            with the metadata, or NaN/infinite parameters. The message names the path.
+            with the metadata, or NaN/infinite parameters, or needs more memory than a limit or
+            than is available. The message names the path.
     """
     path, file, size = _open_checked(path)
     with file:
-        data = file.read()
-    if len(data) != size:
-        raise format_error(path, f"the file changed while being read ({size} bytes, read {len(data)})")
-    header = parse_header(path, data, size)
-    meta = metadata_from_header(path, header)
-    check_header_tensors(path, header, meta)
-    try:
-        tensors = safetensors.numpy.load(data)
-    except Exception as error:  # noqa: BLE001 - any failure to parse untrusted bytes is a bad file
-        raise format_error(path, f"corrupt safetensors file ({type(error).__name__}: {error})") from None
+        header, meta, start = _read_header(path, file, size)
+        spans = check_header_tensors(path, header, meta, size - start)
+        sizes: list[int] = meta["sizes"]
+        dtype = np.dtype(meta["dtype"])
+        parameters = sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
+        check_memory(f"{path}: loading its {parameters:,} parameters", size - start +
+                     parameters * dtype.itemsize, error=ModelFormatError)  # + the network's own
+        try:
+            arrays = _read_tensors(path, file, start, spans, expected_shapes(sizes, meta["slots"]), dtype)
+        except MemoryError:
+            raise format_error(path, f"not enough memory to load its {parameters:,} parameters "
+                                     f"({format_bytes(size - start)})") from None
+    return _network_of(path, meta, arrays)
 
-    sizes: list[int] = meta["sizes"]
-    expected = expected_shapes(sizes, meta["slots"])
-    check_tensor_names(path, set(tensors), set(expected), sizes)
-    dtype = np.dtype(meta["dtype"])
-    arrays: dict[str, np.ndarray] = {}
-    for name, shape in expected.items():
-        array = tensors[name]
-        if array.dtype != dtype or array.shape != shape:
-            raise format_error(
-                path,
-                f"tensor {name!r} decoded as {array.dtype} {array.shape}, expected {dtype} {shape}",
-            )
-        if not np.all(np.isfinite(array)):
-            raise format_error(path, f"tensor {name!r} contains NaN or infinite values")
-        arrays[name] = np.array(array, dtype=dtype, copy=True)  # writable, owns its memory
 
-    n_layers = len(sizes) - 1
+def _network_of(path: str, meta: dict[str, Any], arrays: dict[str, np.ndarray],
+                ) -> tuple[Network, dict[str, Any], dict[str, list[np.ndarray]]]:
+    n_layers = len(meta["sizes"]) - 1
     try:
         net = Network.from_parameters(
             [arrays[weight_name(i)] for i in range(n_layers)],
             [arrays[bias_name(i)] for i in range(n_layers)],
             activation=list(meta["activations"]),
             cost=meta["cost"],
-            dtype=dtype,
+            dtype=np.dtype(meta["dtype"]),
         )
     except (TypeError, ValueError) as error:  # e.g. softmax in a hidden layer, bad cost pairing
         raise format_error(path, f"the stored network is invalid: {error}") from None
+    except MemoryError:
+        raise format_error(path, "not enough memory to build the stored network") from None
     net.training_config = meta["training"]
     names = [weight_name(i) for i in range(n_layers)] + [bias_name(i) for i in range(n_layers)]
     slots = {slot: [arrays[f"{slot}.{name}"] for name in names] for slot in meta["slots"]}

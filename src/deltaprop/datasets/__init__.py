@@ -19,8 +19,10 @@ Errors, the same everywhere: a missing file or folder raises ``FileNotFoundError
 a malformed file (truncated, lying header, bad cell, corrupt gzip or zip) raises
 :class:`~deltaprop.errors.DataFormatError` naming the file; a failed download raises
 :class:`~deltaprop.errors.DownloadError` saying which files are missing and where to put them; bad
-arguments raise ``ValueError`` or ``TypeError``. Every read is bounded: no header can make a loader
-allocate more than about :data:`MAX_DATA_BYTES` bytes for one array.
+arguments raise ``ValueError`` or ``TypeError``. Every read is bounded: what a file needs (its
+arrays as stored and as converted, an image's pixels) is computed from its headers and checked against
+the limits of :mod:`deltaprop.limits` (:data:`MAX_DATA_BYTES` per stored array) and the memory
+available before anything is allocated; labels must number their classes densely (``docs/limits.md``).
 
 Modules: ``base`` (containers, limits), ``idx``, ``download``, ``mnist``, ``tables`` (digits, .npz,
 .csv), ``spec`` (command-line specs), ``inputs`` (prediction inputs); ``csvrows`` and ``npyformat``

@@ -13,13 +13,12 @@ import numpy as np
 
 from deltaprop._validation import as_labels
 from deltaprop.errors import DataFormatError
+from deltaprop.limits import MAX_DATA_BYTES, MAX_DECODED_BYTES, check_memory, max_classes_for
 
-__all__ = ["MAX_DATA_BYTES", "Dataset", "PathLike", "Split", "existing_file", "file_labels"]
+__all__ = ["MAX_DATA_BYTES", "Dataset", "PathLike", "Split", "check_decoded", "existing_file",
+           "file_labels"]
 
 PathLike = str | os.PathLike[str]
-
-#: Largest array (in bytes of data) that any file may declare; larger headers are rejected unread.
-MAX_DATA_BYTES = 2**31
 #: Bytes read at a time from files and downloads.
 CHUNK = 1 << 20
 
@@ -61,8 +60,17 @@ def existing_file(path: PathLike) -> Path:
     return path
 
 
+def check_decoded(what: str, nbytes: int) -> None:
+    """Refuse, before allocating, arrays made from a file that need more than
+    :data:`~deltaprop.limits.MAX_DECODED_BYTES` or the memory available (DataFormatError)."""
+    check_memory(what, nbytes, MAX_DECODED_BYTES, error=DataFormatError)
+
+
 def file_labels(values: np.ndarray, name: str, where: Callable[[int], str]) -> np.ndarray:
-    """int64 labels read from a file: integers or whole-number floats in [0, MAX_CLASSES).
+    """int64 labels read from a file: integers or whole-number floats in [0, MAX_CLASSES), that
+    number their classes densely enough: max label + 1 <= 2 x (distinct labels) + 10
+    (:func:`~deltaprop.limits.max_classes_for`), so that a stray label is never turned into a giant
+    output layer.
 
     ``name`` names the array (with its file) and ``where(i)`` entry i in messages. Everything wrong
     with the values is a DataFormatError, a non-numeric dtype included: :func:`as_labels` does the
@@ -70,4 +78,14 @@ def file_labels(values: np.ndarray, name: str, where: Callable[[int], str]) -> n
     """
     if values.dtype.kind not in "iuf":
         raise DataFormatError(f"{name} must hold integer class labels, got dtype {values.dtype}")
-    return as_labels(name, values, error=DataFormatError, where=where)
+    labels = as_labels(name, values, error=DataFormatError, where=where)
+    distinct = int(np.unique(labels).size)
+    n_classes = int(labels.max()) + 1
+    if n_classes > max_classes_for(distinct):
+        i = int(np.argmax(labels))
+        raise DataFormatError(
+            f"{where(i)} = {labels[i]} would make {n_classes} classes, but the labels take only "
+            f"{distinct} distinct values (at most {max_classes_for(distinct)} classes: 2 x distinct "
+            f"+ 10); number the classes 0, 1, 2, ..."
+        )
+    return labels

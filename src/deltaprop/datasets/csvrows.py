@@ -12,9 +12,17 @@ from pathlib import Path
 
 import numpy as np
 
+from deltaprop.datasets.base import check_decoded
 from deltaprop.errors import DataFormatError
+from deltaprop.limits import MAX_CSV_BYTES, format_bytes
 
-__all__ = ["PackedArray", "csv_rows", "finite_table", "is_number", "parse_row"]
+__all__ = ["PackedArray", "add_row", "csv_rows", "finite_table", "is_number", "parse_row"]
+
+#: Copies of the values a CSV reader may make (the packed values, the converted and the shuffled
+#: table), counted when checking the memory the values read so far need.
+VALUE_COPIES = 3
+#: Values read between two checks of the memory they need.
+CHECK_EVERY = 1 << 20
 
 
 @contextlib.contextmanager
@@ -25,6 +33,10 @@ def csv_rows(path: Path) -> Iterator[Iterator[tuple[int, list[str]]]]:
     DataFormatError naming the file (and the line).
     """
     reader = None
+    size = path.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise DataFormatError(f"{path}: the file is {format_bytes(size)}, more than the limit of "
+                              f"{format_bytes(MAX_CSV_BYTES)} for a .csv file")
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
@@ -66,6 +78,16 @@ def parse_row(path: Path, line: int, row: list[str], names: Sequence[str] | None
         raise DataFormatError(
             f"{path}, line {line}, {column_name(column, names)}: {row[column][:40]!r} is not a number"
         ) from None
+
+
+def add_row(path: Path, values: PackedArray, numbers: list[float]) -> None:
+    """Append a row's numbers to ``values``; every million values, check that the values read so far
+    stay within :data:`~deltaprop.limits.MAX_DECODED_BYTES` and the memory available."""
+    before = len(values)
+    values.extend(numbers)
+    if len(values) // CHECK_EVERY != before // CHECK_EVERY:
+        check_decoded(f"{path}: the {len(values):,} values read so far",
+                      VALUE_COPIES * values.itemsize * len(values))
 
 
 def finite_table(

@@ -6,10 +6,12 @@ then the data, big-endian and row-major. Files may be gzip-compressed.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import math
 import struct
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -18,8 +20,9 @@ import numpy as np
 from deltaprop._files import atomic_write
 from deltaprop.datasets.base import CHUNK, MAX_DATA_BYTES, PathLike
 from deltaprop.errors import DataFormatError
+from deltaprop.limits import check_memory
 
-__all__ = ["IDX_DTYPES", "IDX_MAX_RANK", "read_idx", "write_idx"]
+__all__ = ["IDX_DTYPES", "IDX_MAX_RANK", "read_idx", "read_idx_header", "write_idx"]
 
 IDX_MAX_RANK = 4
 #: IDX type code -> big-endian numpy dtype.
@@ -35,33 +38,57 @@ _IDX_CODES = {(dtype.kind, dtype.itemsize): code for code, dtype in IDX_DTYPES.i
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
+@contextlib.contextmanager
+def _idx_stream(path: Path) -> Iterator[tuple[IO[bytes], str]]:
+    """The file's data stream (decompressed when it starts with the gzip magic 1f 8b) and the word
+    messages use for its sizes; corrupt gzip data met inside the block is a DataFormatError."""
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == _GZIP_MAGIC
+        raw.seek(0)
+        if not gzipped:
+            yield raw, ""
+            return
+        try:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                yield stream, " (decompressed)"
+        except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+            raise DataFormatError(f"{path}: corrupt gzip data: {error}") from None
+
+
+def read_idx_header(path: PathLike) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and (big-endian) dtype an IDX file declares, read without its data, so that a
+    loader can compute what the file needs before reading it (see :func:`read_idx`)."""
+    path = Path(path)
+    with _idx_stream(path) as (stream, unit):
+        return _read_idx_header(stream, path, unit)
+
+
 def read_idx(path: PathLike) -> np.ndarray:
     """The array stored in an IDX file (raw, or gzip-compressed: detected by magic bytes 1f 8b).
 
     Returns a native-endian array of the stored dtype (uint8, int8, int16, int32, float32 or
     float64) and the stored shape, rank 1 to 4. The header must match the data length exactly.
+    The data are read (and decompressed) in chunks into one array allocated for them once the
+    header has been checked against :data:`MAX_DATA_BYTES` and the memory available; the data
+    that follow are counted against the header as they stream in.
 
     Raises FileNotFoundError if ``path`` does not exist, DataFormatError if the file is not a
     well-formed IDX file (wrong magic, unknown type code, absurd dims, truncated or extra data,
-    corrupt gzip).
+    corrupt gzip) or needs more memory than is available.
     """
     path = Path(path)
-    with open(path, "rb") as raw:
-        gzipped = raw.read(2) == _GZIP_MAGIC
-        raw.seek(0)
-        if not gzipped:
-            return _read_idx_stream(raw, path, "")
-        try:
-            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
-                return _read_idx_stream(stream, path, " (decompressed)")
-        except (gzip.BadGzipFile, EOFError, zlib.error) as error:
-            raise DataFormatError(f"{path}: corrupt gzip data: {error}") from None
+    with _idx_stream(path) as (stream, unit):
+        return _read_idx_stream(stream, path, unit)
 
 
 def _read_idx_stream(stream: IO[bytes], path: Path, unit: str) -> np.ndarray:
-    """The array in ``stream``; ``unit`` tells messages whether sizes are of decompressed data."""
+    """The array in ``stream``; ``unit`` tells messages whether sizes are of decompressed data.
+
+    The data are read in chunks, so that memory grows only with the data really there, up to what
+    the header promises and one byte more (to tell extra data)."""
     dims, dtype = _read_idx_header(stream, path, unit)
     expected = math.prod(dims) * dtype.itemsize  # Python ints: no overflow
+    check_memory(f"{path}: its IDX data of shape {dims}", expected, error=DataFormatError)
     data = _read_at_most(stream, expected + 1)
     if len(data) != expected:
         if len(data) < expected:

@@ -13,15 +13,26 @@ import itertools
 import math
 import numbers
 import os
+import struct
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from deltaprop._validation import check_positive_int
-from deltaprop.datasets.base import PathLike, existing_file
-from deltaprop.datasets.csvrows import PackedArray, csv_rows, finite_table, is_number, parse_row
+from deltaprop.datasets.base import PathLike, check_decoded, existing_file
+from deltaprop.datasets.csvrows import (
+    PackedArray,
+    add_row,
+    csv_rows,
+    finite_table,
+    is_number,
+    parse_row,
+)
 from deltaprop.datasets.npyformat import NPY_MAGIC, check_npy_header
 from deltaprop.errors import DataFormatError
+from deltaprop.limits import MAX_IMAGE_PIXELS, shorten
 
 __all__ = [
     "IMAGE_SHAPES",
@@ -42,6 +53,10 @@ IMAGE_SHAPES = {784: (28, 28), 64: (8, 8)}
 INVERT_CHOICES = ("auto", "yes", "no")
 #: The file types :func:`read_inputs` reads.
 INPUT_SUFFIXES = (".npy", ".csv", ".png")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: Bytes per pixel decoding and converting an image may take at once (RGBA float32, then float64
+#: gray levels and their temporaries).
+PNG_BYTES_PER_PIXEL = 64
 
 
 def read_inputs(
@@ -113,13 +128,16 @@ def read_npy_rows(path: PathLike, n_inputs: int) -> np.ndarray:
             raise DataFormatError(f"{path}: not a .npy file (write one with numpy.save)")
         file.seek(0)
         try:
-            check_npy_header(file, os.fstat(file.fileno()).st_size, str(path))
+            shape, dtype = check_npy_header(file, os.fstat(file.fileno()).st_size, str(path))
+            # the stored array, and its rows as float64 (with a temporary of their finiteness)
+            check_decoded(f"{path}: an array of shape {shorten(str(shape), 80)} as float64 rows",
+                          math.prod(shape) * (dtype.itemsize + 9))
             file.seek(0)
             array = np.lib.format.read_array(file, allow_pickle=False)
         except DataFormatError:
             raise
         except (ValueError, OSError, EOFError) as error:
-            raise DataFormatError(f"{path}: not a readable .npy array: {error}") from None
+            raise DataFormatError(f"{path}: not a readable .npy array: {str(error)[:200]}") from None
     if array.ndim >= 2 and math.prod(array.shape[-2:]) == n_inputs and array.shape[-1] != n_inputs:
         array = array.reshape(*array.shape[:-2], n_inputs)  # images (h, w) or (m, h, w)
     if array.ndim == 1 and array.shape[0] == n_inputs:
@@ -165,7 +183,7 @@ def read_csv_rows(path: PathLike, n_inputs: int) -> np.ndarray:
                 raise DataFormatError(
                     f"{path}, line {line}: {len(row)} features, but the model takes {n_inputs}"
                 )
-            values.extend(parse_row(path, line, row, names))
+            add_row(path, values, parse_row(path, line, row, names))
             lines.append(line)
     if not lines:
         raise DataFormatError(f"{path}: no rows of features after the header")
@@ -208,10 +226,19 @@ def read_image(path: PathLike, shape: tuple[int, int], invert: str = "auto") -> 
     path = existing_file(path)
     shape = _check_shape(shape)
     _check_invert(invert)
+    width, height = png_size(path)
+    if width * height > MAX_IMAGE_PIXELS:
+        raise DataFormatError(f"{path}: the image is {width} x {height} = {width * height:,} pixels, "
+                              f"more than the limit of {MAX_IMAGE_PIXELS:,}; scale it down first")
+    check_decoded(f"{path}: decoding a {width} x {height} image", width * height * PNG_BYTES_PER_PIXEL)
     try:
-        pixels = mpimage.imread(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # e.g. Pillow's decompression-bomb warning: a bad file
+            pixels = mpimage.imread(path)
+    except MemoryError:
+        raise DataFormatError(f"{path}: not enough memory to decode a {width} x {height} image") from None
     except Exception as error:  # any failure to decode an untrusted file is a bad file
-        raise DataFormatError(f"{path}: not a readable PNG image: {error}") from None
+        raise DataFormatError(f"{path}: not a readable PNG image: {str(error)[:200]}") from None
     if pixels.ndim not in (2, 3) or 0 in pixels.shape[:2]:
         raise DataFormatError(f"{path}: unexpected image array of shape {pixels.shape}")
     gray = grayscale(pixels)
@@ -224,6 +251,21 @@ def read_image(path: PathLike, shape: tuple[int, int], invert: str = "auto") -> 
     if high > low:
         gray = (gray - low) / (high - low)
     return gray.reshape(1, -1)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) from a PNG file's IHDR chunk, read before anything is decoded.
+
+    Raises DataFormatError if the file does not start like a PNG image.
+    """
+    with open(path, "rb") as file:
+        head = file.read(len(PNG_SIGNATURE) + 16)
+    if not head.startswith(PNG_SIGNATURE) or head[12:16] != b"IHDR" or len(head) < 24:
+        raise DataFormatError(f"{path}: not a readable PNG image: no PNG signature and IHDR header")
+    width, height = struct.unpack(">II", head[16:24])
+    if width == 0 or height == 0:
+        raise DataFormatError(f"{path}: the PNG header declares an empty {width} x {height} image")
+    return width, height
 
 
 def _check_invert(invert: object) -> None:
@@ -249,18 +291,30 @@ def _check_shape(shape: object) -> tuple[int, int]:
 def grayscale(pixels: np.ndarray) -> np.ndarray:
     """Gray levels in [0, 1] of a decoded image (h, w), (h, w, 1 to 4); transparent becomes white.
 
-    Values above 1 are taken as 0..255; color is weighted 0.299 R + 0.587 G + 0.114 B.
+    Values above 1 are taken as 0..255; color is weighted 0.299 R + 0.587 G + 0.114 B. Channels are
+    converted to float64 one at a time, so that memory stays a few bytes per pixel.
     """
-    pixels = np.asarray(pixels, dtype=np.float64)
-    if pixels.max(initial=0) > 1:
-        pixels = pixels / 255
+    pixels = np.asarray(pixels)
+    scale = 1 / 255 if pixels.max(initial=0) > 1 else 1.0
+
+    def channel(i: int) -> np.ndarray:
+        values = (pixels if pixels.ndim == 2 else pixels[..., i]).astype(np.float64)
+        values *= scale
+        return values
+
     if pixels.ndim == 2:
-        return pixels
+        return channel(0)
     channels = pixels.shape[2]
-    alpha = pixels[..., -1] if channels in (2, 4) else 1.0
-    color = pixels[..., :3] if channels >= 3 else pixels[..., :1]
-    gray = color @ np.array([0.299, 0.587, 0.114]) if channels >= 3 else color[..., 0]
-    return gray * alpha + (1 - alpha)
+    gray = channel(0)
+    if channels >= 3:
+        gray *= 0.299
+        for i, weight in ((1, 0.587), (2, 0.114)):
+            gray += weight * channel(i)
+    if channels in (2, 4):
+        alpha = channel(channels - 1)
+        gray *= alpha
+        gray += 1 - alpha
+    return gray
 
 
 def area_resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

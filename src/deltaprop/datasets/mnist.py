@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from deltaprop._validation import check_dtype, check_number, check_positive_int
-from deltaprop.datasets.base import Dataset, PathLike, Split, file_labels
+from deltaprop.datasets.base import Dataset, PathLike, Split, check_decoded, file_labels
 from deltaprop.datasets.download import DEFAULT_MIRRORS, MNIST_MD5, download_missing, where_to_put
-from deltaprop.datasets.idx import read_idx
+from deltaprop.datasets.idx import read_idx, read_idx_header
 from deltaprop.errors import DataFormatError
 
 __all__ = ["IDX_FILES", "default_data_dir", "load_idx_dir", "load_mnist"]
@@ -137,7 +137,13 @@ def _load_idx(directory: Path, dtype: np.dtype, validation_size: int | None, nam
 
 
 def _idx_features(path: Path, dtype: np.dtype) -> tuple[np.ndarray, tuple[int, int] | None]:
-    """X (m, n_features) in ``dtype`` from an IDX image file, and (height, width) if rank 3."""
+    """X (m, n_features) in ``dtype`` from an IDX image file, and (height, width) if rank 3.
+
+    What X needs (the stored data and their conversion to ``dtype``) is checked against the limits
+    and the memory available from the header alone, before the data are read."""
+    dims, stored = read_idx_header(path)
+    check_decoded(f"{path}: {dims[0]:,} images of {math.prod(dims[1:]):,} values as {dtype.name}",
+                  math.prod(dims) * (stored.itemsize + dtype.itemsize))
     images = read_idx(path)
     if images.ndim < 2 or images.shape[0] == 0 or math.prod(images.shape[1:]) == 0:
         raise DataFormatError(
@@ -155,6 +161,9 @@ def _idx_features(path: Path, dtype: np.dtype) -> tuple[np.ndarray, tuple[int, i
 
 
 def _idx_labels(path: Path, rows: int, images: Path) -> np.ndarray:
+    dims, _ = read_idx_header(path)
+    if dims[0] != rows:  # before reading them
+        raise DataFormatError(f"{path}: {dims[0]} labels for the {rows} images in {images}")
     labels = read_idx(path)
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
         raise DataFormatError(

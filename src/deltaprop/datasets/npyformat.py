@@ -37,7 +37,8 @@ def check_npy_header(stream: IO[bytes], stored: int, what: str) -> tuple[tuple[i
     ``stored`` is the size of the whole ``.npy`` data (header included) and ``what`` names the array
     in messages (``"data.npz: array X"``). Raises DataFormatError for an unsupported version,
     Python objects, a dtype that is not bool, integer or float, or a data size other than the header
-    implies (or beyond :data:`MAX_DATA_BYTES`) and for a header that cannot be parsed.
+    implies, a shape beyond :data:`MAX_DATA_BYTES` (zero dimensions ignored, so that (10**12, 0) is
+    refused too) and for a header that cannot be parsed.
     """
     try:
         version = np.lib.format.read_magic(stream)
@@ -58,8 +59,14 @@ def check_npy_header(stream: IO[bytes], stored: int, what: str) -> tuple[tuple[i
         )
     if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
         raise DataFormatError(f"{what} must hold numbers, got dtype {dtype}")
+    extent = math.prod(dim for dim in shape if dim) * dtype.itemsize  # (10**12, 0) is absurd too
+    if extent > MAX_DATA_BYTES:
+        raise DataFormatError(
+            f"{what} declares shape {shape} of {dtype} = {extent} bytes (ignoring zero dims), "
+            f"more than the limit of {MAX_DATA_BYTES}"
+        )
     declared = math.prod(shape) * dtype.itemsize
-    if declared != stored - header_size or declared > MAX_DATA_BYTES:
+    if declared != stored - header_size:
         raise DataFormatError(
             f"{what} declares shape {shape} of {dtype} = {declared} bytes, "
             f"but holds {stored - header_size} bytes (limit {MAX_DATA_BYTES})"

@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from deltaprop._validation import check_dtype, check_positive_int
-from deltaprop.datasets.base import Dataset, PathLike, Split, existing_file, file_labels
-from deltaprop.datasets.csvrows import PackedArray, csv_rows, finite_table, parse_row
+from deltaprop.datasets.base import Dataset, PathLike, Split, check_decoded, existing_file, file_labels
+from deltaprop.datasets.csvrows import PackedArray, add_row, csv_rows, finite_table, parse_row
 from deltaprop.datasets.npyformat import NPY_MAGIC, check_npy_header
 from deltaprop.errors import DataFormatError
+from deltaprop.limits import short_list
 
 try:  # zipfile may use lzma; Python builds without it simply cannot read such members
     from lzma import LZMAError as _LZMAError
@@ -115,7 +116,7 @@ def load_npz(path: PathLike, dtype: object = "float64", seed: int = 0) -> Datase
     dtype = check_dtype(dtype)
     seed = check_positive_int("seed", seed, minimum=0)
     path = existing_file(path)
-    features, labels = _read_npz(path)
+    features, labels = _read_npz(path, dtype)
     return _table_dataset(path, features, labels, dtype, seed, lambda i: f"{path}: y[{i}]")
 
 
@@ -134,7 +135,7 @@ _ZIP_ERRORS = (
 )
 
 
-def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _read_npz(path: Path, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     with open(path, "rb") as handle:  # ours to close even when numpy fails to open the archive
         magic = handle.read(6)
         if magic.startswith(NPY_MAGIC):
@@ -147,36 +148,43 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
         handle.seek(0)
         try:
             with np.load(handle, allow_pickle=False) as archive:
-                return _npz_arrays(archive, path)
+                return _npz_arrays(archive, path, dtype)
         except DataFormatError:
             raise
         except _ZIP_ERRORS as error:
             raise DataFormatError(f"{path}: not a readable .npz archive: {error}") from None
 
 
-def _npz_arrays(archive: object, path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """X and y of an open archive, each checked by :func:`_npz_member`."""
+def _npz_arrays(archive: object, path: Path, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """X and y of an open archive, each checked by :func:`_npz_header`, and what loading them and
+    converting X to ``dtype`` needs checked against the limits and the memory available, before
+    any data are decompressed."""
     if not isinstance(archive, np.lib.npyio.NpzFile):  # pragma: no cover - magic checked
         raise DataFormatError(f"{path}: not an .npz archive")
     missing = [key for key in ("X", "y") if key not in archive.files]
     if missing:
         raise DataFormatError(
-            f"{path}: no array named {' or '.join(missing)}; found {archive.files}; "
+            f"{path}: no array named {' or '.join(missing)}; found {short_list(archive.files)}; "
             "expected X (m, n_features) and y (m,)"
         )
-    return _npz_member(archive, "X", path), _npz_member(archive, "y", path)
+    (x_shape, x_type), (y_shape, y_type) = (_npz_header(archive, key, path) for key in ("X", "y"))
+    x_count, y_count = math.prod(x_shape), math.prod(y_shape)
+    # stored arrays, X converted and shuffled (two copies in dtype), y as int64 (two copies)
+    check_decoded(f"{path}: arrays X {x_shape} and y {y_shape} as {dtype.name}",
+                  x_count * (x_type.itemsize + 2 * dtype.itemsize) + y_count * (y_type.itemsize + 16))
+    return np.asarray(archive["X"]), np.asarray(archive["y"])
 
 
-def _npz_member(archive: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray:
-    """``archive[key]`` after checking its .npy header: numeric, and as long as it claims."""
+def _npz_header(archive: np.lib.npyio.NpzFile, key: str, path: Path) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype of ``archive[key]`` from its .npy header: numeric, as long as it claims
+    (the zip directory's uncompressed size; zipfile stops decompressing there)."""
     member = f"{key}.npy"
     names = archive.zip.namelist()
     if member not in names or key in names:
         raise DataFormatError(f"{path}: member {key!r} is not a .npy array")
     stored = archive.zip.getinfo(member).file_size
     with archive.zip.open(member) as stream:
-        check_npy_header(stream, stored, f"{path}: array {key}")
-    return np.asarray(archive[key])
+        return check_npy_header(stream, stored, f"{path}: array {key}")
 
 
 # -- .csv ----------------------------------------------------------------------------------------
@@ -215,7 +223,7 @@ def _read_csv(path: Path) -> tuple[np.ndarray, PackedArray, int]:
         names = [name.strip() for name in header]
         label_column = _label_column(path, header_line, names)
         for line, row in rows:
-            values.extend(parse_row(path, line, row, names))
+            add_row(path, values, parse_row(path, line, row, names))
             lines.append(line)
     if not lines:
         raise DataFormatError(f"{path}: no data rows after the header")
@@ -226,7 +234,7 @@ def _label_column(path: Path, line: int, names: list[str]) -> int:
     found = [i for i, name in enumerate(names) if name.lower() == "label"]
     if len(found) != 1:
         problem = "no 'label' column" if not found else f"{len(found)} 'label' columns"
-        raise DataFormatError(f"{path}, line {line}: header has {problem}: {names[:20]}")
+        raise DataFormatError(f"{path}, line {line}: header has {problem}: {short_list(names)}")
     if len(names) < 2:
         raise DataFormatError(f"{path}, line {line}: header has no feature columns besides 'label'")
     return found[0]
