@@ -126,3 +126,29 @@ def test_a_resumed_run_may_move_its_checkpoints(tmp_path, straight_run, capsys):
                          strict=True):
         np.testing.assert_array_equal(got, want)
     assert (second / "checkpoint.safetensors").is_file()  # asked for: kept
+
+
+@pytest.mark.parametrize(("key", "value", "fragment"), [
+    ("data", 5, "stored option 'data'"),
+    ("epochs", "many", "stored option 'epochs'"),
+    ("hidden", [30, -1], "stored option 'hidden'"),
+    ("cost", "no_such_cost", "stored option 'cost'"),
+    ("no_such_option", 1, "not an option of 'deltaprop train'"),
+    ("no_plots", "yes", "expected true or false"),
+])
+def test_tampered_stored_options_are_one_line(tmp_path, capsys, key, value, fragment):
+    from deltaprop import io
+
+    checkpoints = tmp_path / "ckpt"
+    assert main(["train", "--epochs", "1", "--quiet", "--no-plots", "--out", str(tmp_path / "run"),
+                 "--checkpoint-dir", str(checkpoints)]) == 0
+    capsys.readouterr()
+    path = checkpoints / "checkpoint.safetensors"
+    net, meta, slots = io.load_with_metadata(path)
+    state = meta["checkpoint"]
+    state["extra"]["cli"][key] = value
+    io.save(net, path, extra_metadata={"checkpoint": state}, slots=slots)
+    assert main(["train", "--resume", str(checkpoints), "--out", str(tmp_path / "again")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert fragment in err

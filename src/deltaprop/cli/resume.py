@@ -20,6 +20,7 @@ from deltaprop.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from deltaprop.cli._common import PROG
 from deltaprop.cli.rundir import OutputError, real_path
 from deltaprop.cli.train_options import flag_of
+from deltaprop.errors import ModelFormatError
 from deltaprop.options import DEFAULTS
 
 #: Options that only change how a run is shown or where its checkpoint goes: a resume may change them.
@@ -95,16 +96,58 @@ def _given_differ(args: argparse.Namespace, defaults: dict[str, Any], stored: di
             )
 
 
-def resumed_arguments(args: argparse.Namespace, defaults: dict[str, Any]) -> argparse.Namespace:
+#: Stored values that are not command-line options but travel with the run.
+INTERNAL_OPTIONS = {"keep_checkpoints": bool}
+
+
+def _checked_stored(stored: dict[str, Any], actions: dict[str, argparse.Action], source: Path) -> None:
+    """Every stored option passes the same parser the command line does; else one clear line."""
+    for key, value in stored.items():
+        where = f"{source / CHECKPOINT_NAME}: stored option {key!r} = {str(value)[:60]!r}"
+        if key in INTERNAL_OPTIONS:
+            if not isinstance(value, INTERNAL_OPTIONS[key]):
+                raise ModelFormatError(f"{where}: expected true or false")
+            continue
+        action = actions.get(key)
+        if action is None:
+            raise ModelFormatError(f"{where}: not an option of '{PROG} train'")
+        if value is None and action.default is None:
+            continue
+        _check_stored_value(where, value, action)
+
+
+def _check_stored_value(where: str, value: Any, action: argparse.Action) -> None:
+    if action.nargs == 0 or isinstance(action.default, bool):  # flags: true or false
+        if not isinstance(value, bool):
+            raise ModelFormatError(f"{where}: expected true or false")
+        return
+    if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        text = ",".join(map(str, value)) or "none"
+    elif isinstance(value, str | int | float) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        raise ModelFormatError(f"{where}: expected a value of {flag_of(action.dest)}")
+    try:
+        parsed = action.type(text) if callable(action.type) else text
+    except (argparse.ArgumentTypeError, TypeError, ValueError) as error:
+        raise ModelFormatError(f"{where}: {error}") from None
+    if parsed != value or (action.choices is not None and value not in action.choices):
+        raise ModelFormatError(f"{where}: expected a valid value of {action.option_strings[0]}")
+
+
+def resumed_arguments(args: argparse.Namespace, defaults: dict[str, Any],
+                      actions: dict[str, argparse.Action]) -> argparse.Namespace:
     """The original options of the run checkpointed in ``args.resume``, with this call's output
     options (and ``--out``, when given); any other option given now (not at its value in
-    ``defaults``) must agree with the original."""
+    ``defaults``) must agree with the original. The stored options pass ``actions``, the parser's
+    own checks, first: a tampered checkpoint is refused with one line naming the option."""
     source = checkpoint_folder(args.resume)
     saved = load_checkpoint(source)
     stored = saved.state["extra"].get("cli")
     if not isinstance(stored, dict) or not isinstance(stored.get("out"), str):
         raise ValueError(f"--resume {args.resume}: the checkpoint was not written by '{PROG} train'; "
                          f"resume it with deltaprop.fit(..., resume=True)")
+    _checked_stored(stored, actions, source)
     _given_differ(args, defaults, stored)
     resumed = argparse.Namespace(**{**defaults, **stored})
     absolute_paths(resumed, base=source.parent)

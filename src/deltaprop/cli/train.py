@@ -102,6 +102,13 @@ def defaults() -> dict[str, Any]:
     return vars(parser.parse_args([]))
 
 
+def actions() -> dict[str, argparse.Action]:
+    """The parser's action of each option of ``train``, by destination name."""
+    parser = Parser(prog=f"{PROG} train")
+    add_arguments(parser)
+    return {action.dest: action for action in parser._actions}
+
+
 def build_network(args: argparse.Namespace, dataset: Dataset) -> Network:
     """The network to train: input and output sizes from the data, hidden sizes from --hidden."""
     return Network(
@@ -180,7 +187,7 @@ def prepare(args: argparse.Namespace) -> tuple[argparse.Namespace, Path, tuple[s
     messages name the checkpoint folder. Every output location is checked here, before any data is
     loaded, so that a run that trains can also be saved; the training options are checked too."""
     if args.resume is not None:
-        args = resume.resumed_arguments(args, defaults())
+        args = resume.resumed_arguments(args, defaults(), actions())
     else:
         args.keep_checkpoints = args.checkpoint_dir is not None
         resume.absolute_paths(args)
