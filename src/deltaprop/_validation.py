@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from deltaprop.limits import check_memory
+
 FLOAT_DTYPES = ("float32", "float64")
-MEMINFO = "/proc/meminfo"
 
 
 def check_dtype(dtype: object) -> np.dtype:
@@ -195,36 +196,13 @@ def check_same_rows(x_name: str, x: np.ndarray, y_name: str, y: np.ndarray) -> N
         )
 
 
-def available_memory() -> int | None:
-    """Bytes of memory available to a new allocation (MemAvailable of /proc/meminfo), or None where
-    the system does not say."""
-    try:
-        with open(MEMINFO, encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def format_bytes(count: float) -> str:
-    """A byte count for people: 1.5 GB, 300 MB, 12 kB."""
-    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if count >= size:
-            return f"{count / size:.3g} {unit}"
-    return f"{int(count)} bytes"
-
-
 def check_allocation(what: str, nbytes: int, advice: str) -> None:
-    """Refuse, before allocating, what needs more memory than is available.
+    """Refuse, before allocating, what needs more memory than is available (``limits.check_memory``).
 
     Raises:
         ValueError: naming ``what``, the bytes it needs, the bytes available and ``advice``.
     """
-    available = available_memory()
-    if available is not None and nbytes > available:
-        raise ValueError(
-            f"{what} would need {format_bytes(nbytes)} of memory, more than the "
-            f"{format_bytes(available)} available; {advice}"
-        )
+    try:
+        check_memory(what, nbytes)
+    except ValueError as error:
+        raise ValueError(f"{error}; {advice}") from None

@@ -124,6 +124,18 @@ class Network:
         seed: int | None = None,
         dtype: str | np.dtype = "float64",
     ) -> None:
+        if init not in INITIALIZERS:
+            raise ValueError(f"unknown init {init!r}; expected one of {sorted(INITIALIZERS)}")
+        self._describe(sizes, activation, output_activation, cost, dtype)
+        self.init = init
+        rng = np.random.default_rng(seed)
+        layers = [INITIALIZERS[init](rng, n_in, n_out) for n_in, n_out in self.layer_shapes()]
+        self.weights = [w.astype(self.dtype) for w, _ in layers]
+        self.biases = [b.astype(self.dtype) for _, b in layers]
+
+    def _describe(self, sizes: Sequence[int], activation: Any, output_activation: Any, cost: Any,
+                  dtype: Any) -> None:
+        """Check and set everything but the parameters (refusing a network larger than memory)."""
         self.sizes = _check_sizes(sizes)
         self.dtype = check_dtype(dtype)
         check_allocation(f"a network with sizes {_shortened(self.sizes)}",
@@ -131,13 +143,6 @@ class Network:
         self.activations = _resolve_activations(activation, output_activation, len(self.sizes) - 1)
         self.cost_function = get_cost(cost)
         _check_pairing(self.cost_function, self.activations[-1], self.sizes[-1])
-        if init not in INITIALIZERS:
-            raise ValueError(f"unknown init {init!r}; expected one of {sorted(INITIALIZERS)}")
-        self.init = init
-        rng = np.random.default_rng(seed)
-        layers = [INITIALIZERS[init](rng, n_in, n_out) for n_in, n_out in self.layer_shapes()]
-        self.weights = [w.astype(self.dtype) for w, _ in layers]
-        self.biases = [b.astype(self.dtype) for _, b in layers]
         self.training_config: dict[str, Any] = {}  # set by fit, saved with the model
 
     @classmethod
@@ -166,10 +171,12 @@ class Network:
             if w.ndim != 2 or 0 in w.shape:
                 raise ValueError(f"weights[{i}] must be a non-empty 2-D array, got shape {w.shape}")
         sizes = [weights[0].shape[1]] + [w.shape[0] for w in weights]  # checked again below
-        net = cls(sizes, activation, output_activation, cost, dtype=dtype, seed=0)
-        for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
-            net.weights[i] = _parameter(f"weights[{i}]", w, (sizes[i + 1], sizes[i]), dtype)
-            net.biases[i] = _parameter(f"biases[{i}]", b, (sizes[i + 1],), dtype)
+        net = cls.__new__(cls)  # no random parameters drawn only to be replaced
+        net._describe(sizes, activation, output_activation, cost, dtype)
+        net.weights = [_parameter(f"weights[{i}]", w, (sizes[i + 1], sizes[i]), net.dtype)
+                       for i, w in enumerate(weights)]
+        net.biases = [_parameter(f"biases[{i}]", b, (sizes[i + 1],), net.dtype)
+                      for i, b in enumerate(biases)]
         net.init = "given"
         return net
 
