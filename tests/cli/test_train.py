@@ -219,3 +219,12 @@ def test_help_exits_0(capsys) -> None:
     assert code == 0
     for command in ("train", "evaluate", "predict", "gradcheck", "info", "bench"):
         assert command in out
+
+
+@pytest.mark.parametrize("cost", ["log_likelihood", "cross_entropy"])
+def test_one_class_data_is_refused_naming_the_class(capsys, monkeypatch, tmp_path, cost):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "one.npz", X=rng.random((40, 4)), y=np.full(40, 3))
+    check_user_error(capsys, monkeypatch, tmp_path,
+                     ["train", "--data", "{tmp}/one.npz", "--cost", cost],
+                     ["single class (label 3)", "at least two classes"], {})

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from deltaprop.cli import resume
 from deltaprop.cli._common import (
     EXIT_OK,
@@ -111,6 +113,11 @@ def actions() -> dict[str, argparse.Action]:
 
 def build_network(args: argparse.Namespace, dataset: Dataset) -> Network:
     """The network to train: input and output sizes from the data, hidden sizes from --hidden."""
+    classes = np.unique(dataset.train.y)
+    if classes.size < 2:
+        raise ValueError(
+            f"--data {args.data}: the training rows hold a single class (label {classes[0]}); a "
+            f"classifier needs examples of at least two classes")
     return Network(
         [dataset.n_features, *args.hidden, dataset.n_classes],
         activation=args.activation,
