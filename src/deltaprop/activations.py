@@ -100,6 +100,10 @@ class Activation:
             raise TypeError(f"activation {self.name!r} is elementwise: use multiply_derivative")
         return self._jvp(a, v)
 
+    def log_output(self, z: Array, a: Array) -> Array:
+        """ln a for probability outputs (see ``log_outputs``), without ln(1 − a)."""
+        return self.log_outputs(z, a)[0]
+
     def log_outputs(self, z: Array, a: Array) -> tuple[Array, Array]:
         """(ln a, ln(1 − a)) for probability outputs: the costs' logarithms, exact where 1 − a rounds
         to 0. This generic form clips a into [tiny, 1]; sigmoid and softmax compute them from z."""
@@ -241,6 +245,9 @@ class Softmax(Activation):
         np.exp(out, out=out)
         np.divide(out, out.sum(axis=1, keepdims=True), out=out)
         return out
+
+    def log_output(self, z: Array, a: Array) -> Array:
+        return log_softmax(z)  # not ln(1 − a): that costs O(k²) per row
 
     def log_outputs(self, z: Array, a: Array) -> tuple[Array, Array]:
         return log_softmax(z), log_one_minus_softmax(z)

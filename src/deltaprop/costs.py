@@ -135,8 +135,7 @@ class LogLikelihoodCost(Cost):
     needs_probabilities = True
 
     def value(self, z: Array, a: Array, y: Array, activation: Activation) -> Array:
-        log_a, _ = activation.log_outputs(z, a)
-        return -np.sum(y * log_a, axis=1)
+        return -np.sum(y * activation.log_output(z, a), axis=1)
 
     def gradient(self, a: Array, y: Array) -> Array:
         return -y / a

@@ -63,9 +63,9 @@ class Trainer:
     """
 
     def __init__(self, net: Network, data: TrainingData, config: TrainingConfig,
-                 monitor: Monitor) -> None:
+                 monitor: Monitor, optimizer: Optimizer | None = None) -> None:
         self.net, self.data, self.config, self.monitor = net, data, config, monitor
-        self.optimizer = make_optimizer(config, data.rows)
+        self.optimizer = make_optimizer(config, data.rows) if optimizer is None else optimizer
         self.rng = np.random.default_rng(config.seed)
         self.rng_epoch_start = self.rng.bit_generator.state
         k = min(config.batch_size, data.rows)
@@ -107,7 +107,7 @@ class Trainer:
         if self.batch != 0:
             self.rng.bit_generator.state = current
 
-    def _mini_batch(self, start: int) -> tuple[Array, Array, Array | None, Array | None]:
+    def mini_batch(self, start: int) -> tuple[Array, Array, Array | None, Array | None]:
         """Rows start..start+k of this epoch's order: X, Y, sample weights, labels (views, or
         gathered by index into the preallocated buffers)."""
         data, stop = self.data, min(start + self.config.batch_size, self.data.rows)
@@ -124,7 +124,7 @@ class Trainer:
         labels = None if data.labels is None else data.labels[rows]
         return X, Y, weights, labels
 
-    def _dropout_masks(self, m: int) -> list[Array] | None:
+    def dropout_masks(self, m: int) -> list[Array] | None:
         """Inverted dropout: each hidden unit kept with probability 1 − p, scaled by 1/(1 − p)."""
         p = self.config.dropout
         if not p:
@@ -138,11 +138,14 @@ class Trainer:
 
     def step(self, start: int) -> None:
         """One step of mini-batch SGD on the rows from ``start``: backprop, then the update."""
-        X, Y, weights, labels = self._mini_batch(start)
+        X, Y, weights, labels = self.mini_batch(start)
         row_weights = None if weights is None else mean_weights(weights)
+        weight_sum = X.shape[0] if weights is None else float(weights.sum())
+        if weight_sum == 0:  # rows of weight 0 teach nothing: no step
+            return
         if self.config.regularization_scale == "mini_batch":  # scikit-learn: alpha / Σ s_x
-            self.optimizer.n = X.shape[0] if weights is None else float(weights.sum())
-        nabla_b, nabla_w = self.net.gradient(X, Y, row_weights, self._dropout_masks(X.shape[0]),
+            self.optimizer.n = weight_sum
+        nabla_b, nabla_w = self.net.gradient(X, Y, row_weights, self.dropout_masks(X.shape[0]),
                                              self.workspace)
         space = self.workspace.rows(X.shape[0])
         self.sums.add(space.zs[-1], space.activations[-1], Y, weights, labels, nabla_b)
@@ -232,7 +235,7 @@ class Trainer:
             return self.history  # a resumed run that had already finished
         remaining = (self.config.epochs - self.epoch) * self.batches_per_epoch - self.batch
         with _progress_bar(progress, remaining, self.batches_per_epoch) as advance, \
-                _blas_threads_for(self), np.errstate(over="ignore", invalid="ignore"):
+                blas_threads_for(self), np.errstate(over="ignore", invalid="ignore"):
             while self.epoch < self.config.epochs:
                 started = time.perf_counter()
                 self.run_epoch(advance)
@@ -316,7 +319,7 @@ _controller: Any = None
 
 
 @contextlib.contextmanager
-def _blas_threads_for(trainer: Trainer) -> Iterator[None]:
+def blas_threads_for(trainer: Trainer) -> Iterator[None]:
     """One BLAS thread while the step's products are small: splitting a product of ~1e6 multiply-adds
     costs more in hand-off than it saves, and on a busy machine a waiting thread stalls every step."""
     global _controller

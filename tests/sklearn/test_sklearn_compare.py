@@ -1,0 +1,38 @@
+"""bench/sklearn_compare.py runs: a smoke run on the bundled data sets, MNIST skipped when absent."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "sklearn_compare.py"
+
+
+@pytest.fixture(scope="module")
+def compare():
+    spec = importlib.util.spec_from_file_location("sklearn_compare", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_smoke_run_writes_the_table_and_the_json(compare, tmp_path, capsys):
+    out = tmp_path / "compare.json"
+    rows = compare.main(["--datasets", "digits,diabetes", "--repeats", "1", "--max-iter", "2",
+                         "--hidden", "8", "--json", str(out)])
+    assert [(r["dataset"], r["contender"]) for r in rows] == [
+        ("digits", "deltaprop"), ("digits", "deltaprop float32"),
+        ("diabetes", "deltaprop"), ("diabetes", "deltaprop float32")]
+    assert all(r["epochs"] == r["sklearn_epochs"] == 2 for r in rows)
+    table = capsys.readouterr().out
+    assert table.startswith("| data (train rows×features) |") and "digits (1347×64)" in table
+    saved = json.loads(out.read_text())
+    assert saved["rows"] == rows and set(saved["measurements"]) == {"digits", "diabetes"}
+
+
+def test_missing_mnist_files_skip_mnist(compare, tmp_path, capsys):
+    assert compare.main(["--datasets", "mnist", "--mnist", str(tmp_path), "--repeats", "1"]) == []
+    assert "MNIST skipped" in capsys.readouterr().err
