@@ -175,9 +175,10 @@ ERROR_CASES = {
 
 @pytest.fixture()
 def tiny(tmp_path, digits) -> Path:
-    """A data set so small that its validation split is empty."""
+    """A data set so small that its validation split is empty (three rows of three classes)."""
     path = tmp_path / "tiny.npz"
-    np.savez(path, X=digits.train.X[:3], y=digits.train.y[:3])
+    rows = [int(np.flatnonzero(digits.train.y == label)[0]) for label in (0, 1, 2)]
+    np.savez(path, X=digits.train.X[rows], y=digits.train.y[rows])
     return path
 
 
