@@ -157,7 +157,7 @@ def test_partial_fit_refusals_and_warm_start_shape_change():
     model = MLPClassifier(max_iter=2, warm_start=True).fit(X, y)
     with pytest.raises(ValueError, match="layer sizes"):
         model.set_params(hidden_layer_sizes=(5,)).fit(X, y)
-    clf = MLPClassifier().partial_fit(X[:10], y[:10], np.unique(y))  # classes third, as SGDClassifier
+    clf = MLPClassifier().partial_fit(X[:10], y[:10], None, np.unique(y))  # scikit-learn's order
     assert list(clf.classes_) == sorted(set(y))
 
 

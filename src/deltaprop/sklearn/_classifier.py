@@ -81,10 +81,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return self._fit(X, y, sample_weight, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X: Any, y: Any, classes: Any = None,
-                    sample_weight: Any = None) -> MLPClassifier:
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None,
+                    classes: Any = None) -> MLPClassifier:
         """One epoch over X (n_samples, n_features), y (n_samples,); the optimizer's state is kept
-        between calls. ``classes`` (all labels) is required on the first call."""
+        between calls. ``classes`` (all labels) is required on the first call. The argument order
+        is scikit-learn 1.9's MLPClassifier.partial_fit's, so positional calls mean the same."""
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
