@@ -26,11 +26,10 @@ from runs import Run
 
 
 def fit_function() -> Any:
-    """``deltaprop.fit`` (``deltaprop.training.fit`` in checkouts from before it was exported)."""
+    """``deltaprop.fit``, the public training call."""
     import deltaprop
-    import deltaprop.training
 
-    return getattr(deltaprop, "fit", None) or deltaprop.training.fit
+    return deltaprop.fit
 
 
 def network(run: Run, dtype: str) -> Any:
