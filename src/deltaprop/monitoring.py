@@ -20,7 +20,7 @@ from deltaprop.training_data import TrainingData
 
 Array = np.ndarray
 EVALUATION_CHUNK = 1_000  # rows per forward pass when evaluating: bounds monitoring memory
-SATURATION_ROWS = 1_000  # training rows on which saturation is measured each epoch
+SATURATION_ROWS = EVALUATION_CHUNK  # training rows on which saturation is measured each epoch
 
 
 class Monitor:
@@ -76,16 +76,17 @@ class Monitor:
                         f"cost is {cost}; try a smaller eta (now {eta:g})")
             record[f"{name}_cost"], record[f"{name}_accuracy"] = cost, accuracy
         record["learning_speed"] = sums.learning_speed()
-        record["saturation"] = saturation(self.net, train.X[:SATURATION_ROWS])
+        record["saturation"] = saturation(self.net, train.X[:SATURATION_ROWS], self.workspace)
         return record
 
 
-def saturation(net: Network, X: Array) -> list[float | None]:
-    """Per layer, the fraction of saturated units on the rows of X (checked, (m, sizes[0])).
+def saturation(net: Network, X: Array, workspace: Workspace | None = None) -> list[float | None]:
+    """Per layer, the fraction of saturated units on the rows of X (checked, (m, sizes[0])), computed
+    in ``workspace`` when given (one of at least m rows).
 
     A sigmoid or tanh unit is saturated on a row when σ'(z) is below 1% of its maximum; a ReLU unit
     counts when it is dead, zero on every row of X. None for activations that cannot saturate.
     """
-    space = net.forward(X)
+    space = net.forward(X, workspace)
     return [act.saturation(z, a) for act, z, a in
             zip(net.activations, space.zs, space.activations[1:], strict=True)]

@@ -25,7 +25,7 @@ from deltaprop._validation import check_allocation
 from deltaprop.errors import TrainingDivergedError, TrainingInterrupted
 from deltaprop.history import EpochSums, History
 from deltaprop.monitoring import Monitor
-from deltaprop.network import Network, Workspace, mean_weights
+from deltaprop.network import Network, Workspace
 from deltaprop.optimizers import SGD, Adam, Optimizer
 from deltaprop.options import TrainingConfig
 from deltaprop.training_data import TrainingData
@@ -139,10 +139,10 @@ class Trainer:
     def step(self, start: int) -> None:
         """One step of mini-batch SGD on the rows from ``start``: backprop, then the update."""
         X, Y, weights, labels = self.mini_batch(start)
-        row_weights = None if weights is None else mean_weights(weights)
         weight_sum = X.shape[0] if weights is None else float(weights.sum())
         if weight_sum == 0:  # rows of weight 0 teach nothing: no step
             return
+        row_weights = None if weights is None else weights / weight_sum  # r_x = s_x / Σ s_x
         if self.config.regularization_scale == "mini_batch":  # scikit-learn: alpha / Σ s_x
             self.optimizer.n = weight_sum
         nabla_b, nabla_w = self.net.gradient(X, Y, row_weights, self.dropout_masks(X.shape[0]),
