@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from deltaprop.limits import check_memory
+from deltaprop.limits import MAX_CLASSES, check_memory
 
 FLOAT_DTYPES = ("float32", "float64")
 
@@ -57,11 +57,8 @@ def check_number(
     return value
 
 
-def as_float_matrix(name: str, value: object, columns: int, dtype: np.dtype) -> np.ndarray:
-    """``value`` as a finite 2-D array of shape (m, columns), m >= 1, in ``dtype``.
-
-    A single example of shape (columns,) is taken as one row.
-    """
+def _real_array(name: str, value: object) -> np.ndarray:
+    """``value`` as an array of real numbers (integers, floats or booleans); TypeError otherwise."""
     try:
         array = np.asarray(value)
     except (TypeError, ValueError) as error:
@@ -72,6 +69,15 @@ def as_float_matrix(name: str, value: object, columns: int, dtype: np.dtype) -> 
         raise TypeError(f"{name} must hold numbers, got an array of dtype {array.dtype}")
     if np.issubdtype(array.dtype, np.complexfloating):
         raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    return array
+
+
+def as_float_matrix(name: str, value: object, columns: int, dtype: np.dtype) -> np.ndarray:
+    """``value`` as a finite 2-D array of shape (m, columns), m >= 1, in ``dtype``.
+
+    A single example of shape (columns,) is taken as one row.
+    """
+    array = _real_array(name, value)
     if array.ndim == 1 and array.shape[0] == columns:
         array = array[None, :]
     if array.ndim != 2 or array.shape[1] != columns:
@@ -98,11 +104,6 @@ def all_finite(array: np.ndarray) -> bool:
         np.isfinite(array[start:start + FINITE_CHECK_ROWS]).all()
         for start in range(0, array.shape[0], FINITE_CHECK_ROWS)
     )
-
-
-MAX_CLASSES = 10_000
-"""The most classes a label array may imply: labels far beyond it are refused, never turned into a giant
-output layer."""
 
 
 def as_labels(
@@ -173,11 +174,7 @@ def as_targets(name: str, value: object, n_out: int, dtype: np.dtype) -> np.ndar
 
 def as_sample_weight(name: str, value: object, rows: int, dtype: np.dtype) -> np.ndarray:
     """Per-row weights: a finite 1-D array of ``rows`` numbers >= 0, not all 0, in ``dtype``."""
-    array = np.asarray(value)
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
-        raise TypeError(f"{name} must hold numbers, got an array of dtype {array.dtype}")
-    if np.issubdtype(array.dtype, np.complexfloating):
-        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    array = _real_array(name, value)
     if array.shape != (rows,):
         raise ValueError(f"{name} must have shape ({rows},), one weight per row, got {array.shape}")
     array = array.astype(dtype, copy=False)
