@@ -57,9 +57,13 @@ MAX_CSV_BYTES = 1024**3
 MAX_IMAGE_PIXELS = 4096 * 4096
 """Most pixels (width x height) of a PNG image to predict from; larger images are not decoded."""
 
+MAX_CLASSES = 10_000
+"""The most classes a label array may imply: labels far beyond it are refused, never turned into a giant
+output layer."""
+
 CLASS_SLACK = 10
 """Labels read from a file may imply at most 2 x (distinct labels) + CLASS_SLACK classes (and at most
-``deltaprop._validation.MAX_CLASSES``): n_classes is max label + 1, so one stray label such as 9999
+``MAX_CLASSES``): n_classes is max label + 1, so one stray label such as 9999
 among the digits 0-9 is refused rather than turned into a 10,000-unit output layer."""
 
 
@@ -79,6 +83,15 @@ _STATUS = "/proc/self/status"
 def shorten(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     """``text`` cut to at most ``limit`` characters, ending in '...' where it was cut."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def shorten_middle(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` cut to ``limit`` characters in its middle (where long lists and paths are), so that
+    its start and its end (what to do) stay."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) * 2 // 3
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
 
 
 def short_repr(value: Any, limit: int = 60) -> str:

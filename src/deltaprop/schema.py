@@ -15,10 +15,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from deltaprop._validation import MAX_CLASSES
 from deltaprop.activations import ACTIVATIONS
 from deltaprop.costs import COSTS
-from deltaprop.limits import MAX_LAYERS, MAX_MESSAGE_CHARS, MAX_SLOTS, short_list, short_repr, shorten
+from deltaprop.limits import (
+    MAX_CLASSES,
+    MAX_LAYERS,
+    MAX_MESSAGE_CHARS,
+    MAX_SLOTS,
+    short_list,
+    short_repr,
+    shorten,
+)
 
 __all__ = ["FORMAT_VERSION", "ModelMetadata", "validate_model_metadata", "validation_message"]
 

@@ -20,11 +20,12 @@ import deltaprop.cli.train_output
 from deltaprop import checkpoint as checkpoint_module
 from deltaprop import io as model_io
 from deltaprop.checkpoint import load_checkpoint
-from deltaprop.cli._common import MAX_MESSAGE, shorten
+from deltaprop.cli._common import MAX_MESSAGE
 from deltaprop.cli.checkpoints import MARKER
 from deltaprop.cli.signals import StopOnSignal
 from deltaprop.cli.train_checks import check_regularization, decay_limit, diverged_hint
 from deltaprop.errors import TrainingDivergedError
+from deltaprop.limits import shorten_middle
 from deltaprop.network import Network
 from deltaprop.options import TrainingConfig
 
@@ -271,7 +272,7 @@ def test_long_messages_are_shortened_in_the_middle(tmp_path, capsys):
     code, out, err = run(capsys, "train", "--out", deep)
     assert_one_line_error(code, out, err, "--out", "choose another --out")
     assert len(err.strip()) <= MAX_MESSAGE
-    assert shorten("abcdefghij", 5) == "ab…ij" and shorten("abc", 5) == "abc"
+    assert shorten_middle("abcdefghij", 5) == "ab…ij" and shorten_middle("abc", 5) == "abc"
 
 
 @pytest.mark.parametrize(("momentum", "nesterov"), [(0.0, False), (0.5, False), (0.9, True)])

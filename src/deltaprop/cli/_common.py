@@ -24,6 +24,7 @@ from deltaprop.activations import ACTIVATIONS
 from deltaprop.costs import COSTS
 from deltaprop.datasets import Dataset, load_dataset
 from deltaprop.errors import DeltapropError
+from deltaprop.limits import MAX_MESSAGE_CHARS, shorten_middle
 from deltaprop.network import INITIALIZERS, Network
 
 PROG = "deltaprop"
@@ -31,7 +32,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # a gradient check failed, or the reader of stdout went away
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-MAX_MESSAGE = 300  # characters of an error line on stderr, "deltaprop: error: " included
+MAX_MESSAGE = MAX_MESSAGE_CHARS  # characters of an error line on stderr, "deltaprop: error: " included
 USER_ERRORS = (ValueError, TypeError, OSError, KeyError, DeltapropError)
 DEFAULT_COST = "cross_entropy"
 DEFAULT_ACTIVATION = "sigmoid"
@@ -267,19 +268,11 @@ def shown(path: str | os.PathLike[str]) -> str:
     return text
 
 
-def shorten(message: str, limit: int) -> str:
-    """``message`` cut to ``limit`` characters in its middle (where long lists and paths are)."""
-    if len(message) <= limit:
-        return message
-    head = (limit - 1) * 2 // 3
-    return message[:head] + "…" + message[len(message) - (limit - 1 - head):]
-
-
 def fail(message: str) -> int:
     """Print ``deltaprop: error: message`` on stderr, one line of at most ``MAX_MESSAGE``
     characters; return the usage exit status."""
     prefix = f"{PROG}: error: "
-    print(prefix + shorten(" ".join(message.split()), MAX_MESSAGE - len(prefix)), file=sys.stderr)
+    print(prefix + shorten_middle(" ".join(message.split()), MAX_MESSAGE - len(prefix)), file=sys.stderr)
     return EXIT_USAGE
 
 

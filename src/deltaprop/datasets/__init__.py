@@ -29,7 +29,6 @@ Modules: ``base`` (containers, limits), ``idx``, ``download``, ``mnist``, ``tabl
 hold the CSV and .npy reading the others share.
 """
 
-from deltaprop._validation import MAX_CLASSES
 from deltaprop.datasets.base import MAX_DATA_BYTES, Dataset, Split
 from deltaprop.datasets.download import DEFAULT_MIRRORS, MAX_DOWNLOAD_BYTES, MNIST_MD5
 from deltaprop.datasets.idx import IDX_DTYPES, IDX_MAX_RANK, read_idx, write_idx
@@ -48,6 +47,7 @@ from deltaprop.datasets.inputs import (
 from deltaprop.datasets.mnist import IDX_FILES, default_data_dir, load_idx_dir, load_mnist
 from deltaprop.datasets.spec import SPEC_FORMS, load_dataset
 from deltaprop.datasets.tables import SPLIT_FRACTIONS, load_csv, load_digits, load_npz
+from deltaprop.limits import MAX_CLASSES
 
 __all__ = [
     "DEFAULT_MIRRORS",
