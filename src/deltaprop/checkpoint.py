@@ -80,9 +80,7 @@ class Checkpoint:
             return None
         saved = load_checkpoint(self.directory)
         net = saved.net
-        numbers = {**saved.state, "network": {
-            "sizes": list(net.sizes), "activations": net.activation_names,
-            "cost": net.cost_function.name, "dtype": net.dtype.name}}
+        numbers = {**saved.state, "network": net.architecture}
         return numbers, {"weights": net.weights, "biases": net.biases, "optimizer": saved.slots}
 
 

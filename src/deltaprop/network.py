@@ -199,6 +199,13 @@ class Network:
     def activation_names(self) -> list[str]:
         return [act.name for act in self.activations]
 
+    @property
+    def architecture(self) -> dict[str, Any]:
+        """Sizes, activation names, cost name and dtype name: what two networks share to be the
+        same model (a checkpoint resumes only into a network of its architecture)."""
+        return {"sizes": list(self.sizes), "activations": self.activation_names,
+                "cost": self.cost_function.name, "dtype": self.dtype.name}
+
     def __repr__(self) -> str:
         return (
             f"Network(sizes={list(self.sizes)}, activation={self.activation_names}, "

@@ -43,7 +43,7 @@ class CheckpointStore(Protocol):
 
     def load(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """(state numbers, {"weights": [...], "biases": [...], "optimizer": {slot: [...]}}), or None
-        when nothing was saved; the numbers hold ``network``: sizes, activations, cost, dtype."""
+        when nothing was saved; the numbers hold ``network``: the saved ``Network.architecture``."""
 
 
 def make_optimizer(config: TrainingConfig, n: int) -> Optimizer:

@@ -143,14 +143,8 @@ def _config_from(options: dict[str, Any], stored: dict[str, Any] | None) -> Trai
         raise ModelFormatError(f"the checkpoint's training configuration is invalid: {error}") from None
 
 
-def describe(net: Network) -> dict[str, Any]:
-    """What a checkpoint must match to be resumed into ``net``."""
-    return {"sizes": list(net.sizes), "activations": net.activation_names,
-            "cost": net.cost_function.name, "dtype": net.dtype.name}
-
-
 def _restore(trainer: Trainer, numbers: dict[str, Any], tensors: dict[str, Any]) -> None:
-    if numbers.get("network") != describe(trainer.net):
+    if numbers.get("network") != trainer.net.architecture:
         raise ValueError(
             f"the network {trainer.net!r} does not match the checkpoint's {numbers.get('network')}")
     if numbers.get("data") != trainer.fingerprint:
