@@ -96,14 +96,22 @@ FINITE_CHECK_ROWS = 4096
 """Rows checked for NaN and infinity at a time: the check's temporary stays small (a few MB)."""
 
 
+def first_non_finite(array: np.ndarray) -> tuple[int, ...] | None:
+    """The index of the first NaN or infinite entry of a float array (rows first), or None; checked
+    FINITE_CHECK_ROWS rows at a time, so the temporary stays small whatever the array's size."""
+    if array.ndim == 0:
+        return None if np.isfinite(array) else ()
+    for start in range(0, array.shape[0], FINITE_CHECK_ROWS):
+        bad = ~np.isfinite(array[start:start + FINITE_CHECK_ROWS])
+        if bad.any():
+            index = np.argwhere(bad)[0]
+            return (start + int(index[0]), *(int(i) for i in index[1:]))
+    return None
+
+
 def all_finite(array: np.ndarray) -> bool:
     """Whether every entry of a float array (rows first) is finite, in bounded extra memory."""
-    if array.ndim < 2:
-        return bool(np.all(np.isfinite(array)))
-    return all(
-        np.isfinite(array[start:start + FINITE_CHECK_ROWS]).all()
-        for start in range(0, array.shape[0], FINITE_CHECK_ROWS)
-    )
+    return first_non_finite(array) is None
 
 
 def as_labels(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deltaprop._validation import first_non_finite
 from deltaprop.datasets.base import check_decoded
 from deltaprop.errors import DataFormatError
 from deltaprop.limits import MAX_CSV_BYTES, format_bytes
@@ -95,9 +96,9 @@ def finite_table(
 ) -> np.ndarray:
     """``values`` as a float64 table (len(lines), columns); DataFormatError for a NaN or inf cell."""
     table = np.frombuffer(values, dtype=np.float64).reshape(len(lines), columns)
-    bad = np.argwhere(~np.isfinite(table))
-    if bad.size:
-        row, column = (int(i) for i in bad[0])
+    bad = first_non_finite(table)
+    if bad is not None:
+        row, column = bad
         raise DataFormatError(
             f"{path}, line {lines[row]}, {column_name(column, names)}: "
             f"{table[row, column]} is not a finite number"

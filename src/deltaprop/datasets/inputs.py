@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deltaprop._validation import check_positive_int
+from deltaprop._validation import check_positive_int, first_non_finite
 from deltaprop.datasets.base import PathLike, check_decoded, existing_file
 from deltaprop.datasets.csvrows import (
     PackedArray,
@@ -148,8 +148,9 @@ def read_npy_rows(path: PathLike, n_inputs: int) -> np.ndarray:
             f"expected ({n_inputs},), (m, {n_inputs}) or images whose pixels number {n_inputs}"
         )
     rows = array.astype(np.float64)
-    if not np.all(np.isfinite(rows)):
-        row, column = (int(i) for i in np.argwhere(~np.isfinite(rows))[0])
+    bad = first_non_finite(rows)
+    if bad is not None:
+        row, column = bad
         raise DataFormatError(
             f"{path}: row {row}, column {column} is {rows[row, column]}; expected finite numbers"
         )

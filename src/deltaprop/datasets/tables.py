@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deltaprop._validation import check_dtype, check_positive_int
+from deltaprop._validation import check_dtype, check_positive_int, first_non_finite
 from deltaprop.datasets.base import Dataset, PathLike, Split, check_decoded, existing_file, file_labels
 from deltaprop.datasets.csvrows import PackedArray, add_row, csv_rows, finite_table, parse_row
 from deltaprop.datasets.npyformat import NPY_MAGIC, check_npy_header
@@ -85,9 +85,9 @@ def _table_dataset(
         )
     with np.errstate(over="ignore", invalid="ignore"):  # overflow to inf is rejected below
         X = features.astype(dtype)
-    bad = np.argwhere(~np.isfinite(X))
-    if bad.size:
-        row, column = (int(i) for i in bad[0])
+    bad = first_non_finite(X)
+    if bad is not None:
+        row, column = bad
         raise DataFormatError(
             f"{path}: X[{row}, {column}] = {features[row, column]} is not a finite "
             f"{dtype.name}; features must be finite (no NaN or inf)"
