@@ -122,6 +122,7 @@ class SGD(Optimizer):
             raise ValueError("nesterov needs a momentum > 0, got momentum=0")
         self.nesterov = bool(nesterov)
         self.slots = ("velocity",) if self.momentum else ()
+        self._nesterov_scratch: list[Array] = []  # μ v of each parameter, allocated once
 
     def _update(self, i: int, param: Array, grad: Array) -> None:
         grad *= -self.eta  # −η ∇C (the gradient array is the optimizer's to overwrite)
@@ -132,7 +133,9 @@ class SGD(Optimizer):
         velocity *= self.momentum
         velocity += grad  # v → μ v − η ∇C
         if self.nesterov:
-            grad += self.momentum * velocity
+            if len(self._nesterov_scratch) <= i:
+                self._nesterov_scratch.append(np.empty_like(param))
+            _add_scaled(self.momentum, velocity, grad, self._nesterov_scratch[i])
             param += grad  # w → w + μ v − η ∇C
         else:
             param += velocity  # w → w + v
