@@ -25,7 +25,19 @@ import sys
 from collections.abc import Sequence
 
 from deltaprop._version import __version__
-from deltaprop.cli import bench, evaluate, export, gradcheck, info, predict, train
+from deltaprop.cli import (
+    bench,
+    evaluate,
+    experiment,
+    explain,
+    export,
+    gradcheck,
+    info,
+    predict,
+    report,
+    sweep,
+    train,
+)
 from deltaprop.cli._common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -39,7 +51,8 @@ from deltaprop.cli._common import (
 )
 
 #: The subcommands, in the order ``deltaprop --help`` lists them.
-COMMANDS = (train, evaluate, predict, gradcheck, info, export, bench)
+COMMANDS = (train, evaluate, predict, gradcheck, info, export, explain, experiment, report, sweep,
+            bench)
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 

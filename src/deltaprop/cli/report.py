@@ -1,0 +1,16 @@
+"""``deltaprop report``: being built."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def add_parser(commands: Any) -> None:
+    """The ``report`` subcommand."""
+    parser = commands.add_parser("report", help="(being built)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: Any) -> int:
+    """Not built yet."""
+    raise NotImplementedError("report")

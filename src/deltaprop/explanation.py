@@ -1,0 +1,1 @@
+"""One example traced through BP1-BP4 with numbers (issue 12): being built."""

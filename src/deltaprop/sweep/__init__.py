@@ -1,0 +1,1 @@
+"""Hyperparameter sweeps on Optuna (issue 11): being built."""
