@@ -10,6 +10,7 @@ from deltaprop.activations import ACTIVATIONS, Activation, get_activation, regis
 from deltaprop.checkpoint import Checkpoint
 from deltaprop.costs import COSTS, Cost, get_cost, register_cost
 from deltaprop.diagnostics import gradcheck
+from deltaprop.explanation import explain
 from deltaprop.history import History
 from deltaprop.io import load, save
 from deltaprop.network import INITIALIZERS, Network
@@ -31,6 +32,7 @@ __all__ = [
     "Optimizer",
     "TrainingConfig",
     "__version__",
+    "explain",
     "fit",
     "get_activation",
     "get_cost",
