@@ -67,7 +67,7 @@ def relative_error(a: Array, b: Array) -> float:
     return float(np.max(np.abs(a - b), initial=0.0)) / scale if scale > 0 else 0.0
 
 
-def _sample(rng: np.random.Generator, sizes: list[int], max_params: int | None) -> list[Array]:
+def sample_entries(rng: np.random.Generator, sizes: list[int], max_params: int | None) -> list[Array]:
     """Flat indices to check in each parameter array: all, or a seeded sample of max_params."""
     if max_params is None or max_params >= sum(sizes):
         return [np.arange(size) for size in sizes]
@@ -77,7 +77,7 @@ def _sample(rng: np.random.Generator, sizes: list[int], max_params: int | None) 
     return [chosen[(chosen >= lo) & (chosen < hi)] - lo for lo, hi in bounds]
 
 
-def _finite_differences(
+def finite_differences(
     net: Network, X: Array, Y: Array, param: Array, indices: Array, eps: float
 ) -> Array:
     """(C(θ + ε) − C(θ − ε)) / 2ε for the chosen entries of ``param``, perturbed in place."""
@@ -120,12 +120,12 @@ def gradcheck(
 
     params = [p for pair in zip(net.weights, net.biases, strict=True) for p in pair]
     grads = [g for pair in zip(nabla_w, nabla_b, strict=True) for g in pair]
-    indices = _sample(np.random.default_rng(seed), [p.size for p in params], max_params)
+    indices = sample_entries(np.random.default_rng(seed), [p.size for p in params], max_params)
 
     started = time.perf_counter()
     errors = []
     for param, grad, chosen in zip(params, grads, indices, strict=True):
-        estimate = _finite_differences(net, X, Y, param, chosen, eps)
+        estimate = finite_differences(net, X, Y, param, chosen, eps)
         errors.append(relative_error(grad.reshape(-1)[chosen], estimate))
     fd_seconds = time.perf_counter() - started
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from deltaprop._validation import check_number, check_positive_int
-from deltaprop.diagnostics import _finite_differences, _sample, relative_error
+from deltaprop.diagnostics import finite_differences, relative_error, sample_entries
 from deltaprop.network import Network
 from deltaprop.workspace import Workspace
 
@@ -269,10 +269,10 @@ def _finite_difference_check(net: Network, X: Array, Y: Array, layers: list[Laye
     params = [p for i in range(net.num_layers) for p in (net.weights[i], net.biases[i])]
     grads = [g for t in layers for g in (t.nabla_w, t.nabla_b)]
     total = sum(p.size for p in params)
-    indices = _sample(np.random.default_rng(seed), [p.size for p in params], max_checks)
+    indices = sample_entries(np.random.default_rng(seed), [p.size for p in params], max_checks)
     errors, absolute = [], 0.0
     for param, grad, chosen in zip(params, grads, indices, strict=True):
-        estimate = _finite_differences(net, X, Y, param, chosen, eps)
+        estimate = finite_differences(net, X, Y, param, chosen, eps)
         exact = grad.reshape(-1)[chosen]
         errors.append(relative_error(exact, estimate))
         absolute = max(absolute, float(np.max(np.abs(exact - estimate), initial=0.0)))
