@@ -1,0 +1,139 @@
+"""What a run directory holds, loaded for the report: the model, its history, config, snapshots, data.
+
+Only the model (``model.safetensors``) is required. Everything else may be missing (a resumed run
+without snapshots, a sweep's trial, data that moved): what is missing is named in ``problems`` and
+the sections that need it say so in one line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deltaprop import io
+from deltaprop.datasets import Dataset, load_dataset
+from deltaprop.datasets.mnist import load_mnist
+from deltaprop.errors import DeltapropError
+from deltaprop.network import Network
+from deltaprop.report.recorder import SNAPSHOT_FILE, Snapshots
+
+MODEL_FILE = "model.safetensors"
+HISTORY_FILE = "history.json"
+CONFIG_FILE = "config.json"
+#: What may go wrong reading an optional part of a run (the report goes on without it).
+READ_ERRORS = (OSError, ValueError, TypeError, KeyError, DeltapropError)
+
+
+@dataclass
+class RunData:
+    """A run directory, loaded.
+
+    Attributes:
+        path: the run directory.
+        net, meta: the trained network and its model metadata.
+        records, stop_reason: the history's per-epoch records ([] when there is no history.json).
+        config: config.json's object ({} when absent).
+        snapshots: the recorded snapshots, or None.
+        dataset: the run's data, or None when it could not be loaded.
+        problems: what could not be read, by part ("history", "config", "snapshots", "data").
+    """
+
+    path: Path
+    net: Network
+    meta: dict[str, Any]
+    records: list[dict[str, Any]] = field(default_factory=list)
+    stop_reason: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    snapshots: Snapshots | None = None
+    dataset: Dataset | None = None
+    problems: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def image_shape(self) -> tuple[int, int] | None:
+        """(height, width) of an input image when the inputs are images, else None."""
+        shape = self.meta.get("image_shape") or self.config.get("dataset", {}).get("image_shape")
+        if self.dataset is not None and self.dataset.image_shape is not None:
+            shape = self.dataset.image_shape
+        if shape and len(shape) == 2 and int(shape[0]) * int(shape[1]) == self.net.sizes[0]:
+            return int(shape[0]), int(shape[1])
+        return None
+
+
+def _why(error: BaseException) -> str:
+    """One line: what went wrong."""
+    if isinstance(error, FileNotFoundError) and error.filename is not None:
+        return f"no such file: {error.filename}"
+    return " ".join((str(error) or type(error).__name__).split())
+
+
+def _read_json(path: Path) -> Any:
+    with open(path, encoding="utf-8") as file:
+        return json.load(file)
+
+
+def check_run_directory(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a run directory holding a model; raises FileNotFoundError or ValueError naming it."""
+    folder = Path(path)
+    if not folder.exists():
+        raise FileNotFoundError(f"{os.fspath(path)}: no such run directory")
+    if not folder.is_dir():
+        raise ValueError(f"{os.fspath(path)} is not a directory; expected a run directory written by "
+                         f"'deltaprop train'")
+    if not (folder / MODEL_FILE).is_file():
+        raise ValueError(f"{os.fspath(path)} holds no {MODEL_FILE}; expected a run directory written "
+                         f"by 'deltaprop train' (or a sweep's trial)")
+    return folder
+
+
+def load_data(meta: dict[str, Any], config: dict[str, Any], dtype: str) -> Dataset:
+    """The run's data set from its model metadata (data_spec, data_seed) and config (data_dir);
+    MNIST is never downloaded."""
+    options = config.get("options") or {}
+    spec = meta.get("data_spec") or options.get("data")
+    if not spec:
+        raise ValueError("the model names no data set (no data_spec in its metadata)")
+    seed = int(meta.get("data_seed", options.get("seed", 0)) or 0)
+    data_dir = options.get("data_dir")
+    if str(spec).strip().lower() == "mnist":
+        return load_mnist(data_dir=data_dir, dtype=dtype, download=False)
+    return load_dataset(spec, data_dir=data_dir, dtype=dtype, seed=seed)
+
+
+def load_run(path: str | os.PathLike[str], with_data: bool = True) -> RunData:
+    """Load the run directory ``path`` (``check_run_directory``); the model must load, the rest may
+    fail and is then named in ``problems``."""
+    folder = check_run_directory(path)
+    net, meta, _ = io.load_with_metadata(folder / MODEL_FILE)
+    run = RunData(folder, net, meta)
+    try:
+        history = _read_json(folder / HISTORY_FILE)
+        run.records, run.stop_reason = list(history["records"]), history.get("stop_reason")
+    except READ_ERRORS as error:
+        run.problems["history"] = _why(error)
+    try:
+        run.config = dict(_read_json(folder / CONFIG_FILE))
+    except READ_ERRORS as error:
+        run.problems["config"] = _why(error)
+    try:
+        run.snapshots = Snapshots.load(folder / SNAPSHOT_FILE)
+        if run.snapshots.sizes != list(net.sizes):
+            raise ValueError(f"{SNAPSHOT_FILE} was recorded for sizes {run.snapshots.sizes}, "
+                             f"not the model's {list(net.sizes)}")
+    except READ_ERRORS as error:
+        run.snapshots = None
+        run.problems["snapshots"] = _why(error)
+    if with_data:
+        try:
+            run.dataset = load_data(meta, run.config, net.dtype.name)
+            if run.dataset.n_features != net.sizes[0]:
+                raise ValueError(f"the data have {run.dataset.n_features} features, the model "
+                                 f"{net.sizes[0]} inputs")
+        except READ_ERRORS as error:
+            run.dataset = None
+            run.problems["data"] = _why(error)
+    else:
+        run.problems["data"] = "not loaded (--no-data)"
+    return run

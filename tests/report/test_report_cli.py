@@ -1,0 +1,102 @@
+"""``deltaprop report``: where it writes, atomically, and its one-line errors."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from deltaprop import cli
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "run"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert cli.main(["train", "--epochs", "2", "--hidden", "8", "--out", str(out), "--quiet",
+                         "--no-plots"]) == 0
+    return out
+
+
+def _run(capsys, *argv: object) -> tuple[int, str, str]:
+    code = cli.main(["report", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _one_line_error(code: int, out: str, err: str, *fragments: str) -> None:
+    assert code == 2 and out == "", (code, out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("deltaprop: error: "), err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+def test_the_report_goes_to_run_dir_report_html_by_default(small_run, capsys):
+    target = small_run / "report.html"
+    if target.exists():
+        target.unlink()
+    code, out, _ = _run(capsys, small_run)
+    assert code == 0 and "report.html" in out
+    assert target.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_dash_o_writes_there_and_replaces_an_old_file_whole(small_run, tmp_path, capsys):
+    target = tmp_path / "r.html"
+    target.write_text("old")
+    code, _, _ = _run(capsys, small_run, "-o", target)
+    assert code == 0 and target.read_text().endswith("</html>\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]  # no temporary left
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(small_run, tmp_path, capsys, monkeypatch):
+    target = tmp_path / "r.html"
+    target.write_text("old")
+
+    def full_disk(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    code, out, err = _run(capsys, small_run, "-o", target)
+    _one_line_error(code, out, err, "No space left", "r.html")
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]
+
+
+@pytest.mark.parametrize("case", ["missing", "file", "no model"])
+def test_a_path_that_is_no_run_directory_fails_in_one_line(case, tmp_path, capsys):
+    path = tmp_path / "run"
+    if case == "file":
+        path.write_text("x")
+    elif case == "no model":
+        path.mkdir()
+        (path / "history.json").write_text("{}")
+    code, out, err = _run(capsys, path)
+    fragment = {"missing": "no such run directory", "file": "is not a directory",
+                "no model": "holds no model.safetensors"}[case]
+    _one_line_error(code, out, err, str(path), fragment)
+    assert not (tmp_path / "run" / "report.html").exists()
+
+
+def test_a_corrupt_model_fails_in_one_line_naming_it(tmp_path, capsys):
+    (tmp_path / "model.safetensors").write_bytes(b"\x00" * 20)
+    code, out, err = _run(capsys, tmp_path)
+    _one_line_error(code, out, err, "model.safetensors")
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_output_into_a_missing_folder_or_onto_a_folder_fails_in_one_line(small_run, tmp_path, capsys):
+    code, out, err = _run(capsys, small_run, "-o", tmp_path / "nowhere" / "r.html")
+    _one_line_error(code, out, err, "nowhere: no such folder to write r.html into")
+    code, out, err = _run(capsys, small_run, "-o", tmp_path)
+    _one_line_error(code, out, err, "is a directory")
+
+
+def test_no_data_skips_the_data_sections(small_run, tmp_path, capsys):
+    code, _, _ = _run(capsys, small_run, "--no-data", "-o", tmp_path / "r.html")
+    page = (tmp_path / "r.html").read_text()
+    assert code == 0 and "not loaded (--no-data)" in page and '<section id="histograms">' in page
