@@ -120,7 +120,7 @@ def test_sigkill_at_random_moments_then_resume_is_bitwise_exact(tmp_path):
 
 def test_divergence_names_epoch_and_batch_and_keeps_the_last_good_checkpoint(tmp_path):
     X, y, _ = _data()
-    net = Network([12, 10, 3], activation="relu", output_activation="linear", seed=0)
+    net = Network([12, 10, 3], activation="relu", output_activation="linear", cost="quadratic", seed=0)
 
     def blow_up_after_epoch_2(record):
         if record["epoch"] == 2:
@@ -138,7 +138,7 @@ def test_divergence_names_epoch_and_batch_and_keeps_the_last_good_checkpoint(tmp
 
 def test_divergence_from_too_large_eta_is_reported_not_a_numpy_warning():
     X, y, _ = _data()
-    net = Network([12, 10, 3], activation="relu", output_activation="linear", seed=0)
+    net = Network([12, 10, 3], activation="relu", output_activation="linear", cost="quadratic", seed=0)
     with warnings.catch_warnings(), pytest.raises(TrainingDivergedError):
         warnings.simplefilter("error")
         fit(net, X, np.eye(3)[y] * 1e3, epochs=50, batch_size=16, eta=0.5, seed=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.special import expit
@@ -50,7 +52,7 @@ def test_shapes_and_counts():
     assert net.num_parameters == 7 * 4 + 7 + 3 * 7 + 3 + 2 * 3 + 2
     assert net.layer_shapes() == [(4, 7), (7, 3), (3, 2)]
     assert net.activation_names == ["sigmoid"] * 3
-    assert net.cost_function.name == "quadratic"
+    assert net.cost_function.name == "cross_entropy"  # the documented default, as the CLI's
     assert all(w.dtype == np.float64 for w in net.weights + net.biases)
 
 
@@ -78,7 +80,8 @@ def test_output_activation_overrides_the_last():
     net = Network([3, 4, 2], activation="relu", output_activation="softmax",
                   cost="log_likelihood")
     assert net.activation_names == ["relu", "softmax"]
-    net = Network([3, 4, 2], activation=["tanh", "sigmoid"], output_activation="linear")
+    net = Network([3, 4, 2], activation=["tanh", "sigmoid"], output_activation="linear",
+                  cost="quadratic")
     assert net.activation_names == ["tanh", "linear"]
 
 
@@ -174,7 +177,7 @@ def test_custom_activation_by_name(softplus_activation):
         assert np.allclose(ours, ref, rtol=1e-12, atol=1e-14)
         assert np.allclose(ours, fd, rtol=1e-6, atol=1e-8)
     # the output layer, too
-    out = Network([3, 4], activation=name, seed=0)
+    out = Network([3, 4], output_activation=name, cost="quadratic", seed=0)
     assert out.activation_names == [name]
     X1, Y1 = rng.normal(size=(5, 3)), rng.normal(size=(5, 4))
     fd_b, fd_w = finite_difference_gradient(out, X1, Y1)
@@ -185,7 +188,7 @@ def test_custom_activation_by_name(softplus_activation):
 
 def test_activation_object_need_not_be_registered():
     act = Activation("test_network_cube", lambda z: z**3, lambda z, a: 3 * z**2)
-    net = Network([2, 3, 1], activation=[act, "linear"], seed=0)
+    net = Network([2, 3, 1], activation=[act, "linear"], cost="quadratic", seed=0)
     assert "test_network_cube" not in ACTIVATIONS
     X, Y = np.array([[0.3, -0.4], [0.2, 0.1]]), np.array([[0.5], [-0.1]])
     fd_b, fd_w = finite_difference_gradient(net, X, Y)
@@ -304,7 +307,7 @@ def test_from_parameters_round_trip():
 
 def test_from_parameters_converts_lists_and_dtype():
     net = Network.from_parameters([[[1, 2], [3, 4], [5, 6]]], [[0.5, 0.0, -0.5]],
-                                  activation="linear", dtype="float32")
+                                  activation=["linear"], cost="quadratic", dtype="float32")
     assert net.sizes == (2, 3)
     assert net.weights[0].dtype == np.float32 and net.biases[0].dtype == np.float32
     assert np.array_equal(net.feedforward([[1.0, 1.0]]), [[3.5, 7.0, 10.5]])
@@ -591,3 +594,70 @@ def test_a_network_larger_than_memory_is_refused_before_allocating():
     with pytest.raises(ValueError, match=r"\[2, 1000000, 1000000, 1000000, 1000000, \.\.\., 2\] "
                                          r"\(1002 layers\) would need"):
         Network([2] + [10**6] * 1000 + [2])
+
+
+# -- activation means the hidden layers; the output's comes from the cost (issue 13, item 1) ------
+
+
+@pytest.mark.parametrize(("cost", "output"), [("cross_entropy", "sigmoid"), ("quadratic", "sigmoid"),
+                                              ("log_likelihood", "softmax")])
+def test_activation_names_the_hidden_layers_and_the_cost_the_output(cost, output):
+    net = Network([64, 30, 20, 10], activation="relu", cost=cost)
+    assert net.activation_names == ["relu", "relu", output]
+    assert Network([64, 10], activation="relu", cost=cost).activation_names == [output]
+    given = Network([64, 30, 10], activation="relu", output_activation="softmax", cost=cost)
+    assert given.activation_names == ["relu", "softmax"]
+
+
+def test_the_default_cost_is_cross_entropy_with_sigmoid_outputs():
+    net = Network([64, 30, 10], activation="relu")
+    assert net.cost_function.name == "cross_entropy" and net.activation_names == ["relu", "sigmoid"]
+    with pytest.raises(ValueError, match=r"cost 'cross_entropy' needs outputs in \(0, 1\).*got output "
+                                         r"activation 'linear'; choose one of those or "
+                                         r"cost='quadratic'"):
+        Network([3, 2], output_activation="linear")
+
+
+def test_a_list_still_names_every_layer():
+    net = Network([3, 4, 2], activation=["relu", "softmax"], cost="log_likelihood")
+    assert net.activation_names == ["relu", "softmax"]
+    with pytest.raises(ValueError, match=r"one name \(for the hidden layers\) or a list of 2"):
+        Network([3, 4, 2], activation=["relu"])
+
+
+# -- predict_proba gives probabilities; the raw outputs are feedforward (item 2) ----------------
+
+
+def test_predict_proba_normalises_sigmoid_outputs():
+    net = Network([3, 5, 4], seed=0)
+    X = np.random.default_rng(1).normal(size=(6, 3))
+    raw = net.feedforward(X)
+    proba = net.predict_proba(X)
+    assert not np.allclose(raw.sum(axis=1), 1)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-12)
+    np.testing.assert_allclose(proba, raw / raw.sum(axis=1, keepdims=True), rtol=1e-12)
+    assert np.array_equal(np.argmax(proba, axis=1), net.predict(X))
+
+
+def test_predict_proba_keeps_softmax_outputs():
+    net = Network([3, 5, 4], cost="log_likelihood", seed=0)
+    X = np.random.default_rng(1).normal(size=(6, 3))
+    assert np.array_equal(net.predict_proba(X), net.feedforward(X))
+
+
+def test_predict_proba_of_all_zero_or_negative_outputs_is_uniform_without_a_warning():
+    net = Network.from_parameters([np.array([[1.0], [-1.0], [2.0]])], [np.zeros(3)],
+                                  activation=["relu"], cost="quadratic")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        proba = net.predict_proba(np.array([[0.0], [1.0]]))  # row 0: all outputs 0
+    np.testing.assert_allclose(proba, [[1 / 3] * 3, [1 / 3, 0, 2 / 3]])
+
+
+def test_unsure_flags_rows_whose_largest_raw_output_is_low():
+    net = Network.from_parameters([np.array([[4.0], [-4.0]])], [np.zeros(2)], activation=["sigmoid"])
+    X = np.array([[1.0], [0.0], [-1.0], [-0.1]])  # outputs (0.98, 0.02), (0.5, 0.5), ..., (0.4, 0.6)
+    assert net.unsure(X).tolist() == [False, False, False, False]
+    assert net.unsure(X, threshold=0.7).tolist() == [False, True, False, True]
+    with pytest.raises(TypeError, match="threshold must be a real number"):
+        net.unsure(X, threshold="high")

@@ -48,7 +48,8 @@ def inputs(net: Network, m: int, seed: int = 1) -> np.ndarray:
 @pytest.mark.parametrize("output", OUTPUTS)
 @pytest.mark.parametrize("hidden", HIDDEN)
 def test_onnxruntime_equals_feedforward(hidden, output, dtype):
-    net = Network([4, 6, 5, 3], activation=hidden, output_activation=output, seed=3, dtype=dtype)
+    net = Network([4, 6, 5, 3], activation=hidden, output_activation=output, cost="quadratic",
+                  seed=3, dtype=dtype)
     proto = dponnx.to_onnx(net)
     for m in (1, 7):  # the batch dimension is symbolic
         assert_matches(net, proto, inputs(net, m))
@@ -63,7 +64,7 @@ def test_an_mnist_sized_network_in_float64():
 def test_leaky_relu_keeps_its_slope_exactly(dtype):
     # 0.1 is not a float32: LeakyRelu's float32 alpha would put outputs off by 1.5e-9 · |z| in float64
     net = Network([3, 8, 2], activation=LeakyReLU(slope=0.1), output_activation=LeakyReLU(slope=0.1),
-                  seed=0, dtype=dtype)
+                  cost="quadratic", seed=0, dtype=dtype)
     proto = dponnx.to_onnx(net)
     X = inputs(net, 50) * 100
     assert_matches(net, proto, X)
@@ -93,7 +94,7 @@ def test_graph_structure_names_shapes_and_dtypes(dtype):
 
 
 def test_linear_layers_add_no_node():
-    net = Network([3, 4, 2], activation="linear", seed=0)
+    net = Network([3, 4, 2], activation="linear", output_activation="linear", cost="quadratic", seed=0)
     assert [node.op_type for node in dponnx.to_onnx(net).graph.node] == ["Gemm", "Gemm"]
 
 
@@ -158,14 +159,16 @@ def test_models_without_a_network_are_refused():
 def test_custom_activations_are_refused_by_name():
     swish = Activation("swish", lambda z: z / (1 + np.exp(-z)), lambda z, a: np.ones_like(z))
     with pytest.raises(ValueError, match="'swish' of layer 1 has no ONNX form"):
-        dponnx.to_onnx(Network([3, 4, 2], activation=swish, output_activation="linear", seed=0))
+        dponnx.to_onnx(Network([3, 4, 2], activation=swish, output_activation="linear",
+                                         cost="quadratic", seed=0))
 
     class ClippedReLU(ReLU):
         def forward(self, z, out):
             return np.clip(z, 0.0, 6.0, out=out)
 
     with pytest.raises(ValueError, match="'relu' of layer 2 is a custom ClippedReLU"):
-        dponnx.to_onnx(Network([3, 4, 2], activation="tanh", output_activation=ClippedReLU(), seed=0))
+        dponnx.to_onnx(Network([3, 4, 2], activation="tanh", output_activation=ClippedReLU(),
+                                         cost="quadratic", seed=0))
 
 
 def test_too_large_networks_are_refused(monkeypatch):

@@ -170,7 +170,7 @@ def test_cost_at_extreme_z_matches_its_exact_value(pairing, dtype, z0, n_out, se
     rng = np.random.default_rng(seed)
     z = rng.uniform(-1e3, 1e3, n_out)
     z[0] = z0
-    net = Network.from_parameters([z[:, None]], [np.zeros(n_out)], activation=output,
+    net = Network.from_parameters([z[:, None]], [np.zeros(n_out)], output_activation=output,
                                   cost=cost_name, dtype=dtype)
     y = int(rng.integers(0, n_out))
     with warnings.catch_warnings(), np.errstate(over="raise", divide="raise", invalid="raise",

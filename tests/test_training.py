@@ -231,3 +231,99 @@ def test_networks_pickle_and_keep_their_predictions():
     copy = pickle.loads(pickle.dumps(net))
     X = np.random.default_rng(0).normal(size=(6, 5))
     np.testing.assert_array_equal(copy.feedforward(X), net.feedforward(X))
+
+
+# -- defaults, verbosity and the unscaled-input warning (issue 13, items 6, 9, 10) ---------------
+
+
+def _blobs(m=40, scale=1.0, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(m) % 2
+    return rng.uniform(size=(m, 4)) * scale + y[:, None] * scale * 0.5, y
+
+
+def test_fit_shows_the_books_defaults_and_needs_nothing_else():
+    import inspect
+
+    parameters = inspect.signature(fit).parameters
+    assert parameters["epochs"].default == 30 and parameters["batch_size"].default == 10
+    assert parameters["verbose"].default == 0 and parameters["warn_unscaled"].default is True
+    X, y = _blobs()
+    history = fit(Network([4, 3, 2], seed=0), X, y)
+    assert len(history) == 30
+
+
+@pytest.mark.parametrize(("cost", "optimizer", "eta"), [
+    ("quadratic", "sgd", 3.0), ("cross_entropy", "sgd", 0.5), ("log_likelihood", "sgd", 0.5),
+    ("quadratic", "adam", 0.001),
+])
+def test_the_default_eta_suits_the_cost(cost, optimizer, eta):
+    X, y = _blobs()
+    net = Network([4, 3, 2], cost=cost, seed=0)
+    fit(net, X, y, epochs=1, optimizer=optimizer)
+    assert net.training_config["eta"] == eta
+    fit(net, X, y, epochs=1, eta=0.25, optimizer=optimizer)
+    assert net.training_config["eta"] == 0.25
+
+
+def test_verbose_prints_one_line_per_epoch(capsys):
+    X, y = _blobs()
+    fit(Network([4, 3, 2], seed=0), X, y, epochs=3, validation_data=(X, y))
+    assert capsys.readouterr().out == ""  # quiet by default
+    fit(Network([4, 3, 2], seed=0), X, y, epochs=3, verbose=2, validation_data=(X, y))
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("epoch 1/3 - ") and lines[2].startswith("epoch 3/3 - ")
+    for field in ("train_cost: ", "train_accuracy: ", "validation_cost: ", "validation_accuracy: "):
+        assert field in lines[-1]
+    with pytest.raises(ValueError, match=r"verbose must be 0, 1 or 2 \(as Keras's\), got 3"):
+        fit(Network([4, 3, 2], seed=0), X, y, epochs=1, verbose=3)
+
+
+def test_verbose_lines_go_to_the_console_given_as_progress(capsys):
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    X, y = _blobs()
+    fit(Network([4, 3, 2], seed=0), X, y, epochs=2, verbose=1, progress=Console(file=buffer))
+    assert capsys.readouterr().out == ""
+    assert "epoch 2/2 - " in buffer.getvalue()
+
+
+def test_unscaled_inputs_warn_once_naming_their_range():
+    from deltaprop.errors import UnscaledInputWarning
+
+    X, y = _blobs(scale=16)
+    with pytest.warns(UnscaledInputWarning, match=r"X ranges over \[0\.\d+, 2\d\.\d+\] .*far beyond "
+                                                   r"\[0, 1\].*Scale the inputs") as caught:
+        fit(Network([4, 3, 2], seed=0), X, y, epochs=2, validation_data=(X, y))
+    assert len(caught) == 1 and caught[0].filename == __file__
+
+
+@pytest.mark.parametrize("X", [
+    np.random.default_rng(0).normal(size=(500, 4)),  # standardized, outliers near 3-4
+    np.where(np.arange(2000).reshape(500, 4) % 97 == 0, 50.0, 0.0),  # sparse counts: mean |x| small
+    _blobs(scale=5, m=500)[0],  # within a few units
+])
+def test_scaled_or_standardized_inputs_do_not_warn(X):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit(Network([4, 3, 2], seed=0), X, np.arange(500) % 2, epochs=1)
+
+
+def test_the_warning_can_be_switched_off_and_the_sklearn_drop_ins_never_warn():
+    import warnings
+
+    from deltaprop.errors import UnscaledInputWarning
+    from deltaprop.sklearn import MLPClassifier
+
+    X, y = _blobs(scale=255)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn's ConvergenceWarning after 2 iterations
+        warnings.simplefilter("error", UnscaledInputWarning)
+        fit(Network([4, 3, 2], seed=0), X, y, epochs=1, warn_unscaled=False)
+        MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0).fit(X, y)

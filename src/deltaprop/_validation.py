@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from deltaprop.limits import MAX_CLASSES, check_memory
+from deltaprop.limits import MAX_CLASSES, check_memory, short_list
 
 FLOAT_DTYPES = ("float32", "float64")
 
@@ -114,29 +114,18 @@ def all_finite(array: np.ndarray) -> bool:
     return first_non_finite(array) is None
 
 
-def as_labels(
-    name: str,
-    value: object,
-    n_classes: int | None = None,
-    *,
-    error: type[ValueError] = ValueError,
-    where: Callable[[int], str] | None = None,
-) -> np.ndarray:
-    """``value`` as a 1-D int64 array of class labels in [0, n_classes) (or [0, MAX_CLASSES)).
+MAX_CLASS_NAME_CHARS = 256
+"""The longest class label that is a string (it is stored in model files)."""
 
-    The one label check of deltaprop: the library, the data loaders and the command line all use it.
 
-    Args:
-        name: what the labels are, for messages (``"y"``, ``"mnist.idx: labels"``).
-        value: integers, or floats holding whole numbers.
-        n_classes: labels must be below it; None allows up to ``MAX_CLASSES``.
-        error: the ValueError subclass to raise for bad values (loaders raise DataFormatError).
-        where: names entry i in messages (default ``f"{name}[{i}]"``).
+def label_array(name: str, value: object, *, error: type[ValueError] = ValueError,
+                where: Callable[[int], str] | None = None) -> np.ndarray:
+    """``value`` as a non-empty 1-D array of class labels of any kind: int64 for integers (and floats
+    holding whole numbers), str for strings (at most ``MAX_CLASS_NAME_CHARS`` characters each).
 
     Raises:
-        error: not 1-D, empty, not whole numbers, or out of range (the message names the first bad
-            entry and the allowed range).
-        TypeError: not numbers at all.
+        error: not 1-D, empty, a float that is not a whole number, a string too long.
+        TypeError: neither numbers nor strings (booleans, mixed objects).
     """
     where = where or (lambda i: f"{name}[{i}]")
     array = np.asarray(value)
@@ -144,25 +133,118 @@ def as_labels(
         raise error(f"{name} must be a 1-D array of class labels, got shape {array.shape}")
     if array.size == 0:
         raise error(f"{name} is empty: expected at least one label")
+    if array.dtype == object and all(isinstance(item, str) for item in array):
+        array = array.astype(str)
+    if array.dtype.kind == "U":
+        if array.dtype.itemsize // 4 > MAX_CLASS_NAME_CHARS:
+            i = int(np.argmax(np.char.str_len(array)))
+            raise error(f"{where(i)} is a label of {len(array[i])} characters; expected at most "
+                        f"{MAX_CLASS_NAME_CHARS}")
+        return array
     if np.issubdtype(array.dtype, np.floating):
         with np.errstate(invalid="ignore"):
-            bad = np.flatnonzero(~np.isfinite(array) | (array != np.round(array)))
+            bad = np.flatnonzero(~np.isfinite(array) | (array != np.round(array))
+                                 | (np.abs(array) > 2.0**62))
         if bad.size:
             i = int(bad[0])
-            raise error(f"{where(i)} = {array[i]:.6g} is not a whole number; class labels are integers >= 0")
+            raise error(f"{where(i)} = {array[i]:.6g} is not a whole number; class labels are "
+                        f"integers or strings")
     elif array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
-        raise TypeError(f"{name} must hold integer class labels, got dtype {array.dtype}")
+        raise TypeError(f"{name} must hold class labels (integers or strings), got dtype {array.dtype}")
+    return array.astype(np.int64)
+
+
+def as_labels(
+    name: str,
+    value: object,
+    n_classes: int | None = None,
+    *,
+    classes: np.ndarray | None = None,
+    error: type[ValueError] = ValueError,
+    where: Callable[[int], str] | None = None,
+) -> np.ndarray:
+    """``value`` as a 1-D int64 array of class indices: labels in [0, n_classes) (or
+    [0, MAX_CLASSES)) as they are, or, when ``classes`` is given, each label's index in ``classes``.
+
+    The one label check of deltaprop: the library, the data loaders and the command line all use it.
+
+    Args:
+        name: what the labels are, for messages (``"y"``, ``"mnist.idx: labels"``).
+        value: integers, floats holding whole numbers, or (with ``classes``) strings.
+        n_classes: labels must be below it; None allows up to ``MAX_CLASSES``.
+        classes: the class labels (``Network.classes``); every label must be one of them.
+        error: the ValueError subclass to raise for bad values (loaders raise DataFormatError).
+        where: names entry i in messages (default ``f"{name}[{i}]"``).
+
+    Raises:
+        error: not 1-D, empty, not whole numbers, out of range or not among ``classes`` (the
+            message names the first bad entry and what was expected).
+        TypeError: not numbers (nor strings, with ``classes``) at all.
+    """
+    where = where or (lambda i: f"{name}[{i}]")
+    array = label_array(name, value, error=error, where=where)
+    if classes is not None:
+        return encode_labels(array, classes, error, where)
+    if array.dtype.kind == "U":
+        raise TypeError(
+            f"{name} holds strings ({array[0].item()!r}, ...) but the network has no classes: fit sets "
+            f"them from the labels, or build it with Network(..., classes=...)")
     limit = MAX_CLASSES if n_classes is None else n_classes
-    with np.errstate(invalid="ignore"):
-        bad = np.flatnonzero((array < 0) | (array >= limit))
+    bad = np.flatnonzero((array < 0) | (array >= limit))
     if bad.size:
         i = int(bad[0])
-        value_text = f"{array[i]:.6g}" if np.issubdtype(array.dtype, np.floating) else str(array[i])
         raise error(
-            f"{where(i)} = {value_text}; expected class labels in [0, {limit - 1}]"
+            f"{where(i)} = {array[i]}; expected class labels in [0, {limit - 1}]"
             + ("" if n_classes is not None else f" (at most {MAX_CLASSES} classes)")
         )
-    return array.astype(np.int64)
+    return array
+
+
+def encode_labels(labels: np.ndarray, classes: np.ndarray, error: type[ValueError] = ValueError,
+                  where: Callable[[int], str] = lambda i: f"y[{i}]") -> np.ndarray:
+    """The index in ``classes`` of each of ``labels`` (from ``label_array``), int64 (m,)."""
+    if (labels.dtype.kind == "U") != (classes.dtype.kind == "U"):
+        raise error(f"{where(0)} = {labels[0].item()!r} is not one of the classes "
+                    f"{short_list(classes.tolist())}")
+    order = np.argsort(classes, kind="stable")
+    ordered = classes[order]
+    position = np.minimum(np.searchsorted(ordered, labels), ordered.size - 1)
+    bad = np.flatnonzero(ordered[position] != labels)
+    if bad.size:
+        i = int(bad[0])
+        raise error(f"{where(i)} = {labels[i].item()!r} is not one of the classes "
+                    f"{short_list(classes.tolist())}")
+    return order[position].astype(np.int64)
+
+
+def as_classes(name: str, value: object, n_out: int) -> np.ndarray:
+    """The class labels of a classifier with ``n_out`` output units: ``n_out`` distinct integers or
+    strings (from ``label_array``), unit j predicting ``classes[j]``."""
+    classes = label_array(name, value)
+    if classes.size != n_out:
+        raise ValueError(f"{name} must name {n_out} classes, one per output unit, got "
+                         f"{classes.size}: {short_list(classes.tolist())}")
+    if np.unique(classes).size != classes.size:
+        raise ValueError(f"{name} must be distinct, got {short_list(classes.tolist())}")
+    return classes
+
+
+def classes_of(name: str, value: object, n_out: int) -> np.ndarray | None:
+    """The classes ``fit`` gives a network that has none, from its training labels: None when the
+    labels are already output-unit indices (integers in [0, n_out)), else their sorted distinct
+    values, which must number ``n_out``."""
+    labels = label_array(name, value)
+    if labels.dtype.kind != "U" and labels.min() >= 0 and labels.max() < n_out:
+        return None
+    classes = np.unique(labels)
+    if classes.size != n_out:
+        i = 0 if labels.dtype.kind == "U" else int(np.flatnonzero((labels < 0) | (labels >= n_out))[0])
+        raise ValueError(
+            f"{name}[{i}] = {labels[i].item()!r}; expected class labels in [0, {n_out - 1}] (the output "
+            f"units' indices), or {n_out} distinct labels, one per output unit, got "
+            f"{classes.size}: {short_list(classes.tolist())}; build the network with sizes[-1] = "
+            f"{classes.size}, or with Network(..., classes=[...])")
+    return classes
 
 
 def one_hot(labels: np.ndarray, n_classes: int, dtype: np.dtype) -> np.ndarray:
@@ -172,12 +254,30 @@ def one_hot(labels: np.ndarray, n_classes: int, dtype: np.dtype) -> np.ndarray:
     return targets
 
 
-def as_targets(name: str, value: object, n_out: int, dtype: np.dtype) -> np.ndarray:
-    """Targets as a float matrix (m, n_out): a 1-D array holds class labels and is one-hot encoded."""
+def as_targets(name: str, value: object, n_out: int, dtype: np.dtype,
+               classes: np.ndarray | None = None) -> np.ndarray:
+    """Targets as a float matrix (m, n_out): a 1-D array holds class labels (indices, or members of
+    ``classes`` when given) and is one-hot encoded."""
     array = np.asarray(value)
     if array.ndim == 1:
-        return one_hot(as_labels(name, array, n_out), n_out, dtype)
+        return one_hot(as_labels(name, array, n_out, classes=classes), n_out, dtype)
     return as_float_matrix(name, array, n_out, dtype)
+
+
+
+
+
+def as_parameter(name: str, value: object, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A parameter array of exactly ``shape``, finite, in ``dtype`` (C-contiguous and writeable)."""
+    array = np.asarray(value)
+    if array.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got shape {array.shape}")
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    array = np.require(array.astype(dtype, copy=False), requirements=["C", "W", "A"])
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return array
 
 
 def as_sample_weight(name: str, value: object, rows: int, dtype: np.dtype) -> np.ndarray:

@@ -22,7 +22,7 @@ product instead and may only be used in the output layer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.special import expit
@@ -323,3 +323,44 @@ def get_activation(spec: str | Activation) -> Activation:
 
 for _activation in (Sigmoid(), Tanh(), ReLU(), LeakyReLU(), Linear(), Softmax()):
     register_activation(_activation)
+
+
+def resolve_activations(
+    activation: str | Activation | Sequence[str | Activation],
+    output_activation: str | Activation | None,
+    n_layers: int,
+    default_output: str | Activation,
+) -> list[Activation]:
+    """One Activation per layer after the input (``n_layers`` of them), as ``Network`` takes them.
+
+    Args:
+        activation: one name (or object) for the hidden layers, or a list of ``n_layers`` naming
+            every layer, the last being the output layer's.
+        output_activation: the output layer's; overrides the last of a list.
+        n_layers: layers with parameters (``len(sizes) - 1``).
+        default_output: the output layer's when ``activation`` is one name and ``output_activation``
+            is None (the cost's ``output_activation``).
+
+    Raises:
+        ValueError: a list of the wrong length, an unknown name, or a coupled activation (softmax)
+            in a hidden layer.
+    """
+    if isinstance(activation, str | Activation):
+        names = [activation] * (n_layers - 1) + [default_output]
+    else:
+        names = list(activation)
+        if len(names) != n_layers:
+            raise ValueError(
+                f"activation must be one name (for the hidden layers) or a list of {n_layers} names "
+                f"(one per layer after the input), got a list of {len(names)}"
+            )
+    if output_activation is not None:
+        names[-1] = output_activation
+    activations = [get_activation(name) for name in names]
+    for layer, act in enumerate(activations[:-1], start=1):
+        if not act.elementwise:
+            raise ValueError(
+                f"activation {act.name!r} couples the units of a layer and is allowed only in the "
+                f"output layer, got it in hidden layer {layer}"
+            )
+    return activations

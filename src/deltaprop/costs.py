@@ -47,10 +47,18 @@ class Cost:
     Attributes:
         name: the name a network uses to ask for it.
         needs_probabilities: True when the outputs must lie in (0, 1).
+        output_activation: the output layer's activation when a network names none: ``"sigmoid"``
+            (the book's pairing for the quadratic and cross-entropy costs), ``"softmax"`` for the
+            log-likelihood.
+        default_eta: the plain SGD learning rate ``fit`` uses when given none: the book's, 3.0 for
+            the quadratic cost (chapter 1, whose σ'(z) factor slows learning) and 0.5 for the
+            cross-entropy and log-likelihood costs (chapter 3).
     """
 
     name: str = ""
     needs_probabilities: bool = False
+    output_activation: str = "sigmoid"
+    default_eta: float = 0.5
 
     def value(self, z: Array, a: Array, y: Array, activation: Activation) -> Array:
         """C_x for each row, shape (m,)."""
@@ -82,6 +90,7 @@ class QuadraticCost(Cost):
     """C_x = ½‖y − a‖²."""
 
     name = "quadratic"
+    default_eta = 3.0
 
     def value(self, z: Array, a: Array, y: Array, activation: Activation) -> Array:
         diff = a - y
@@ -133,6 +142,7 @@ class LogLikelihoodCost(Cost):
 
     name = "log_likelihood"
     needs_probabilities = True
+    output_activation = "softmax"
 
     def value(self, z: Array, a: Array, y: Array, activation: Activation) -> Array:
         return -np.sum(y * activation.log_output(z, a), axis=1)
@@ -155,6 +165,21 @@ class LogLikelihoodCost(Cost):
             np.multiply(a, y.sum(axis=1, keepdims=True), out=out)
             return np.subtract(out, y, out=out)
         return super().delta_into(z, a, y, activation, out, scratch)
+
+
+def check_pairing(cost: Cost, output: Activation, n_out: int) -> None:
+    """Refuse an output layer that ``cost`` cannot be computed on (ValueError naming both)."""
+    if not output.elementwise and n_out < 2:
+        raise ValueError(
+            f"output activation {output.name!r} needs at least 2 output units (with one its output "
+            f"is always 1), got sizes[-1] = {n_out}"
+        )
+    if cost.needs_probabilities and not output.outputs_probabilities:
+        raise ValueError(
+            f"cost {cost.name!r} needs outputs in (0, 1), from a 'sigmoid' or 'softmax' output "
+            f"layer, got output activation {output.name!r}; choose one of those or "
+            f"cost='quadratic'"
+        )
 
 
 COSTS: dict[str, Cost] = {}

@@ -1,7 +1,10 @@
-"""The exceptions deltaprop raises for bad files and data.
+"""The exceptions deltaprop raises for bad files and data, and its one warning.
 
-Every one is a ``ValueError`` (or ``OSError``) as well, so that ``except ValueError`` keeps working;
-the command line turns each into one line on stderr and exit code 2.
+Every exception is a ``ValueError`` (or ``OSError``) as well, so that ``except ValueError`` keeps
+working; the command line turns each into one line on stderr and exit code 2.
+``UnscaledInputWarning`` is the warning ``deltaprop.fit`` gives once per call for inputs far beyond
+[0, 1]; silence it with ``fit(..., warn_unscaled=False)`` or
+``warnings.simplefilter("ignore", UnscaledInputWarning)``.
 """
 
 
@@ -35,3 +38,9 @@ class TrainingInterrupted(DeltapropError):
     def __init__(self, message: str, checkpoint_dir: str) -> None:
         super().__init__(message)
         self.checkpoint_dir = checkpoint_dir
+
+
+class UnscaledInputWarning(UserWarning):
+    """The training inputs reach far beyond [0, 1] (largest |x| above 10 and mean |x| above 1, as
+    raw pixels 0..255 or the digits' 0..16): sigmoid units saturate and training is slow and poor.
+    The message names the range found; scale the inputs (e.g. X / X.max()) or standardize them."""

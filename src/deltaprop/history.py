@@ -11,8 +11,9 @@ interrupted and resumed epoch adds exactly the same numbers as an uninterrupted 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -22,9 +23,23 @@ Array = np.ndarray
 BLOCK_ROWS = 1024  # rows of forward outputs kept aside before their costs are computed
 
 
+RECORD_FIELDS = (
+    "epoch", "eta", "seconds", "train_cost", "train_accuracy", "validation_cost",
+    "validation_accuracy", "test_cost", "test_accuracy", "learning_speed", "saturation",
+)
+"""The fields of every epoch's record, in order."""
+
+
 @dataclass
 class History:
-    """Per-epoch records of a training run; ``history["validation_accuracy"]`` lists one field.
+    """Per-epoch records of a training run, indexed like a list of them, or by field.
+
+    ``history[0]`` is the first epoch's record (a dict), ``history[-1]`` the last, ``history[1:3]``
+    a list of records: list positions, 0-based, as ``history.records``. ``history.epoch(n)`` is the
+    record of epoch n (1-based, as the records number them; a resumed run's history holds them all).
+    ``history["validation_accuracy"]`` and ``history.validation_accuracy`` list one field over the
+    epochs; an unknown field raises KeyError (AttributeError) listing the known ones, which
+    ``history.keys()`` lists. Iterating gives the records.
 
     Each record holds: epoch (1-based), eta, seconds (training time of the epoch), train_cost,
     train_accuracy (by default the running means over the epoch's mini-batches, each computed before
@@ -38,11 +53,55 @@ class History:
     records: list[dict[str, Any]] = field(default_factory=list)
     stop_reason: str = "completed"
 
-    def __getitem__(self, key: str) -> list[Any]:
-        return [record.get(key) for record in self.records]
+    def keys(self) -> list[str]:
+        """The fields of the records: ``RECORD_FIELDS`` and any other a record holds."""
+        extra = {key for record in self.records for key in record} - set(RECORD_FIELDS)
+        return [*RECORD_FIELDS, *sorted(extra)]
+
+    @overload
+    def __getitem__(self, key: str) -> list[Any]: ...
+    @overload
+    def __getitem__(self, key: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, key: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, key: str | int | slice) -> Any:
+        if isinstance(key, str):
+            if key not in self.keys():
+                raise KeyError(f"no field {key!r} in the history; known fields: {', '.join(self.keys())}")
+            return [record.get(key) for record in self.records]
+        if isinstance(key, slice) or (isinstance(key, int | np.integer) and not isinstance(key, bool)):
+            try:
+                return self.records[key]
+            except IndexError:
+                raise IndexError(f"history index {key} out of range: it holds {len(self)} epochs "
+                                 f"(positions 0 .. {len(self) - 1}; history.epoch(n) is epoch n)") from None
+        raise TypeError(f"history indices are field names, positions or slices, got {key!r}")
+
+    def __getattr__(self, name: str) -> list[Any]:
+        if name.startswith("_") or name in ("records", "stop_reason"):  # unpickling, copying
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"History has no attribute {name!r}; its fields are "
+                                 f"{', '.join(self.keys())}") from None
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.records)
 
     def __len__(self) -> int:
         return len(self.records)
+
+    def epoch(self, n: int) -> dict[str, Any]:
+        """The record of epoch ``n`` (1-based); KeyError naming the epochs held."""
+        for record in self.records:
+            if record.get("epoch") == n:
+                return record
+        held = "none"
+        if self.records:
+            held = f"{self.records[0].get('epoch')} .. {self.records[-1].get('epoch')}"
+        raise KeyError(f"no record of epoch {n!r} in the history; it holds epochs {held}")
 
     def best(self, key: str) -> float | None:
         values = [v for v in self[key] if v is not None]
@@ -50,6 +109,19 @@ class History:
 
     def as_dict(self) -> dict[str, Any]:
         return {"records": self.records, "stop_reason": self.stop_reason}
+
+
+def epoch_line(record: dict[str, Any], epochs: int) -> str:
+    """One line for an epoch's record, as Keras's verbose mode prints it: ``epoch 3/30 - 0.21s -
+    train_cost: 0.2817 - train_accuracy: 0.9412 - validation_cost: ...`` (fields not measured are
+    left out)."""
+    parts = [f"epoch {record['epoch']}/{epochs}", f"{record['seconds']:.2f}s"]
+    for name in ("train", "validation", "test"):
+        for measure in ("cost", "accuracy"):
+            value = record.get(f"{name}_{measure}")
+            if value is not None:
+                parts.append(f"{name}_{measure}: {value:.4f}")
+    return " - ".join(parts)
 
 
 def _sequential_sum(start: float, values: Array) -> float:

@@ -92,6 +92,8 @@ def _metadata_of(net: Network, extra_metadata: Mapping[str, Any] | None, slots: 
         "deltaprop_version": __version__,
         "slots": slots,
     }
+    if getattr(net, "classes", None) is not None:
+        meta["classes"] = net.classes.tolist()
     if extra_metadata is not None:
         if not isinstance(extra_metadata, Mapping):
             raise TypeError(f"extra_metadata must be a dict, got {type(extra_metadata).__name__}")
@@ -342,6 +344,7 @@ def _network_of(path: str, meta: dict[str, Any], arrays: dict[str, np.ndarray],
             activation=list(meta["activations"]),
             cost=meta["cost"],
             dtype=np.dtype(meta["dtype"]),
+            classes=meta.get("classes"),
         )
     except (TypeError, ValueError) as error:  # e.g. softmax in a hidden layer, bad cost pairing
         raise format_error(path, f"the stored network is invalid: {error}") from None

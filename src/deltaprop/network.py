@@ -21,8 +21,10 @@ from typing import Any
 import numpy as np
 
 from deltaprop._validation import (
+    as_classes,
     as_float_matrix,
     as_labels,
+    as_parameter,
     as_sample_weight,
     as_targets,
     check_allocation,
@@ -31,12 +33,18 @@ from deltaprop._validation import (
     check_positive_int,
     check_same_rows,
 )
-from deltaprop.activations import Activation, get_activation
-from deltaprop.costs import Cost, get_cost
+from deltaprop.activations import Activation, resolve_activations
+from deltaprop.costs import Cost, check_pairing, get_cost
 from deltaprop.initializers import INITIALIZERS
 from deltaprop.workspace import Workspace
 
 Array = np.ndarray
+DEFAULT_COST = "cross_entropy"
+"""The cost of a network that names none: the book's network2, and ``deltaprop train``'s default."""
+UNSURE_BELOW = 0.5
+"""``Network.unsure``'s default threshold on the largest raw output."""
+
+
 def _check_sizes(sizes: object) -> tuple[int, ...]:
     if isinstance(sizes, str | bytes) or not isinstance(sizes, Sequence):
         raise TypeError(f"sizes must be a list of layer sizes like [784, 30, 10], got {sizes!r}")
@@ -47,32 +55,6 @@ def _check_sizes(sizes: object) -> tuple[int, ...]:
     return tuple(check_positive_int(f"sizes[{i}]", size) for i, size in enumerate(sizes))
 
 
-def _resolve_activations(
-    activation: str | Activation | Sequence[str | Activation],
-    output_activation: str | Activation | None,
-    n_layers: int,
-) -> list[Activation]:
-    if isinstance(activation, str | Activation):
-        names = [activation] * n_layers
-    else:
-        names = list(activation)
-        if len(names) != n_layers:
-            raise ValueError(
-                f"activation must be one name or a list of {n_layers} names (one per layer after "
-                f"the input), got a list of {len(names)}"
-            )
-    if output_activation is not None:
-        names[-1] = output_activation
-    activations = [get_activation(name) for name in names]
-    for layer, act in enumerate(activations[:-1], start=1):
-        if not act.elementwise:
-            raise ValueError(
-                f"activation {act.name!r} couples the units of a layer and is allowed only in the "
-                f"output layer, got it in hidden layer {layer}"
-            )
-    return activations
-
-
 def _shortened(sizes: Sequence[int], keep: int = 6) -> str:
     """[784, 30, 10], or [784, 30, ..., 10] (n layers) for long lists: messages stay one line."""
     if len(sizes) <= keep:
@@ -80,31 +62,25 @@ def _shortened(sizes: Sequence[int], keep: int = 6) -> str:
     return f"[{', '.join(map(str, sizes[:keep - 1]))}, ..., {sizes[-1]}] ({len(sizes)} layers)"
 
 
-def _check_pairing(cost: Cost, output: Activation, n_out: int) -> None:
-    if not output.elementwise and n_out < 2:
-        raise ValueError(
-            f"output activation {output.name!r} needs at least 2 output units (with one its output "
-            f"is always 1), got sizes[-1] = {n_out}"
-        )
-    if cost.needs_probabilities and not output.outputs_probabilities:
-        raise ValueError(
-            f"cost {cost.name!r} needs outputs in (0, 1), from a 'sigmoid' or 'softmax' output "
-            f"layer, got output activation {output.name!r}"
-        )
-
-
 class Network:
     """A feedforward network trained by backpropagation.
 
     Args:
         sizes: units per layer, input first, e.g. ``[784, 30, 10]``.
-        activation: an activation name (or object) for every layer after the input, or a list of
-            ``len(sizes) - 1`` of them, the last being the output layer's.
-        output_activation: overrides the output layer's activation.
-        cost: ``"quadratic"``, ``"cross_entropy"`` or ``"log_likelihood"`` (or a Cost object).
+        activation: the hidden layers' activation, a name (or object) as ``deltaprop train
+            --activation``; or a list of ``len(sizes) - 1`` of them naming every layer after the
+            input, the last being the output layer's.
+        output_activation: the output layer's activation; by default the cost's
+            (``Cost.output_activation``): sigmoid for the quadratic and cross-entropy costs, softmax
+            for the log-likelihood. Given, it also overrides the last name of a list.
+        cost: ``"cross_entropy"`` (the default, as for ``deltaprop train``), ``"quadratic"`` or
+            ``"log_likelihood"`` (or a Cost object).
         init: ``"default"`` (N(0, 1/n_in) weights, N(0, 1) biases), ``"large"``, ``"xavier"``, ``"he"``.
         seed: seed of the numpy Generator that draws the initial parameters.
         dtype: ``"float64"`` or ``"float32"``; every array of the network and of its training has it.
+        classes: the label each output unit stands for (``sizes[-1]`` distinct integers or strings),
+            as scikit-learn's ``classes_``; None (the default) means the labels are the unit indices
+            0 .. sizes[-1] - 1. ``fit`` sets them from labels that are not such indices.
 
     Attributes:
         sizes: the layer sizes, a tuple.
@@ -112,21 +88,25 @@ class Network:
         biases: ``biases[i]`` has shape (sizes[i+1],).
         activations: one Activation per layer after the input.
         cost_function: the Cost object (``cost(X, Y)`` is the method that evaluates it).
+        classes: the class labels, a 1-D array of ``sizes[-1]`` (int64 or str), or None.
     """
+
+    classes: Array | None = None  # networks pickled before classes existed have none
 
     def __init__(
         self,
         sizes: Sequence[int],
         activation: str | Activation | Sequence[str | Activation] = "sigmoid",
         output_activation: str | Activation | None = None,
-        cost: str | Cost = "quadratic",
+        cost: str | Cost = DEFAULT_COST,
         init: str = "default",
         seed: int | None = None,
         dtype: str | np.dtype = "float64",
+        classes: Sequence[Any] | None = None,
     ) -> None:
         if init not in INITIALIZERS:
             raise ValueError(f"unknown init {init!r}; expected one of {sorted(INITIALIZERS)}")
-        self._describe(sizes, activation, output_activation, cost, dtype)
+        self._describe(sizes, activation, output_activation, cost, dtype, classes)
         self.init = init
         rng = np.random.default_rng(seed)
         layers = [INITIALIZERS[init](rng, n_in, n_out) for n_in, n_out in self.layer_shapes()]
@@ -134,15 +114,18 @@ class Network:
         self.biases = [b.astype(self.dtype) for _, b in layers]
 
     def _describe(self, sizes: Sequence[int], activation: Any, output_activation: Any, cost: Any,
-                  dtype: Any) -> None:
+                  dtype: Any, classes: Any = None) -> None:
         """Check and set everything but the parameters (refusing a network larger than memory)."""
         self.sizes = _check_sizes(sizes)
         self.dtype = check_dtype(dtype)
         check_allocation(f"a network with sizes {_shortened(self.sizes)}",
                          self.num_parameters * self.dtype.itemsize, "choose smaller layers")
-        self.activations = _resolve_activations(activation, output_activation, len(self.sizes) - 1)
         self.cost_function = get_cost(cost)
-        _check_pairing(self.cost_function, self.activations[-1], self.sizes[-1])
+        self.activations = resolve_activations(activation, output_activation, len(self.sizes) - 1,
+                                               self.cost_function.output_activation)
+        check_pairing(self.cost_function, self.activations[-1], self.sizes[-1])
+        self.classes = None if classes is None else as_classes(
+            "classes", classes, self.sizes[-1])
         self.training_config: dict[str, Any] = {}  # set by fit, saved with the model
 
     @classmethod
@@ -152,13 +135,14 @@ class Network:
         biases: Sequence[Any],
         activation: str | Activation | Sequence[str | Activation] = "sigmoid",
         output_activation: str | Activation | None = None,
-        cost: str | Cost = "quadratic",
+        cost: str | Cost = DEFAULT_COST,
         dtype: str | np.dtype = "float64",
+        classes: Sequence[Any] | None = None,
     ) -> Network:
         """A network around given parameters: ``weights[i]`` (n_out, n_in), ``biases[i]`` (n_out,).
 
         Sizes are inferred from the weights and every shape is checked. The arrays are converted to
-        ``dtype`` (copied only when needed).
+        ``dtype`` (copied only when needed). The other arguments are ``Network``'s.
         """
         dtype = check_dtype(dtype)
         if len(weights) == 0 or len(weights) != len(biases):
@@ -172,10 +156,10 @@ class Network:
                 raise ValueError(f"weights[{i}] must be a non-empty 2-D array, got shape {w.shape}")
         sizes = [weights[0].shape[1]] + [w.shape[0] for w in weights]  # checked again below
         net = cls.__new__(cls)  # no random parameters drawn only to be replaced
-        net._describe(sizes, activation, output_activation, cost, dtype)
-        net.weights = [_parameter(f"weights[{i}]", w, (sizes[i + 1], sizes[i]), net.dtype)
+        net._describe(sizes, activation, output_activation, cost, dtype, classes)
+        net.weights = [as_parameter(f"weights[{i}]", w, (sizes[i + 1], sizes[i]), net.dtype)
                        for i, w in enumerate(weights)]
-        net.biases = [_parameter(f"biases[{i}]", b, (sizes[i + 1],), net.dtype)
+        net.biases = [as_parameter(f"biases[{i}]", b, (sizes[i + 1],), net.dtype)
                       for i, b in enumerate(biases)]
         net.init = "given"
         return net
@@ -219,8 +203,13 @@ class Network:
         return as_float_matrix(name, X, self.sizes[0], self.dtype)
 
     def check_Y(self, Y: Any, name: str = "Y") -> Array:
-        """Targets as a finite (m, sizes[-1]) array; 1-D class labels are one-hot encoded."""
-        return as_targets(name, Y, self.sizes[-1], self.dtype)
+        """Targets as a finite (m, sizes[-1]) array; 1-D class labels (members of ``classes`` when
+        set, else unit indices) are one-hot encoded."""
+        return as_targets(name, Y, self.sizes[-1], self.dtype, self.classes)
+
+    def check_labels(self, y: Any, name: str = "y") -> Array:
+        """1-D class labels as the int64 indices (m,) of their output units."""
+        return as_labels(name, y, self.sizes[-1], classes=self.classes)
 
     def check_XY(self, X: Any, Y: Any, x_name: str = "X", y_name: str = "Y") -> tuple[Array, Array]:
         X, Y = self.check_X(X, x_name), self.check_Y(Y, y_name)
@@ -340,21 +329,36 @@ class Network:
         return self.cost_value(X, Y) + self.l2_penalty(lmbda, n)
 
     def predict_proba(self, X: Any) -> Array:
-        """Output activations (m, sizes[-1]); for softmax outputs each row sums to 1."""
-        return self.feedforward(X)
+        """Class probabilities (m, sizes[-1]), each row summing to 1, column j for ``classes[j]``.
+
+        Softmax outputs are returned as they are. Other outputs (sigmoid: one independent unit per
+        class) are normalised, a_j / Σ_k a_k, after negative outputs are set to 0; a row of zeros
+        gives the uniform 1 / sizes[-1]. The raw outputs are ``feedforward(X)``.
+        """
+        outputs = self.feedforward(X)
+        if not self.activations[-1].elementwise and self.activations[-1].outputs_probabilities:
+            return outputs
+        return normalized_rows(outputs)
 
     def predict(self, X: Any) -> Array:
-        """The class label of each row: the index of the most active output unit, shape (m,)."""
-        return np.argmax(self.feedforward(X), axis=1)
+        """The class of each row, shape (m,): the index of the most active output unit, or its label
+        ``classes[index]`` when the network has classes."""
+        index = np.argmax(self.feedforward(X), axis=1)
+        return index if self.classes is None else self.classes[index]
+
+    def unsure(self, X: Any, threshold: float = UNSURE_BELOW) -> Array:
+        """Whether the network is unsure of each row, bool (m,): its largest raw output
+        (``feedforward``) is below ``threshold``; with sigmoid outputs, no unit claims the input."""
+        threshold = check_number("threshold", threshold)
+        return np.max(self.feedforward(X), axis=1) < threshold
 
     def accuracy(self, X: Any, y: Any) -> float:
-        """Fraction of rows whose predicted label equals ``y`` (labels (m,) or one-hot (m, n_out))."""
+        """Fraction of rows whose predicted class equals ``y`` (labels (m,) or one-hot (m, n_out))."""
         X = self.check_X(X)
         y = np.asarray(y)
-        labels = np.argmax(self.check_Y(y), axis=1) if y.ndim == 2 else as_labels(
-            "y", y, self.sizes[-1])
+        labels = np.argmax(self.check_Y(y), axis=1) if y.ndim == 2 else self.check_labels(y)
         check_same_rows("X", X, "y", labels)
-        return float(np.mean(self.predict(X) == labels))
+        return float(np.mean(np.argmax(self.feedforward(X), axis=1) == labels))
 
     def copy(self) -> Network:
         """An independent network with copies of the parameters."""
@@ -363,7 +367,20 @@ class Network:
         clone.weights = [w.copy() for w in self.weights]
         clone.biases = [b.copy() for b in self.biases]
         clone.training_config = dict(self.training_config)
+        clone.classes = None if self.classes is None else self.classes.copy()
         return clone
+
+
+def normalized_rows(outputs: Array) -> Array:
+    """Rows of ``outputs`` with negative entries set to 0, divided by their sum (a new array); a row
+    summing to 0 becomes uniform. No division by zero happens, so numpy warns of nothing."""
+    result = np.maximum(outputs, 0)
+    totals = result.sum(axis=1, keepdims=True)
+    empty = totals[:, 0] <= 0
+    result[empty] = 1
+    totals[empty] = outputs.shape[1]
+    result /= totals
+    return result
 
 
 def mean_weights(sample_weight: Array) -> Array:
@@ -371,16 +388,3 @@ def mean_weights(sample_weight: Array) -> Array:
     (all zero when every s_x is 0: such rows teach nothing)."""
     total = sample_weight.sum()
     return sample_weight / total if total > 0 else np.zeros_like(sample_weight)
-
-
-def _parameter(name: str, value: Any, shape: tuple[int, ...], dtype: np.dtype) -> Array:
-    """A parameter array of exactly ``shape``, finite, in ``dtype``."""
-    array = np.asarray(value)
-    if array.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got shape {array.shape}")
-    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
-        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
-    array = np.require(array.astype(dtype, copy=False), requirements=["C", "W", "A"])
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return array

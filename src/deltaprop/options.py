@@ -19,6 +19,8 @@ OPTIMIZER_NAMES = ("sgd", "adam")
 REGULARIZATION_SCALES = ("training_set", "mini_batch")
 TRAIN_METRICS = ("running", "full")
 DEFAULT_ETA = {"sgd": 0.5, "adam": 0.001}
+"""η of a configuration made with eta=None; ``fit`` first gives plain SGD its cost's
+(``Cost.default_eta``: 3.0 for the quadratic cost, 0.5 for the others)."""
 
 
 def _option(default: Any, help: str, check: str, flag: str | None = None,
@@ -34,8 +36,9 @@ class TrainingConfig:
     epochs: int = _option(30, "passes over the training data", "positive_int")
     batch_size: int = _option(10, "rows per mini-batch (the last one of an epoch may be shorter)",
                               "positive_int")
-    eta: float | None = _option(None, "learning rate η (default: 0.5 for sgd, 0.001 for adam)",
-                                "positive")
+    eta: float | None = _option(
+        None, "learning rate η (default: the cost's for sgd, 3.0 for quadratic and 0.5 for "
+        "cross-entropy and log-likelihood as in the book; 0.001 for adam)", "positive")
     lmbda: float = _option(0.0, "L2 regularization λ, the book's (λ/2n) Σ w²", "nonnegative")
     l1: float = _option(0.0, "L1 regularization λ₁, (λ₁/n) Σ |w|", "nonnegative")
     regularization_scale: str = _option(

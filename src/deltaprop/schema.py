@@ -4,7 +4,8 @@
 (strict: no bool for a number, no string for a list), ranges, lengths and the consistency of its
 fields with each other. ``deltaprop.model_format`` checks every file read against it, and
 ``deltaprop.io.save`` every file written, so that deltaprop never writes what it would refuse to
-read. The fields ``deltaprop train`` adds (``dataset`` .. ``validation_accuracy``) are declared too;
+read. ``classes`` holds ``Network.classes`` when it is set. The fields ``deltaprop train`` adds
+(``dataset`` .. ``validation_accuracy``, ``data_dir`` the absolute data folder) are declared too;
 other keys a user adds with ``extra_metadata`` may hold any JSON within the limits of
 ``deltaprop.limits``. ``validation_message`` turns a pydantic ``ValidationError`` into one line.
 """
@@ -15,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from deltaprop._validation import MAX_CLASS_NAME_CHARS
 from deltaprop.activations import ACTIVATIONS
 from deltaprop.costs import COSTS
 from deltaprop.limits import (
@@ -39,6 +41,7 @@ Count = Annotated[int, Field(ge=0)]
 Positive = Annotated[int, Field(ge=1)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Text = Annotated[str, Field(max_length=TEXT_LENGTH)]
+ClassLabel = Annotated[int, Field(strict=True)] | Annotated[str, Field(max_length=MAX_CLASS_NAME_CHARS)]
 SlotName = Annotated[str, Field(min_length=1, max_length=SLOT_NAME_LENGTH, pattern=r"^[A-Za-z_]\w*$")]
 
 
@@ -65,8 +68,10 @@ class ModelMetadata(Strict):
     # written by ``deltaprop train`` for evaluate and predict
     dataset: Text | None = None
     data_spec: Text | None = None
+    data_dir: Text | None = None  # the absolute folder the model's data came from
     data_seed: Count | None = None
     n_classes: Annotated[int, Field(ge=1, le=MAX_CLASSES)] | None = None
+    classes: Annotated[list[ClassLabel], Field(min_length=1, max_length=MAX_CLASSES)] | None = None
     image_shape: Annotated[list[Positive], Field(min_length=2, max_length=2)] | None = None
     test_accuracy: Fraction | None = None
     validation_accuracy: Fraction | None = None
@@ -106,6 +111,12 @@ class ModelMetadata(Strict):
             raise ValueError(
                 f"'activations' must list {layers} names (one per layer after the input) for sizes "
                 f"{short_repr(self.sizes)}, got {len(self.activations)}: {short_repr(self.activations)}")
+        if self.classes is not None and (
+                len(self.classes) != self.sizes[-1] or len(set(self.classes)) != len(self.classes)
+                or len({type(label) for label in self.classes}) != 1):
+            raise ValueError(
+                f"'classes' must list {self.sizes[-1]} distinct labels of one type (one per output "
+                f"unit), got {short_list(self.classes)}")
         if self.image_shape is not None and self.image_shape[0] * self.image_shape[1] != self.sizes[0]:
             raise ValueError(
                 f"'image_shape' {list(self.image_shape)} has {self.image_shape[0] * self.image_shape[1]} "

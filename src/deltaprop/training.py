@@ -2,16 +2,24 @@
 
 ``fit`` checks its inputs once, builds a ``Trainer`` (``deltaprop.trainer``: the loop) with the
 optimizer the options name, resumes it from a checkpoint when asked, and runs it. Its keyword
-defaults come from the options table (``deltaprop.options.TrainingConfig``), as the command line's do.
+defaults come from the options table (``deltaprop.options.TrainingConfig``), as the command line's do;
+the default η of plain SGD is the cost's (``Cost.default_eta``). It gives the network its ``classes``
+when the labels are not output-unit indices, warns once of inputs far beyond [0, 1]
+(``deltaprop.errors.UnscaledInputWarning``), and prints a line per epoch when ``verbose``.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from deltaprop.errors import ModelFormatError
-from deltaprop.history import History
+import numpy as np
+
+from deltaprop._validation import classes_of
+from deltaprop.errors import ModelFormatError, UnscaledInputWarning
+from deltaprop.history import History, epoch_line
 from deltaprop.monitoring import Monitor
 from deltaprop.network import Network
 from deltaprop.options import TrainingConfig, default
@@ -53,6 +61,8 @@ def fit(
     test_data: tuple[Any, Any] | None = None,
     callbacks: Iterable[Callback] = (),
     progress: bool | Any = False,
+    verbose: int = 0,
+    warn_unscaled: bool = True,
     should_stop: Callable[[], bool] | None = None,
     checkpoint: CheckpointStore | None = None,
     resume: bool = False,
@@ -62,14 +72,26 @@ def fit(
     Args:
         net: the network to train.
         X: training inputs, shape (n, sizes[0]); used in place when already of the network's dtype.
-        y: class labels of shape (n,) (one-hot encoded internally) or targets (n, sizes[-1]).
+        y: class labels of shape (n,) (one-hot encoded internally) or targets (n, sizes[-1]). Labels
+            may be any integers or strings: when they are not the output-unit indices 0 ..
+            sizes[-1] - 1 and the network has no ``classes``, fit sets ``net.classes`` to their
+            sorted distinct values (as many as output units), and ``predict`` returns them.
         sample_weight: optional weights s_x >= 0 of the rows, shape (n,): each mini-batch's cost is
             then the weighted mean Σ s_x C_x / Σ s_x (so scaling all weights changes nothing).
         epochs .. train_metrics: the training options; ``deltaprop.options.TrainingConfig`` documents
-            each (the same table as ``deltaprop train --help``).
+            each (the same table as ``deltaprop train --help``). The book's defaults: 30 epochs,
+            mini-batches of 10; ``eta=None`` means the cost's η for plain SGD (3.0 for the
+            quadratic cost, 0.5 for cross-entropy and log-likelihood) and 0.001 for Adam.
         validation_data, test_data: (X, y) pairs evaluated after every epoch.
         callbacks: functions called with each epoch's record (a dict; see ``History``).
         progress: show a progress bar (True), on a given rich Console.
+        verbose: as Keras's: 0 (the default) prints nothing; 2 prints one line per epoch to stdout
+            (or to the Console given as ``progress``), e.g. ``epoch 3/30 - 0.21s - train_cost:
+            0.2817 - train_accuracy: 0.9412 - validation_cost: 0.3120 - validation_accuracy:
+            0.9333``; 1 adds the progress bar.
+        warn_unscaled: warn (``UnscaledInputWarning``, once per call) when X reaches far beyond
+            [0, 1]: its largest |x| above 10 and its mean |x| above 1, as raw pixels (0..255) or the
+            digits' 0..16 do, but not standardized data. See ``warn_if_unscaled``.
         should_stop: called after every mini-batch; when it returns True, the position is saved to
             ``checkpoint`` (if any) and ``TrainingInterrupted`` raised.
         checkpoint: where to save the trainer's state at the end of every epoch, e.g.
@@ -94,8 +116,15 @@ def fit(
         "train_metrics": train_metrics,
     }
     saved = _saved_state(checkpoint, resume)
+    if saved is None and eta is None and optimizer == "sgd":
+        options["eta"] = net.cost_function.default_eta
     config = _config_from(options, None if saved is None else saved[0]["config"])
+    callbacks = [*callbacks, *_verbosity(verbose, progress, config.epochs)]
+    if net.classes is None and np.ndim(y) == 1 and np.size(y):
+        net.classes = classes_of("training y", y, net.sizes[-1])
     data = TrainingData(net, X, y, sample_weight, "training")
+    if warn_unscaled:
+        warn_if_unscaled("X", data.X, stacklevel=2)
     monitored = {
         name: TrainingData(net, *_pair(pair, f"{name}_data"), None, name)
         for name, pair in (("validation", validation_data), ("test", test_data)) if pair is not None
@@ -112,7 +141,56 @@ def fit(
     if should_stop is not None:
         trainer.should_stop = should_stop
     net.training_config = config.as_dict()
-    return trainer.run(list(callbacks), progress)
+    return trainer.run(callbacks, progress or verbose == 1)
+
+
+def _verbosity(verbose: int, progress: Any, epochs: int) -> list[Callback]:
+    """The callback that prints a line per epoch (none for verbose=0); the Console given as
+    ``progress`` gets the lines, else stdout."""
+    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1 or 2 (as Keras's), got {verbose!r}")
+    if not verbose:
+        return []
+    console = None if isinstance(progress, bool) else progress
+
+    def show(record: dict[str, Any]) -> None:
+        line = epoch_line(record, epochs)
+        if console is None:
+            print(line, flush=True)
+        else:
+            console.print(line, markup=False, highlight=False)
+
+    return [show]
+
+
+SCALE_CHECK_VALUES = 1 << 16
+"""Values of X whose |x| ``warn_if_unscaled`` takes at a time (a 512 KiB temporary in float64)."""
+UNSCALED_MAX_ABS = 10.0
+"""``warn_if_unscaled`` warns when the largest |x| is above this ..."""
+UNSCALED_MEAN_ABS = 1.0
+"""... and the mean |x| above this: raw pixels and 0..16 counts do, standardized data do not."""
+
+
+def warn_if_unscaled(name: str, X: np.ndarray, stacklevel: int = 2) -> bool:
+    """Warn (``UnscaledInputWarning``) when the float matrix X reaches far beyond [0, 1]: its largest
+    |x| above ``UNSCALED_MAX_ABS`` and its mean |x| above ``UNSCALED_MEAN_ABS``. The statistics are
+    taken ``SCALE_CHECK_VALUES`` values at a time (no full-size temporary). Returns whether it
+    warned."""
+    low, high, total = math.inf, -math.inf, 0.0
+    rows = max(1, SCALE_CHECK_VALUES // max(X.shape[1], 1))
+    for start in range(0, X.shape[0], rows):
+        block = X[start:start + rows]
+        low, high = min(low, float(block.min())), max(high, float(block.max()))
+        total += float(np.abs(block).sum(dtype=np.float64))
+    largest, mean = max(abs(low), abs(high)), total / max(X.size, 1)
+    if largest <= UNSCALED_MAX_ABS or mean <= UNSCALED_MEAN_ABS:
+        return False
+    warnings.warn(
+        f"{name} ranges over [{low:g}, {high:g}] (mean |x| {mean:.3g}), far beyond [0, 1]: sigmoid "
+        f"units saturate and training is slow and poor. Scale the inputs, e.g. X / {largest:g} "
+        f"(pixels 0..255: X / 255), or standardize them; fit(..., warn_unscaled=False) silences "
+        f"this", UnscaledInputWarning, stacklevel=stacklevel + 1)
+    return True
 
 
 def _saved_state(checkpoint: CheckpointStore | None,
@@ -157,4 +235,4 @@ def _restore(trainer: Trainer, numbers: dict[str, Any], tensors: dict[str, Any])
     trainer.load_state(numbers, tensors["optimizer"], tensors["weights"], tensors["biases"])
 
 
-__all__ = ["CheckpointStore", "Trainer", "TrainingConfig", "TrainingData", "fit"]
+__all__ = ["CheckpointStore", "Trainer", "TrainingConfig", "TrainingData", "fit", "warn_if_unscaled"]

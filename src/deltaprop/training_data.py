@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from deltaprop._validation import as_labels, as_sample_weight, check_same_rows
+from deltaprop._validation import as_sample_weight, check_same_rows
 from deltaprop.network import Network
 
 Array = np.ndarray
@@ -28,7 +28,7 @@ class TrainingData:
         self.X = np.ascontiguousarray(net.check_X(X, f"{name} X"))
         self.Y = net.check_Y(y, f"{name} y")
         check_same_rows(f"{name} X", self.X, f"{name} y", self.Y)
-        self.labels = _labels_of(y, self.Y, net.sizes[-1], name)
+        self.labels = _labels_of(net, y, self.Y, name)
         self.weights = None if sample_weight is None else as_sample_weight(
             f"{name} sample_weight", sample_weight, self.X.shape[0], net.dtype)
 
@@ -37,11 +37,12 @@ class TrainingData:
         return self.X.shape[0]
 
 
-def _labels_of(y: Any, Y: Array, n_out: int, name: str) -> Array | None:
-    """Class labels when the targets are labels or one-hot rows; None for other float targets."""
+def _labels_of(net: Network, y: Any, Y: Array, name: str) -> Array | None:
+    """Class indices when the targets are labels or one-hot rows; None for other float targets."""
     y = np.asarray(y)
+    n_out = net.sizes[-1]
     if y.ndim == 1:
-        return as_labels(f"{name} y", y, n_out)
+        return net.check_labels(y, f"{name} y")
     one_hot_rows = n_out > 1 and np.all((Y == 0) | (Y == 1)) and np.all(Y.sum(axis=1) == 1)
     return np.argmax(Y, axis=1) if one_hot_rows else None
 

@@ -100,7 +100,7 @@ def test_load_npz_good(tmp_path):
         ("inf-float32", "not a finite float32"),
         ("ragged", r"y must have shape \(5,\)"),
         ("X-1d", "X must have shape"),
-        ("negative", r"y\[3\] = -1"),
+        ("nan-label", r"y\[3\] = nan is not a whole number"),
         ("fraction", r"y\[0\] = .*0\.5.* is not a whole number"),
         ("complex", "must hold numbers"),
         ("npy", "single .npy array"),
@@ -109,8 +109,8 @@ def test_load_npz_good(tmp_path):
         ("lying-header", "declares shape"),
         ("huge-header", "declares shape"),
         ("raw-member", "not a .npy array"),
-        ("too-many-classes", r"y\[0\] = 10000; expected class labels in \[0, 9999\]"),
-        ("bool-labels", "y must hold integer class labels, got dtype bool"),
+        ("huge-label", r"y\[0\] = 1e\+30 is not a whole number"),
+        ("bool-labels", r"y must hold class labels \(integers or strings\), got dtype bool"),
         ("garbled-header", "array X has an unreadable .npy header"),
         ("unhashable-header", "array y has an unreadable .npy header"),
     ],
@@ -135,8 +135,8 @@ def test_load_npz_bad(tmp_path, case, match):
         np.savez(path, X=X, y=np.arange(4))
     elif case == "X-1d":
         np.savez(path, X=np.ones(5), y=y)
-    elif case == "negative":
-        np.savez(path, X=X, y=np.array([0, 1, 2, -1, 0]))
+    elif case == "nan-label":
+        np.savez(path, X=X, y=np.array([0, 1, 2, np.nan, 0]))
     elif case == "fraction":
         np.savez(path, X=X, y=np.full(5, 0.5))
     elif case == "complex":
@@ -158,8 +158,8 @@ def test_load_npz_bad(tmp_path, case, match):
         path.write_bytes(zip_with({"X.npy": npy(header), "y.npy": npy_of(y)}))
     elif case == "raw-member":
         path.write_bytes(zip_with({"X": b"\x00" * 40, "y.npy": npy_of(y)}))
-    elif case == "too-many-classes":
-        np.savez(path, X=X, y=np.full(5, MAX_CLASSES, dtype=np.uint64))
+    elif case == "huge-label":
+        np.savez(path, X=X, y=np.full(5, 1e30))
     elif case == "bool-labels":
         np.savez(path, X=X, y=np.ones(5, dtype=bool))
     elif case == "garbled-header":  # numpy's fallback parser for old headers raises TokenError
@@ -208,13 +208,12 @@ def test_load_csv_good(tmp_path):
         ("label,label\n1,2\n", "2 'label' columns"),
         ("label\n1\n", "no feature columns"),
         ("x,label\n", "no data rows"),
-        ("x,label\n1,0\n2,zero\n", r"line 3, column 2 \('label'\): 'zero' is not a number"),
         ("x,y,label\n1,2,0\n1,,0\n", r"line 3, column 2 \('y'\): '' is not a number"),
         ("x,label\n1,0\n1,0,3\n", "line 3: 3 fields, expected 2"),
         ("x,label\n1,0\n\n1\n", "line 4: 1 fields"),
         ("x,label\n1,0\nnan,1\n", r"line 3, column 1 \('x'\): nan is not a finite"),
-        ("x,label\n1,0\n1,inf\n", "line 3, column 2"),
-        ("x,label\n1,0\n1,-2\n", "line 3, column 'label' = -2"),
+        ("x,label\n1,0\n1,inf\n", "line 3, column 'label' = inf is not a whole number"),
+        ("x,label\n1,0\n1," + "z" * 257 + "\n", "line 3, column 'label': expected a label of 1 to 256"),
         ("x,label\n1,1.5\n", r"line 2, column 'label' = .*1\.5.* is not a whole number"),
         ('x,label\n"1,0\n', "line 2: 1 fields"),
     ],
@@ -242,7 +241,7 @@ def test_csv_whole_number_labels_and_square_features(tmp_path):
     path = tmp_path / "sq.csv"
     path.write_text("a,b,c,d,label\n" + "0,1,2,3,1.0\n" * 7 + "0,1,2,3,4e0\n", encoding="utf-8")
     data = load_csv(path)
-    assert data.image_shape == (2, 2) and data.n_classes == 5
+    assert data.image_shape == (2, 2) and data.n_classes == 5 and data.classes is None
 
 
 def _valid_csv() -> list[bytes]:
@@ -306,3 +305,59 @@ def test_fuzz_load_npz(tmp_path, data):
         return
     assert dataset.train.X.ndim == 2 and np.all(np.isfinite(dataset.train.X))
     assert dataset.train.y.dtype == np.int64
+
+
+# ---------------------------------------------------------------------------------------------
+# any labels: integers or strings become class indices, the labels kept as Dataset.classes
+
+
+def _rows_and_labels(data):
+    X = np.concatenate([data.train.X, data.validation.X, data.test.X])
+    y = np.concatenate([data.train.y, data.validation.y, data.test.y])
+    return X, y
+
+
+def test_npz_string_and_sparse_labels_become_classes(tmp_path):
+    X = np.arange(24.0).reshape(12, 2)
+    names = np.array(["cat", "dog", "cat", "emu", "dog", "cat"] * 2)
+    np.savez(tmp_path / "s.npz", X=X, y=names)
+    data = load_npz(tmp_path / "s.npz")
+    assert data.classes == ("cat", "dog", "emu") and data.n_classes == 3
+    rows, y = _rows_and_labels(data)
+    assert y.dtype == np.int64
+    by_row = dict(zip(rows[:, 0].tolist(), np.array(data.classes)[y].tolist(), strict=True))
+    assert by_row == dict(zip(X[:, 0].tolist(), names.tolist(), strict=True))
+    np.savez(tmp_path / "n.npz", X=X, y=np.array([-1, 7] * 6))
+    data = load_npz(tmp_path / "n.npz")
+    assert data.classes == (-1, 7) and data.n_classes == 2
+    rows, y = _rows_and_labels(data)
+    assert set(y.tolist()) == {0, 1}
+    assert np.array_equal(np.array(data.classes)[y], np.where(rows[:, 0] % 4 == 0, -1, 7))
+    np.savez(tmp_path / "d.npz", X=X, y=np.arange(12) % 3 + 1)  # dense integers: kept as labels
+    data = load_npz(tmp_path / "d.npz")
+    assert data.classes is None and data.n_classes == 4
+    assert np.array_equal(_rows_and_labels(data)[1], _rows_and_labels(data)[0][:, 0] // 2 % 3 + 1)
+
+
+def test_csv_text_labels_in_any_column(tmp_path):
+    path = tmp_path / "pets.csv"
+    path.write_text("label,a,b\n" + "".join(f"{name},{i},{-i}\n" for i, name in
+                                            enumerate(["dog", "cat", " dog ", "3"] * 3)))
+    data = load_csv(path)
+    assert data.classes == ("3", "cat", "dog") and data.n_classes == 3
+    rows, y = _rows_and_labels(data)
+    assert np.array_equal(rows[:, 1], -rows[:, 0])  # the label column is dropped, not a feature
+    expected = np.array(["dog", "cat", "dog", "3"] * 3)[rows[:, 0].astype(int)]
+    assert np.array_equal(np.array(data.classes)[y], expected)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("label,a,b\ncat,1,2\ndog,x,3\n")
+    with pytest.raises(DataFormatError, match=r"line 3, column 2 \('a'\): 'x' is not a number"):
+        load_csv(bad)
+
+
+def test_more_distinct_labels_than_classes_allowed():
+    from deltaprop.datasets.base import indexed_labels
+
+    with pytest.raises(DataFormatError, match=rf"y holds {MAX_CLASSES + 1} distinct labels .*at "
+                                              rf"most {MAX_CLASSES} classes"):
+        indexed_labels(np.arange(MAX_CLASSES + 1), np.zeros(3, np.int64), "y")

@@ -11,12 +11,21 @@ from typing import NamedTuple
 
 import numpy as np
 
-from deltaprop._validation import as_labels
+from deltaprop._validation import as_labels, label_array
 from deltaprop.errors import DataFormatError
-from deltaprop.limits import MAX_DATA_BYTES, MAX_DECODED_BYTES, check_memory, max_classes_for
+from deltaprop.limits import (
+    MAX_CLASSES,
+    MAX_DATA_BYTES,
+    MAX_DECODED_BYTES,
+    check_memory,
+    max_classes_for,
+    short_list,
+)
 
 __all__ = ["MAX_DATA_BYTES", "Dataset", "PathLike", "Split", "check_decoded", "existing_file",
-           "file_labels"]
+           "file_labels", "indexed_labels", "table_labels"]
+
+Label = int | str
 
 PathLike = str | os.PathLike[str]
 #: Bytes read at a time from files and downloads.
@@ -24,7 +33,7 @@ CHUNK = 1 << 20
 
 
 class Split(NamedTuple):
-    """One part of a data set: ``X`` (m, n_features) floats, ``y`` (m,) int64 class labels."""
+    """One part of a data set: ``X`` (m, n_features) floats, ``y`` (m,) int64 class indices."""
 
     X: np.ndarray
     y: np.ndarray
@@ -34,9 +43,12 @@ class Split(NamedTuple):
 class Dataset:
     """A data set split three ways, rows are examples.
 
-    ``train``, ``validation`` and ``test`` share n_features and dtype; labels lie in
-    [0, n_classes). ``image_shape`` is (height, width) when each row is a flattened image
-    (row-major), else None.
+    ``train``, ``validation`` and ``test`` share n_features and dtype; their ``y`` hold class
+    indices in [0, n_classes). ``image_shape`` is (height, width) when each row is a flattened image
+    (row-major), else None. ``classes`` is None when the file's labels are those indices; else it
+    holds the n_classes labels of the file (sorted integers or strings), ``classes[y]`` being the
+    label of a row: pass it to ``Network(..., classes=dataset.classes)``, train on ``y``, and the
+    network's ``predict`` returns the file's labels.
     """
 
     name: str
@@ -45,6 +57,7 @@ class Dataset:
     test: Split
     n_classes: int
     image_shape: tuple[int, int] | None = None
+    classes: tuple[Label, ...] | None = None
 
     @property
     def n_features(self) -> int:
@@ -89,3 +102,31 @@ def file_labels(values: np.ndarray, name: str, where: Callable[[int], str]) -> n
             f"+ 10); number the classes 0, 1, 2, ..."
         )
     return labels
+
+
+def table_labels(values: np.ndarray, name: str,
+                 where: Callable[[int], str]) -> tuple[np.ndarray, tuple[Label, ...] | None]:
+    """Labels of a table file (.npz, .csv): any integers (or whole-number floats) or strings, as
+    int64 class indices (m,) and the classes they index (``indexed_labels``). DataFormatError for
+    anything else, naming entry i by ``where(i)``."""
+    if values.dtype.kind not in "iufU":
+        raise DataFormatError(f"{name} must hold class labels (integers or strings), got dtype "
+                              f"{values.dtype}")
+    labels = label_array(name, values, error=DataFormatError, where=where)
+    classes, indices = np.unique(labels, return_inverse=True)
+    return indexed_labels(classes, indices.reshape(-1).astype(np.int64), name)
+
+
+def indexed_labels(classes: np.ndarray, indices: np.ndarray,
+                   name: str) -> tuple[np.ndarray, tuple[Label, ...] | None]:
+    """(y, classes) for sorted distinct ``classes`` (at most MAX_CLASSES) and each row's index into
+    them. Integers >= 0 that number their classes densely (max + 1 <= 2 x distinct + 10,
+    :func:`~deltaprop.limits.max_classes_for`, as IDX labels must) stay the labels, classes None;
+    other labels (strings, negative or sparse integers) become the indices, classes their values."""
+    if classes.size > MAX_CLASSES:
+        raise DataFormatError(f"{name} holds {classes.size} distinct labels "
+                              f"({short_list(classes.tolist())}); at most {MAX_CLASSES} classes")
+    if classes.dtype.kind != "U" and classes[0] >= 0 and (
+            int(classes[-1]) + 1 <= max_classes_for(classes.size)):
+        return classes.astype(np.int64)[indices], None
+    return indices, tuple(classes.tolist())

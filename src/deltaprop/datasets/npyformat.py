@@ -31,14 +31,16 @@ _HEADER_ERRORS = (
 )
 
 
-def check_npy_header(stream: IO[bytes], stored: int, what: str) -> tuple[tuple[int, ...], np.dtype]:
+def check_npy_header(stream: IO[bytes], stored: int, what: str,
+                     kinds: str = "biuf") -> tuple[tuple[int, ...], np.dtype]:
     """The shape and dtype a ``.npy`` header at the start of ``stream`` declares, once checked.
 
     ``stored`` is the size of the whole ``.npy`` data (header included) and ``what`` names the array
     in messages (``"data.npz: array X"``). Raises DataFormatError for an unsupported version,
     Python objects, a dtype that is not bool, integer or float, or a data size other than the header
     implies, a shape beyond :data:`MAX_DATA_BYTES` (zero dimensions ignored, so that (10**12, 0) is
-    refused too) and for a header that cannot be parsed.
+    refused too) and for a header that cannot be parsed. ``kinds`` are the numpy dtype kinds
+    allowed (``"biufU"`` lets labels be strings).
     """
     try:
         version = np.lib.format.read_magic(stream)
@@ -57,8 +59,9 @@ def check_npy_header(stream: IO[bytes], stored: int, what: str) -> tuple[tuple[i
         raise DataFormatError(
             f"{what} holds Python objects (pickled data), which are not loaded; store numbers"
         )
-    if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
-        raise DataFormatError(f"{what} must hold numbers, got dtype {dtype}")
+    if dtype.kind not in kinds or dtype.fields is not None or dtype.subdtype is not None:
+        wanted = "numbers" if "U" not in kinds else "numbers or strings"
+        raise DataFormatError(f"{what} must hold {wanted}, got dtype {dtype}")
     extent = math.prod(dim for dim in shape if dim) * dtype.itemsize  # (10**12, 0) is absurd too
     if extent > MAX_DATA_BYTES:
         raise DataFormatError(

@@ -9,15 +9,37 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from deltaprop._validation import check_dtype, check_positive_int, first_non_finite
-from deltaprop.datasets.base import Dataset, PathLike, Split, check_decoded, existing_file, file_labels
-from deltaprop.datasets.csvrows import PackedArray, add_row, csv_rows, finite_table, parse_row
+from deltaprop._validation import (
+    MAX_CLASS_NAME_CHARS,
+    check_dtype,
+    check_positive_int,
+    first_non_finite,
+)
+from deltaprop.datasets.base import (
+    Dataset,
+    Label,
+    PathLike,
+    Split,
+    check_decoded,
+    existing_file,
+    indexed_labels,
+    table_labels,
+)
+from deltaprop.datasets.csvrows import (
+    PackedArray,
+    add_row,
+    csv_rows,
+    finite_table,
+    is_number,
+    parse_row,
+)
 from deltaprop.datasets.npyformat import NPY_MAGIC, check_npy_header
 from deltaprop.errors import DataFormatError
-from deltaprop.limits import short_list
+from deltaprop.limits import MAX_CLASSES, short_list
 
 try:  # zipfile may use lzma; Python builds without it simply cannot read such members
     from lzma import LZMAError as _LZMAError
@@ -68,7 +90,7 @@ def shuffle_split(X: np.ndarray, y: np.ndarray, seed: int) -> tuple[Split, Split
 def _table_dataset(
     path: Path,
     features: np.ndarray,
-    labels: np.ndarray,
+    labels: np.ndarray | tuple[np.ndarray, tuple[Label, ...] | None],
     dtype: np.dtype,
     seed: int,
     where: Callable[[int], str],
@@ -78,10 +100,11 @@ def _table_dataset(
         raise DataFormatError(
             f"{path}: X must have shape (m, n_features) with m, n_features >= 1, got {features.shape}"
         )
-    if labels.ndim != 1 or labels.shape[0] != features.shape[0]:
+    shape = labels[0].shape if isinstance(labels, tuple) else labels.shape
+    if len(shape) != 1 or shape[0] != features.shape[0]:
         raise DataFormatError(
             f"{path}: y must have shape ({features.shape[0]},) to match X {features.shape}, "
-            f"got {labels.shape}"
+            f"got {shape}"
         )
     with np.errstate(over="ignore", invalid="ignore"):  # overflow to inf is rejected below
         X = features.astype(dtype)
@@ -92,11 +115,15 @@ def _table_dataset(
             f"{path}: X[{row}, {column}] = {features[row, column]} is not a finite "
             f"{dtype.name}; features must be finite (no NaN or inf)"
         )
-    y = file_labels(labels, f"{path}: y", where)
+    if isinstance(labels, tuple):  # (indices, classes) already made by the .csv reader
+        y, classes = labels
+    else:
+        y, classes = table_labels(labels, f"{path}: y", where)
     side = math.isqrt(X.shape[1])
     image_shape = (side, side) if side * side == X.shape[1] else None
     train, validation, test = shuffle_split(X, y, seed)
-    return Dataset(path.stem, train, validation, test, int(y.max()) + 1, image_shape)
+    n_classes = int(y.max()) + 1 if classes is None else len(classes)
+    return Dataset(path.stem, train, validation, test, n_classes, image_shape, classes)
 
 
 # -- .npz ----------------------------------------------------------------------------------------
@@ -106,9 +133,11 @@ def load_npz(path: PathLike, dtype: object = "float64", seed: int = 0) -> Datase
     """A data set from an ``.npz`` archive with arrays ``X`` (m, n_features) and ``y`` (m,).
 
     Read with ``np.load(path, allow_pickle=False)``: object arrays are refused. X must be numeric
-    and finite and is converted to ``dtype`` but NOT rescaled; y must hold non-negative integers
-    (whole-number floats are accepted) below :data:`~deltaprop._validation.MAX_CLASSES`;
-    n_classes = max label + 1. Rows are shuffled with ``seed`` and split 70/15/15 like
+    and finite and is converted to ``dtype`` but NOT rescaled; y holds the class labels: any
+    integers (whole-number floats are accepted) or strings, at most
+    :data:`~deltaprop.limits.MAX_CLASSES` distinct ones. Labels 0 .. k - 1 stay as they are
+    (classes None); others become indices 0 .. k - 1 of ``Dataset.classes``, their sorted distinct
+    values; n_classes = k. Rows are shuffled with ``seed`` and split 70/15/15 like
     :func:`load_digits`. image_shape is (s, s) when n_features = s * s, else None.
 
     Raises FileNotFoundError if ``path`` is not a file, DataFormatError for anything malformed.
@@ -171,7 +200,8 @@ def _npz_arrays(archive: object, path: Path, dtype: np.dtype) -> tuple[np.ndarra
     x_count, y_count = math.prod(x_shape), math.prod(y_shape)
     # stored arrays, X converted and shuffled (two copies in dtype), y as int64 (two copies)
     check_decoded(f"{path}: arrays X {x_shape} and y {y_shape} as {dtype.name}",
-                  x_count * (x_type.itemsize + 2 * dtype.itemsize) + y_count * (y_type.itemsize + 16))
+                  x_count * (x_type.itemsize + 2 * dtype.itemsize)
+                  + y_count * (y_type.itemsize * (1 + (y_type.kind == "U")) + 24))
     return np.asarray(archive["X"]), np.asarray(archive["y"])
 
 
@@ -184,7 +214,7 @@ def _npz_header(archive: np.lib.npyio.NpzFile, key: str, path: Path) -> tuple[tu
         raise DataFormatError(f"{path}: member {key!r} is not a .npy array")
     stored = archive.zip.getinfo(member).file_size
     with archive.zip.open(member) as stream:
-        return check_npy_header(stream, stored, f"{path}: array {key}")
+        return check_npy_header(stream, stored, f"{path}: array {key}", "biuf" if key == "X" else "biufU")
 
 
 # -- .csv ----------------------------------------------------------------------------------------
@@ -193,8 +223,9 @@ def _npz_header(archive: np.lib.npyio.NpzFile, key: str, path: Path) -> tuple[tu
 def load_csv(path: PathLike, dtype: object = "float64", seed: int = 0) -> Dataset:
     """A data set from a ``.csv`` file: a header row with a ``label`` column, the rest features.
 
-    Every cell must be a finite number (UTF-8 text, comma-separated, blank lines skipped); labels
-    must be non-negative whole numbers below :data:`~deltaprop._validation.MAX_CLASSES`. Features
+    Every feature cell must be a finite number (UTF-8 text, comma-separated, blank lines skipped);
+    labels may be any whole numbers or text (at most :data:`~deltaprop.limits.MAX_CLASSES` distinct
+    ones, each at most 256 characters), made class indices as :func:`load_npz` does. Features
     are converted to ``dtype`` but NOT rescaled. Rows are shuffled with ``seed`` and split 70/15/15
     like :func:`load_digits`; image_shape is (s, s) when n_features = s * s, else None.
 
@@ -204,17 +235,24 @@ def load_csv(path: PathLike, dtype: object = "float64", seed: int = 0) -> Datase
     dtype = check_dtype(dtype)
     seed = check_positive_int("seed", seed, minimum=0)
     path = existing_file(path)
-    table, lines, label_column = _read_csv(path)
-    labels = table[:, label_column]
-    features = np.delete(table, label_column, axis=1)
-    return _table_dataset(
-        path, features, labels, dtype, seed, lambda i: f"{path}, line {lines[i]}, column 'label'"
-    )
+    features, lines, texts, codes = _read_csv(path)
+    where: Callable[[int], str] = lambda i: f"{path}, line {lines[i]}, column 'label'"  # noqa: E731
+    codes_array = np.frombuffer(codes, dtype=np.int64)
+    if all(is_number(text) for text in texts):
+        labels: Any = np.array([float(text) for text in texts])[codes_array]
+    else:  # text labels: indices into their sorted distinct values
+        order = np.argsort(np.array(texts))
+        rank = np.empty(len(texts), np.int64)
+        rank[order] = np.arange(len(texts))
+        labels = indexed_labels(np.array(texts)[order], rank[codes_array], f"{path}: labels")
+    return _table_dataset(path, features, labels, dtype, seed, where)
 
 
-def _read_csv(path: Path) -> tuple[np.ndarray, PackedArray, int]:
-    """All cells as float64 (rows, columns), each row's line number, and the label column."""
-    values, lines = PackedArray("d"), PackedArray("q")
+def _read_csv(path: Path) -> tuple[np.ndarray, PackedArray, list[str], PackedArray]:
+    """The feature cells as float64 (rows, features), each row's line number, the distinct label
+    texts (stripped) and each row's index into them."""
+    values, lines, codes = PackedArray("d"), PackedArray("q"), PackedArray("q")
+    distinct: dict[str, int] = {}
     with csv_rows(path) as rows:
         first = next(rows, None)
         if first is None:
@@ -223,11 +261,32 @@ def _read_csv(path: Path) -> tuple[np.ndarray, PackedArray, int]:
         names = [name.strip() for name in header]
         label_column = _label_column(path, header_line, names)
         for line, row in rows:
+            if len(row) != len(names):
+                raise DataFormatError(
+                    f"{path}, line {line}: {len(row)} fields, expected {len(names)} as in the header")
+            codes.append(_label_code(path, line, row[label_column].strip(), distinct))
+            row[label_column] = "0"  # a number in its place: messages keep the file's columns
             add_row(path, values, parse_row(path, line, row, names))
             lines.append(line)
     if not lines:
         raise DataFormatError(f"{path}: no data rows after the header")
-    return finite_table(path, values, lines, len(names), names), lines, label_column
+    table = finite_table(path, values, lines, len(names), names)
+    return np.delete(table, label_column, axis=1), lines, list(distinct), codes
+
+
+def _label_code(path: Path, line: int, text: str, distinct: dict[str, int]) -> int:
+    """The index of label ``text`` among the distinct labels met so far (added when new)."""
+    code = distinct.get(text)
+    if code is not None:
+        return code
+    if len(text) > MAX_CLASS_NAME_CHARS or not text:
+        raise DataFormatError(f"{path}, line {line}, column 'label': expected a label of 1 to "
+                              f"{MAX_CLASS_NAME_CHARS} characters, got {len(text)}")
+    if len(distinct) >= MAX_CLASSES:
+        raise DataFormatError(f"{path}, line {line}, column 'label': more than {MAX_CLASSES} "
+                              f"distinct labels; at most {MAX_CLASSES} classes")
+    distinct[text] = len(distinct)
+    return distinct[text]
 
 
 def _label_column(path: Path, line: int, names: list[str]) -> int:
