@@ -191,3 +191,89 @@ def test_plotting_does_not_touch_pyplot_or_the_backend(tmp_path: Path) -> None:
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     assert_sensible_png(tmp_path / "cm.png")
+
+
+# -- what the figures say (captured before they are written) ---------------------------------------
+
+
+@pytest.fixture()
+def figures(monkeypatch) -> list:
+    """The figures the plot functions draw, in order (they are still written)."""
+    drawn: list = []
+    write = plots._write_png
+
+    def capture(figure, path):
+        drawn.append(figure)
+        return write(figure, path)
+
+    monkeypatch.setattr(plots, "_write_png", capture)
+    return drawn
+
+
+def _texts(figure) -> str:
+    return " ".join(text.get_text() for text in figure.texts)
+
+
+def test_cost_axis_names_the_cost_and_regularization_only_when_used() -> None:
+    assert plots.cost_label("cross_entropy") == "cross-entropy cost"
+    assert plots.cost_label("log_likelihood", regularized=True) == (
+        "log-likelihood cost (with regularization)")
+    assert plots.cost_label() == "cost"
+
+
+def test_plot_curves_labels_and_config(tmp_path: Path, trained, figures) -> None:
+    _, history = trained
+    plots.plot_curves(history, tmp_path / "a.png", cost="cross_entropy", config="digits, 64-30-10")
+    plots.plot_curves(history, tmp_path / "b.png", cost="quadratic", regularized=True)
+    plain, regularized = figures
+    assert plain.axes[0].get_ylabel() == "cross-entropy cost"
+    assert "regularization" not in plain.axes[0].get_ylabel()
+    assert "digits, 64-30-10" in _texts(plain)
+    assert regularized.axes[0].get_ylabel() == "quadratic cost (with regularization)"
+    assert _texts(regularized) == ""
+
+
+def test_plot_learning_speed_starts_at_the_initial_network(tmp_path: Path, figures) -> None:
+    records = [{"epoch": e, "learning_speed": [0.1 / e, 1.0 / e]} for e in range(1, 4)]
+    plots.plot_learning_speed(records, tmp_path / "a.png", initial=[0.5, 2.0], config="run")
+    plots.plot_learning_speed(records, tmp_path / "b.png")
+    with_initial, without = figures
+    hidden, output = with_initial.axes[0].lines
+    assert list(hidden.get_xdata()) == [0, 1, 2, 3] and hidden.get_ydata()[0] == 0.5
+    assert output.get_ydata()[0] == 2.0
+    assert "initial" in with_initial.axes[0].get_xlabel() and "run" in _texts(with_initial)
+    assert list(without.axes[0].lines[0].get_xdata()) == [1, 2, 3]
+
+
+def test_confusion_matrix_errors_stand_out_beside_a_large_diagonal(tmp_path: Path, figures) -> None:
+    from matplotlib import colormaps
+
+    counts = np.diag([980, 1135, 1032, 1010, 960, 892, 958, 1028, 974, 1009])
+    counts[4, 9] = 14  # fourteen 4s read as 9s
+    counts[7, 2] = 1
+    colours, norm, _ = plots.confusion_colours(counts)
+    np.testing.assert_allclose(colours[4, 9], colormaps[plots.ERROR_CMAP](1.0))  # the darkest
+    assert colours[4, 9][:3].sum() < 1.2  # dark red, far from white
+    assert colours[7, 2][:3].sum() > 2.5 and colours[0, 1][:3].sum() > 2.8  # faint, near white
+    for i in range(10):
+        np.testing.assert_allclose(colours[i, i], plots.DIAGONAL_RGBA)  # neutral, whatever the count
+    assert norm.vmax == 14
+    plots.plot_confusion_matrix(counts, tmp_path / "cm.png", config="mnist run")
+    (figure,) = figures
+    cells = {text.get_text() for text in figure.axes[0].texts}
+    assert {"14", "1", "980", "1135"} <= cells and "0" not in cells  # counts; zeros left blank
+    assert len(figure.axes) == 2  # the matrix and its colour bar
+    assert "mnist run" in _texts(figure)
+
+
+def test_first_layer_weights_share_one_symmetric_scale(tmp_path: Path, figures) -> None:
+    net = Network([4, 3, 2], seed=0)
+    net.weights[0][...] = [[0.01, -0.01, 0.02, 0.0], [2.0, -1.0, 0.5, 0.0], [0.1, 0.2, -0.3, 0.4]]
+    mosaic = plots.weight_mosaic(net.weights[0], (2, 2), 3)
+    np.testing.assert_array_equal(mosaic[0:2, 0:2], [[0.01, -0.01], [0.02, 0.0]])  # not rescaled
+    np.testing.assert_array_equal(mosaic[0:2, 3:5], [[2.0, -1.0], [0.5, 0.0]])
+    plots.plot_first_layer_weights(net, (2, 2), tmp_path / "w.png", config="tiny")
+    (figure,) = figures
+    image = figure.axes[0].images[0]
+    assert image.get_clim() == (-2.0, 2.0)  # ± the largest |weight| of all units
+    assert len(figure.axes) == 2 and "tiny" in _texts(figure)  # with a colour bar

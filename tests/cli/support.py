@@ -6,7 +6,7 @@ from pathlib import Path
 
 from deltaprop import cli
 
-RUN_FILES = {"model.safetensors", "history.json", "config.json", "curves.png",
+RUN_FILES = {"model.safetensors", "history.json", "config.json", "snapshots.npz", "curves.png",
              "learning_speed.png", "confusion_matrix.png", "first_layer_weights.png"}
 
 

@@ -44,3 +44,67 @@ def test_user_errors_exit_2_with_one_line(case, bad_files, model, tmp_path, caps
                                           monkeypatch) -> None:
     argv, fragments = ERROR_CASES[case]
     check_user_error(capsys, monkeypatch, tmp_path, argv, fragments, {**bad_files, "model": model})
+
+
+def test_evaluate_table_fits_80_columns(model, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run(capsys, "evaluate", model)
+    assert code == 0
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    header = next(line for line in lines if line.split()[:2] == ["true", "0"])
+    assert header.split() == ["true", *map(str, range(10)), "recall"]  # nothing cut
+    assert "…" not in out
+
+
+def test_evaluate_big_counts_fit_80_columns() -> None:
+    from rich.console import Console
+
+    from deltaprop.cli._common import confusion_table
+
+    counts = np.diag([980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])
+    counts[4, 9] = 14
+    screen = Console(width=80, record=True)
+    screen.print(confusion_table(counts, "confusion matrix"))
+    lines = screen.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80 and "…" not in "".join(lines)
+    assert lines[1].split() == ["true", *map(str, range(10)), "recall"]
+    assert lines[7].split()[-2:] == ["14", "98.6%"]
+
+
+def _fake_mnist(folder) -> None:
+    from deltaprop.datasets import IDX_FILES, write_idx
+
+    rng = np.random.default_rng(0)
+    folder.mkdir()
+    for stem, rows in zip(IDX_FILES, (60, 60, 20, 20), strict=True):
+        array = (rng.integers(0, 256, (rows, 28, 28)) if "images" in stem
+                 else np.arange(rows) % 10).astype(np.uint8)
+        write_idx(folder / stem, array)
+
+
+def test_evaluate_finds_the_data_the_model_was_trained_on(tmp_path, capsys, monkeypatch) -> None:
+    from deltaprop.datasets import download
+
+    def offline(url, *args, **kwargs):
+        raise OSError("offline")
+
+    monkeypatch.setattr(download, "_fetch", offline)
+    monkeypatch.setenv("DELTAPROP_DATA", str(tmp_path / "nowhere"))
+    _fake_mnist(tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "train", "--data", "mnist", "--data-dir", "data", "--epochs", "1",
+                       "--hidden", "5", "--quiet", "--no-plots", "--out", "run")
+    assert code == 0, err
+    meta = model_io.read_metadata(tmp_path / "run" / "model.safetensors")
+    assert meta["data_spec"] == "mnist" and meta["data_dir"] == str(tmp_path / "data")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    code, out, err = run(capsys, "evaluate", "../run/model.safetensors", "--json")
+    assert code == 0, err
+    assert json.loads(out)["rows"] == 20 and json.loads(out)["data"] == "mnist"
+    # Elsewhere, the data cannot be downloaded: one short line, without the mirrors' addresses.
+    code, out, err = run(capsys, "evaluate", "../run/model.safetensors", "--data-dir", "empty")
+    assert code == 2 and out == ""
+    assert err.startswith("deltaprop: error: could not download") and err.count("\n") == 1
+    assert "http" not in err and "offline" in err and len(err.strip()) <= 300

@@ -101,3 +101,28 @@ def test_a_new_field_of_the_table_becomes_a_flag() -> None:
 def test_each_check_rejects_bad_values(argv, fragments, capsys) -> None:
     code, out, err = run(capsys, "train", *argv)
     assert_one_line_error(code, out, err, *fragments)
+
+
+def test_every_train_option_shows_its_default_and_its_allowed_names() -> None:
+    from deltaprop.activations import ACTIVATIONS
+    from deltaprop.costs import COSTS
+    from deltaprop.network import INITIALIZERS
+
+    registries = {"activation": ACTIVATIONS, "output_activation": ACTIVATIONS, "cost": COSTS,
+                  "init": INITIALIZERS}
+    checked = set()
+    for dest, action in train.actions().items():
+        if dest == "help" or not action.option_strings:
+            continue
+        text = " ".join((action.help or "").split())
+        if isinstance(action, argparse._StoreTrueAction):  # a flag: off unless given
+            assert action.default is False, dest
+            continue
+        assert "(default:" in text, (dest, text)
+        for name in (action.choices or ()):
+            assert name in text, (dest, name, text)
+        for name in registries.get(dest, ()):
+            assert name in text, (dest, name, text)
+        checked.add(dest)
+    assert set(registries) | {"dtype", "epochs", "batch_size", "eta", "lmbda", "momentum",
+                              "dropout", "seed", "hidden", "data"} <= checked

@@ -67,7 +67,7 @@ def test_signal_saves_a_checkpoint_and_resume_finishes_the_same_run(
     for got, want in zip(_parameters(out / "model.safetensors"), straight_run, strict=True):
         np.testing.assert_array_equal(got, want)
     assert sorted(p.name for p in out.iterdir()) == ["config.json", "history.json",
-                                                     "model.safetensors"]
+                                                     "model.safetensors", "snapshots.npz"]
 
 
 def test_without_checkpoint_dir_the_default_checkpoint_is_used_and_cleaned_up(tmp_path, capsys):

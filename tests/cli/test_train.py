@@ -130,7 +130,8 @@ def test_python_dash_m_runs_the_command_line(tmp_path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "test accuracy" in result.stdout
-    assert {p.name for p in out.iterdir()} == {"model.safetensors", "history.json", "config.json"}
+    assert {p.name for p in out.iterdir()} == {"model.safetensors", "history.json", "config.json",
+                                            "snapshots.npz"}
 
 
 # -- errors: one line on stderr, exit 2, nothing left behind -------------------------------------

@@ -32,7 +32,7 @@ from deltaprop.options import TrainingConfig
 from .support import assert_one_line_error, run
 
 QUICK = ["--quiet", "--no-plots"]
-RUN = {"model.safetensors", "history.json", "config.json"}
+RUN = {"model.safetensors", "history.json", "config.json", "snapshots.npz"}
 DEAD = 999_999_999  # above any pid_max
 
 

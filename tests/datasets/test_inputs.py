@@ -202,21 +202,25 @@ def test_read_image_dark_light_and_invert(tmp_path):
     mpimage.imsave(tmp_path / "light.png", np.kron(1 - image, np.ones((10, 10))), cmap="gray",
                    vmin=0, vmax=1)
     for name in ("dark", "light"):
-        row = read_image(tmp_path / f"{name}.png", (8, 8))
+        row = read_image(tmp_path / f"{name}.png", (8, 8), prepare="resize")
         assert row.shape == (1, 64) and row.dtype == np.float64
         np.testing.assert_allclose(row, image.reshape(1, 64), atol=0.01, err_msg=name)
-    np.testing.assert_allclose(read_image(tmp_path / "light.png", (8, 8), invert="no"),
+    np.testing.assert_allclose(read_image(tmp_path / "light.png", (8, 8), "no", "resize"),
                                1 - image.reshape(1, 64), atol=0.01)
-    np.testing.assert_allclose(read_image(tmp_path / "dark.png", (8, 8), invert="yes"),
+    np.testing.assert_allclose(read_image(tmp_path / "dark.png", (8, 8), "yes", "resize"),
                                1 - image.reshape(1, 64), atol=0.01)
     assert read_image(tmp_path / "dark.png", (4, 16)).shape == (1, 64)
+    # Prepared as a digit (the default), dark ink on light paper and light on dark agree.
+    light, dark = (read_image(tmp_path / f"{name}.png", (8, 8)) for name in ("light", "dark"))
+    assert np.corrcoef(light.ravel(), dark.ravel())[0, 1] > 0.95
+    assert np.abs(light - dark).mean() < 0.05
 
 
 def test_read_image_pads_to_the_aspect_ratio(tmp_path):
     wide = np.zeros((8, 16))
     wide[:, 6:10] = 1.0  # a bar in the middle of a black image twice as wide as high
     mpimage.imsave(tmp_path / "wide.png", wide, cmap="gray", vmin=0, vmax=1)
-    gray = read_image(tmp_path / "wide.png", (8, 8)).reshape(8, 8)
+    gray = read_image(tmp_path / "wide.png", (8, 8), prepare="resize").reshape(8, 8)
     np.testing.assert_allclose(gray[:2], 0, atol=0.01)  # black padding above and below
     np.testing.assert_allclose(gray[-2:], 0, atol=0.01)
     np.testing.assert_allclose(gray[2:6, 3:5], 1, atol=0.01)
@@ -232,6 +236,11 @@ def test_read_image_bad_file_and_arguments(tmp_path):
     mpimage.imsave(tmp_path / "ok.png", _digit(), cmap="gray")
     with pytest.raises(ValueError, match="invert must be one of"):
         read_image(tmp_path / "ok.png", (8, 8), invert="maybe")
+    with pytest.raises(ValueError, match="prepare must be one of"):
+        read_image(tmp_path / "ok.png", (8, 8), prepare="mnist")
+    (tmp_path / "fake.jpg").write_bytes(b"\xff\xd8\xff" + b"\x00" * 20)
+    with pytest.raises(DataFormatError, match="fake.jpg: not a readable JPEG image"):
+        read_image(tmp_path / "fake.jpg", (8, 8))
     for shape in [(8,), (0, 8), (8.0, 8.0), "8x8", None]:
         with pytest.raises(ValueError, match="shape must be"):
             read_image(tmp_path / "ok.png", shape)
@@ -246,8 +255,8 @@ def test_read_inputs_by_suffix(tmp_path):
     mpimage.imsave(tmp_path / "digit.png", _digit(), cmap="gray", vmin=0, vmax=1)
     np.testing.assert_array_equal(read_inputs(tmp_path / "rows.npy", 64), ROWS)
     np.testing.assert_array_equal(read_inputs(str(tmp_path / "ROWS.CSV"), 64), ROWS)
-    np.testing.assert_allclose(read_inputs(tmp_path / "digit.png", 64), _digit().reshape(1, 64),
-                               atol=0.01)
+    np.testing.assert_allclose(read_inputs(tmp_path / "digit.png", 64, prepare="resize"),
+                               _digit().reshape(1, 64), atol=0.01)
     assert read_inputs(tmp_path / "digit.png", 64, image_shape=[4, 16]).shape == (1, 64)
     assert read_inputs(tmp_path / "digit.png", 49).shape == (1, 49)  # 7x7
 
@@ -256,7 +265,7 @@ def test_read_inputs_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="none.npy"):
         read_inputs(tmp_path / "none.npy", 64)
     (tmp_path / "rows.txt").write_text("1,2,3\n")
-    with pytest.raises(ValueError, match=r"cannot read .*rows.txt: expected a .npy, .csv or .png file"):
+    with pytest.raises(ValueError, match=r"cannot read .*rows.txt: expected a .npy, .csv, .png or .jpg file"):
         read_inputs(tmp_path / "rows.txt", 3)
     mpimage.imsave(tmp_path / "digit.png", np.eye(8), cmap="gray")
     with pytest.raises(ValueError, match="10 inputs"):

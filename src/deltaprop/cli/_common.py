@@ -149,8 +149,8 @@ def add_network_options(parser: Any) -> None:
                         help=f"activation of the hidden layers: {one_of(ACTIVATIONS)} "
                              f"(default: {DEFAULT_ACTIVATION})")
     parser.add_argument("--output-activation", type=name_in("activation", ACTIVATIONS), default=None,
-                        help="activation of the output layer, one of the above (default: softmax "
-                             "with the log_likelihood cost, else sigmoid)")
+                        help=f"activation of the output layer: {one_of(ACTIVATIONS)} (default: "
+                             "softmax with the log_likelihood cost, else sigmoid)")
     parser.add_argument("--cost", type=name_in("cost", COSTS), default=DEFAULT_COST,
                         help=f"cost function: {one_of(COSTS)}; hyphens may replace underscores "
                              f"(default: {DEFAULT_COST})")
@@ -204,20 +204,32 @@ def write_json(path: Path, value: Any) -> None:
     path.write_text(json.dumps(jsonable(value), indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
 
-def confusion_table(matrix: np.ndarray, title: str) -> Any:
-    """A rich Table of a confusion matrix (rows: true labels) with each class's recall."""
+def class_names(net: Network) -> list[str]:
+    """The label of each output unit as shown: the network's classes, else 0 .. n-1."""
+    classes = getattr(net, "classes", None)
+    return [str(i) for i in range(net.sizes[-1])] if classes is None else [str(c) for c in classes]
+
+
+def confusion_table(matrix: np.ndarray, title: str, names: list[str] | None = None) -> Any:
+    """A rich Table of a confusion matrix (rows: true labels) with each class's recall, compact
+    enough for an 80-column terminal with ten classes and four-digit counts: no vertical rules,
+    one space between columns, recall with one decimal. ``names``: the classes (default 0..n-1)."""
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", show_lines=False)
-    table.add_column("true \\ pred", justify="right", style="bold")
+    table = Table(title=f"{title} (rows: true class, columns: predicted class)",
+                  title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
+                  show_edge=False)
+    table.add_column("true", justify="right", style="bold", no_wrap=True)
+    names = [str(i) for i in range(matrix.shape[0])] if names is None else names
     for j in range(matrix.shape[1]):
-        table.add_column(str(j), justify="right")
-    table.add_column("recall", justify="right")
+        table.add_column(names[j], justify="right", no_wrap=True)
+    table.add_column("recall", justify="right", no_wrap=True)
     for i, row in enumerate(matrix):
         cells = [f"[bold green]{v}[/]" if i == j else (str(v) if v else "[dim]0[/]")
                  for j, v in enumerate(row)]
-        recall = row[i] / row.sum() if row.sum() else None
-        table.add_row(str(i), *cells, percent(recall))
+        recall = "–" if not row.sum() else f"{100 * row[i] / row.sum():.1f}%"
+        table.add_row(names[i], *cells, recall)
     return table
 
 
@@ -244,8 +256,12 @@ def os_problem(error: OSError) -> tuple[str, str]:
 
 
 def describe(error: BaseException) -> str:
-    """One line saying what went wrong, without the exception machinery."""
-    if isinstance(error, FileNotFoundError) and error.filename is not None:
+    """One line saying what went wrong, without the exception machinery (an error's ``summary``,
+    when it has one, e.g. a failed download's without the mirrors' addresses)."""
+    summary = getattr(error, "summary", None)
+    if isinstance(summary, str) and summary:
+        message = summary
+    elif isinstance(error, FileNotFoundError) and error.filename is not None:
         message = f"no such file: {error.filename}"
     elif isinstance(error, OSError) and error.strerror and error.errno in OS_ADVICE:
         message = "; ".join(os_problem(error))

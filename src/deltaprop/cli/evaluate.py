@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 import numpy as np
 
 from deltaprop.cli._common import (
     EXIT_OK,
+    class_names,
     confusion_table,
     console,
     load_data,
@@ -34,7 +36,9 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--data", default=None,
                         help="data set spec as for train (default: the one the model was "
                              "trained on, else digits)")
-    parser.add_argument("--data-dir", default=None, help="folder holding MNIST (as for train)")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder holding MNIST (default: the folder the model was trained "
+                             "from, stored in it, else as for train)")
     parser.add_argument("--split", choices=SPLITS, default="test",
                         help=f"the split to evaluate on: {', '.join(SPLITS)} (default: test)")
     parser.add_argument("--seed", type=nonnegative_int, default=None,
@@ -65,25 +69,41 @@ def _data_seed(args: argparse.Namespace, meta: dict[str, Any]) -> int:
     return seed
 
 
+def data_source(args: argparse.Namespace, meta: dict[str, Any]) -> tuple[str, str | None]:
+    """(spec, data folder) to evaluate on: --data, else the spec stored with the model, else
+    digits; --data-dir, else the model's stored absolute data folder (when the spec is the model's
+    own and that folder still exists), else None (the default folder)."""
+    stored_spec = meta.get("data_spec") if isinstance(meta.get("data_spec"), str) else None
+    spec = args.data or stored_spec or "digits"
+    if args.data_dir is not None:
+        return spec, args.data_dir
+    stored_dir = meta.get("data_dir")
+    if spec == stored_spec and isinstance(stored_dir, str) and os.path.isdir(stored_dir):
+        return spec, stored_dir
+    return spec, None
+
+
 def evaluation(args: argparse.Namespace) -> tuple[dict[str, Any], Dataset]:
     """The result --json prints, and the data set it was measured on."""
     net, meta = load_model(args.model)
-    spec = args.data or meta.get("data_spec") or "digits"
-    dataset = load_data(spec, args.data_dir, net.dtype.name, _data_seed(args, meta))
+    spec, data_dir = data_source(args, meta)
+    dataset = load_data(spec, data_dir, net.dtype.name, _data_seed(args, meta))
     check_compatible(net, dataset, args.model)
     split = getattr(dataset, args.split)
     if split.X.shape[0] == 0:
         raise ValueError(f"the {args.split} split of the {dataset.name} data is empty")
-    predictions = net.predict(split.X)
+    true = net.check_labels(split.y)  # output units, whatever the labels
+    predictions = np.argmax(net.feedforward(split.X), axis=1)
     return {
         "model": args.model,
         "data": spec,
         "split": args.split,
         "rows": int(split.X.shape[0]),
-        "accuracy": float(np.mean(predictions == split.y)),
+        "accuracy": float(np.mean(predictions == true)),
         "cost": net.cost(split.X, split.y),
         "cost_function": net.cost_function.name,
-        "confusion_matrix": confusion_matrix(split.y, predictions, net.sizes[-1]),
+        "confusion_matrix": confusion_matrix(true, predictions, net.sizes[-1]),
+        "classes": class_names(net),
     }, dataset
 
 
@@ -97,5 +117,5 @@ def run(args: argparse.Namespace) -> int:
     out.print(f"{dataset.name} {args.split} data, {result['rows']} rows: accuracy "
               f"[bold]{percent(result['accuracy'])}[/], {result['cost_function']} cost "
               f"{result['cost']:.4f}")
-    out.print(confusion_table(result["confusion_matrix"], "confusion matrix"))
+    out.print(confusion_table(result["confusion_matrix"], "confusion matrix", result["classes"]))
     return EXIT_OK

@@ -48,9 +48,11 @@ from deltaprop.errors import TrainingDivergedError, TrainingInterrupted
 from deltaprop.history import History
 from deltaprop.network import Network
 from deltaprop.options import TrainingConfig
+from deltaprop.report.recorder import RecordedHistory, training_recorder
 from deltaprop.training import fit
 
 DTYPES = ("float64", "float32")
+INITIAL_SPEED_ROWS = 2_000  # training rows the initial network's learning speed is measured on
 
 
 def add_parser(commands: Any) -> None:
@@ -78,7 +80,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_network_options(net)
     add_init_option(net)
     net.add_argument("--dtype", choices=DTYPES, default="float64",
-                     help="float type of the parameters and the data (default: float64)")
+                     help="float type of the parameters and the data: float64 or float32 "
+                          "(default: float64)")
     add_training_options(parser.add_argument_group("training"))
     out = parser.add_argument_group("output")
     out.add_argument("--out", default=None,
@@ -94,7 +97,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "<out>.checkpoint, removed once the run completes)")
     faults.add_argument("--resume", default=None, metavar="DIR",
                         help="continue the run whose checkpoint is in DIR, with its original "
-                             "options; writes the run directory it would have written (or --out)")
+                             "options; writes the run directory it would have written (or --out) "
+                             "(default: none, a new run)")
 
 
 def defaults() -> dict[str, Any]:
@@ -115,10 +119,11 @@ def build_network(args: argparse.Namespace, dataset: Dataset) -> Network:
     """The network to train: input and output sizes from the data, hidden sizes from --hidden."""
     classes = np.unique(dataset.train.y)
     if classes.size < 2:
+        label = classes[0] if dataset.classes is None else repr(dataset.classes[int(classes[0])])
         raise ValueError(
-            f"--data {args.data}: the training rows hold a single class (label {classes[0]}); a "
+            f"--data {args.data}: the training rows hold a single class (label {label}); a "
             f"classifier needs examples of at least two classes")
-    return Network(
+    return Network(  # --activation: the hidden layers; the output's by default from the cost
         [dataset.n_features, *args.hidden, dataset.n_classes],
         activation=args.activation,
         output_activation=args.output_activation or default_output_activation(args.cost),
@@ -163,16 +168,39 @@ def run_training(args: argparse.Namespace, dataset: Dataset, net: Network, optio
     stops after the current mini-batch with a checkpoint saved.
     """
     started = time.perf_counter()
+    # the report's histograms of w, z and δ (snapshots.npz), on 200 fixed training rows
+    recorder = training_recorder(net, dataset.train.X, dataset.train.y, args.epochs,
+                                 dataset.image_shape, resumed=args.resume is not None)
+    options = {**options, "callbacks": [*options["callbacks"], recorder]}
     try:
         history = fit(net, dataset.train.X, dataset.train.y, **options,
                       should_stop=stop.requested, checkpoint=checkpoint_store(args),
                       resume=args.resume is not None)
+        recorder.finish(history)
+        history = RecordedHistory(history.records, history.stop_reason, recorder.snapshots)
     except TrainingInterrupted as stopped:
         stopped.signal_number = stop.signal_number  # type: ignore[attr-defined]
         raise
     except TrainingDivergedError as error:
         raise diverged_hint(error, TrainingConfig(**training_options(args))) from None
     return history, time.perf_counter() - started
+
+
+def initial_learning_speed(net: Network, split: Split) -> list[float] | None:
+    """‖∂C/∂b^l‖ per layer of the initial network's mean gradient on (at most
+    :data:`INITIAL_SPEED_ROWS` of) the training rows: epoch 0 of the learning-speed plot, measured
+    as the epochs' speeds are but before any step. None when the labels do not fit the network."""
+    X, y = split.X[:INITIAL_SPEED_ROWS], split.y[:INITIAL_SPEED_ROWS]
+    if X.shape[0] == 0:
+        return None
+    try:
+        labels = net.check_labels(y)
+    except (ValueError, TypeError):
+        return None
+    Y = np.zeros((labels.shape[0], net.sizes[-1]), dtype=net.dtype)
+    Y[np.arange(labels.shape[0]), labels] = 1
+    nabla_b, _ = net.backprop(X, Y)
+    return [float(np.linalg.norm(b)) for b in nabla_b]
 
 
 def checkpoint_place(args: argparse.Namespace, final: Path) -> tuple[Path, str, str]:
@@ -217,8 +245,9 @@ def run(args: argparse.Namespace) -> int:
     options = fit_options(args, dataset)
     try:
         with StopOnSignal() as stop, session(args, final, *place) as outputs:
+            initial_speed = initial_learning_speed(net, dataset.train)
             history, seconds = run_training(args, dataset, net, options, stop)
-            outcome = summary(history, seconds, dataset, net, final)
+            outcome = summary(history, seconds, dataset, net, final, initial_speed)
             files = outputs.write(lambda folder, before_each: write_run(
                 folder, args, dataset, net, history, outcome, before_each), stop)
     except TrainingInterrupted as stopped:

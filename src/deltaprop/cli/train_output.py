@@ -8,17 +8,21 @@ A run directory holds ``model.safetensors`` (with enough metadata for evaluate a
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from deltaprop import io, plots
 from deltaprop._version import __version__
-from deltaprop.cli._common import console, jsonable, percent, write_json
+from deltaprop.cli._common import class_names, console, jsonable, percent, write_json
 from deltaprop.datasets import Dataset, Split
 from deltaprop.history import History
 from deltaprop.network import Network
+from deltaprop.report.recorder import SNAPSHOT_FILE, RecordedHistory
 
 MODEL_FILE = "model.safetensors"
 HISTORY_FILE = "history.json"
@@ -71,11 +75,13 @@ def summary_split(dataset: Dataset) -> tuple[str, Split]:
 
 
 def summary(history: History, seconds: float, dataset: Dataset, net: Network,
-            run_dir: Path) -> dict[str, Any]:
-    """The outcome of a run, as ``--json`` prints it."""
+            run_dir: Path, initial_speed: list[float] | None = None) -> dict[str, Any]:
+    """The outcome of a run, as ``--json`` prints it; ``initial_speed`` is the learning speed of
+    the initial network (epoch 0 of the learning-speed plot), if measured."""
     last = history.records[-1]
     split_name, split = summary_split(dataset)
-    matrix = plots.confusion_matrix(split.y, net.predict(split.X), net.sizes[-1])
+    predicted = np.argmax(net.feedforward(split.X), axis=1)  # output units, whatever the labels
+    matrix = plots.confusion_matrix(net.check_labels(split.y), predicted, net.sizes[-1])
     return {
         "test_accuracy": last["test_accuracy"],
         "best_test_accuracy": history.best("test_accuracy"),
@@ -92,6 +98,7 @@ def summary(history: History, seconds: float, dataset: Dataset, net: Network,
         "model_path": str((run_dir / MODEL_FILE).absolute()),
         "confusion_split": split_name,
         "confusion_matrix": matrix,
+        "initial_learning_speed": initial_speed,
         "history": history.records,
     }
 
@@ -124,11 +131,27 @@ def run_config(args: argparse.Namespace, dataset: Dataset, net: Network) -> dict
     }
 
 
+def data_folder(spec: str, data_dir: str | None) -> str | None:
+    """The absolute folder a data set came from: MNIST's (``--data-dir``, else the default one),
+    an ``idx:DIR`` spec's DIR; None for the digits and for single files."""
+    from deltaprop.datasets import default_data_dir
+
+    keyword = spec.strip().lower()
+    if keyword == "mnist":
+        return os.path.abspath(data_dir if data_dir is not None else default_data_dir())
+    if keyword.startswith("idx:") and spec.strip()[4:]:
+        return os.path.abspath(os.path.expanduser(spec.strip()[4:]))
+    return None
+
+
 def model_metadata(args: argparse.Namespace, dataset: Dataset, summary: dict[str, Any]) -> dict:
-    """Extra metadata saved with the model: enough for evaluate and predict to find their way."""
+    """Extra metadata saved with the model: enough for evaluate and predict to find their way,
+    the data set's folder (``data_dir``) included, absolute, so that ``evaluate MODEL`` finds the
+    same data from anywhere."""
     return jsonable({
         "dataset": dataset.name,
         "data_spec": args.data,
+        "data_dir": data_folder(args.data, args.data_dir),
         "data_seed": args.seed,
         "n_classes": dataset.n_classes,
         "image_shape": list(dataset.image_shape) if dataset.image_shape else None,
@@ -137,29 +160,64 @@ def model_metadata(args: argparse.Namespace, dataset: Dataset, summary: dict[str
     })
 
 
+def run_description(dataset: Dataset, net: Network) -> str:
+    """One line describing a run for the titles of its plots: the data, the layer sizes, the
+    activations (hidden/output), the cost, the optimizer's settings, λ, the mini-batch size, the
+    epochs and the seed, e.g. 'digits, 64-30-10, sigmoid/sigmoid, cross-entropy, sgd η 0.5, λ 0,
+    batch 10, 30 epochs, seed 0'."""
+    config = dict(getattr(net, "training_config", None) or {})
+    activations = net.activation_names
+    parts = [dataset.name, "-".join(map(str, net.sizes)),
+             "/".join(activations[-2:]) if len(activations) > 1 else activations[0],
+             net.cost_function.name.replace("_", "-")]
+    optimizer = config.get("optimizer", "sgd")
+    if config.get("eta") is not None:
+        optimizer += f" η {config['eta']:g}"
+    if config.get("momentum"):
+        optimizer += f" μ {config['momentum']:g}"
+    parts.append(optimizer)
+    parts.append(f"λ {config.get('lmbda', 0):g}")
+    for key, name in (("l1", "λ1"), ("dropout", "dropout")):
+        if config.get(key):
+            parts.append(f"{name} {config[key]:g}")
+    for key, template in (("batch_size", "batch {}"), ("epochs", "{} epochs"), ("seed", "seed {}")):
+        if config.get(key) is not None:
+            parts.append(template.format(config[key]))
+    return ", ".join(parts)
+
+
 def plot_writers(folder: Path, dataset: Dataset, net: Network, history: History,
                  summary: dict[str, Any]) -> list[tuple[str, Callable[[], object]]]:
-    """The learning curves, learning speed, confusion matrix and (for images) first-layer weights:
-    (file name, function writing it into ``folder``)."""
+    """The learning curves, learning speed (from epoch 0 when ``summary`` has the initial
+    network's), confusion matrix and (for images) first-layer weights, each titled with the run's
+    configuration: (file name, function writing it into ``folder``)."""
     title = f"Confusion matrix, {dataset.name} {summary['confusion_split']} data"
+    config = run_description(dataset, net)
+    training = dict(getattr(net, "training_config", None) or {})
+    regularized = bool(training.get("lmbda") or training.get("l1"))
     writers: list[tuple[str, Callable[[], object]]] = [
-        (PLOT_FILES["curves"], lambda: plots.plot_curves(history, folder / PLOT_FILES["curves"])),
-        (PLOT_FILES["learning_speed"],
-         lambda: plots.plot_learning_speed(history, folder / PLOT_FILES["learning_speed"])),
+        (PLOT_FILES["curves"], lambda: plots.plot_curves(
+            history, folder / PLOT_FILES["curves"], cost=net.cost_function.name,
+            regularized=regularized, config=config)),
+        (PLOT_FILES["learning_speed"], lambda: plots.plot_learning_speed(
+            history, folder / PLOT_FILES["learning_speed"],
+            initial=summary.get("initial_learning_speed"), config=config)),
         (PLOT_FILES["confusion_matrix"], lambda: plots.plot_confusion_matrix(
-            summary["confusion_matrix"], folder / PLOT_FILES["confusion_matrix"], title=title)),
+            summary["confusion_matrix"], folder / PLOT_FILES["confusion_matrix"],
+            class_names=class_names(net), title=title, config=config)),
     ]
     shape = dataset.image_shape
     if shape is not None and shape[0] * shape[1] == net.sizes[0]:
         writers.append((PLOT_FILES["weights"], lambda: plots.plot_first_layer_weights(
-            net, shape, folder / PLOT_FILES["weights"])))
+            net, shape, folder / PLOT_FILES["weights"], config=config)))
     return writers
 
 
 def write_run(folder: Path, args: argparse.Namespace, dataset: Dataset, net: Network,
               history: History, summary: dict[str, Any],
               before_each: Callable[[str], None] = lambda name: None) -> list[str]:
-    """Write the model, history, config and plots into ``folder``; return the file names.
+    """Write the model, history, config, the report's snapshots (``snapshots.npz``, when ``history``
+    is a ``RecordedHistory`` holding some) and plots into ``folder``; return the file names.
 
     ``before_each(name)`` is called before each file is written (to stop between two files).
     """
@@ -169,6 +227,9 @@ def write_run(folder: Path, args: argparse.Namespace, dataset: Dataset, net: Net
         (HISTORY_FILE, lambda: write_json(folder / HISTORY_FILE, history.as_dict())),
         (CONFIG_FILE, lambda: write_json(folder / CONFIG_FILE, run_config(args, dataset, net))),
     ]
+    snapshots = history.snapshots if isinstance(history, RecordedHistory) else None
+    if snapshots is not None and snapshots.epochs:  # the report's histograms (deltaprop report)
+        writers.append((SNAPSHOT_FILE, lambda: snapshots.save(folder / SNAPSHOT_FILE)))
     if not args.no_plots:
         writers += plot_writers(folder, dataset, net, history, summary)
     for name, write in writers:

@@ -35,13 +35,9 @@ DEFAULT_MIRRORS = (
 
 
 def where_to_put(directory: Path, missing: Sequence[str]) -> str:
-    """The sentence telling a user which files are missing and where to put them by hand."""
+    """The short sentence telling a user which files are missing and where to put them by hand."""
     names = ", ".join(f"{stem}.gz" for stem in missing)
-    return (
-        f"Missing: {names}. Download them (e.g. from {DEFAULT_MIRRORS[0]}) and put them, "
-        f"gzip-compressed or not, in {directory.absolute()} "
-        "(or pass data_dir=..., or set $DELTAPROP_DATA to a folder holding mnist/)."
-    )
+    return f"Put {names} (or uncompressed) in {directory.absolute()}, or set $DELTAPROP_DATA."
 
 
 def download_missing(
@@ -71,13 +67,26 @@ def download_missing(
                 _fetch(url, directory / f"{stem}.gz", checksums.get(stem), timeout)
                 break
             except (OSError, http.client.HTTPException, ValueError) as error:
-                failures.append(f"{url} ({error})")
+                failures.append((mirror, _reason(error)))
         else:
-            tried = "; ".join(failures) if failures else "no mirrors given"
-            raise DownloadError(
-                f"could not download {stem}.gz from any mirror: {tried}. "
-                + where_to_put(directory, missing[index:])
-            )
+            raise _download_error(stem, failures, where_to_put(directory, missing[index:]))
+
+
+def _reason(error: BaseException) -> str:
+    """Why a download failed, in a few words: a URLError's own reason, at most 80 characters."""
+    cause = getattr(error, "reason", None) or error
+    reason = " ".join(str(getattr(cause, "strerror", None) or cause).split()) or type(error).__name__
+    return reason if len(reason) <= 80 else reason[:79] + "…"
+
+
+def _download_error(stem: str, failures: list[tuple[str, str]], advice: str) -> DownloadError:
+    """The error of a file no mirror served: its message names each mirror and why it failed; its
+    ``summary``, the one line a command prints, gives only the reasons, once each."""
+    tried = "; ".join(f"{mirror} ({reason})" for mirror, reason in failures) or "no mirrors given"
+    reasons = "; ".join(dict.fromkeys(reason for _, reason in failures)) or "no mirrors given"
+    error = DownloadError(f"could not download {stem}.gz from {tried}. {advice}")
+    error.summary = f"could not download {stem}.gz ({reasons}). {advice}"  # type: ignore[attr-defined]
+    return error
 
 
 def _fetch(url: str, target: Path, md5: str | None, timeout: float) -> None:

@@ -1,5 +1,6 @@
 """Reading the inputs of a trained network to predict from: ``.npy`` arrays, ``.csv`` rows and
-``.png`` images, each returned as a float64 matrix (m, n_inputs), one row per example.
+``.png``/``.jpg`` images (prepared like MNIST's digits: ``datasets.images``), each returned as a
+float64 matrix (m, n_inputs), one row per example.
 
 :func:`read_inputs` picks the reader by the file's suffix. Errors: a missing file raises
 FileNotFoundError; a file that cannot be read, or does not fit ``n_inputs``, raises
@@ -13,10 +14,7 @@ import itertools
 import math
 import numbers
 import os
-import struct
-import warnings
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -30,6 +28,8 @@ from deltaprop.datasets.csvrows import (
     is_number,
     parse_row,
 )
+from deltaprop.datasets.imagefiles import decode_gray, grayscale, jpeg_size, png_size
+from deltaprop.datasets.images import area_resize, prepare_digit
 from deltaprop.datasets.npyformat import NPY_MAGIC, check_npy_header
 from deltaprop.errors import DataFormatError
 from deltaprop.limits import MAX_IMAGE_PIXELS, shorten
@@ -37,10 +37,15 @@ from deltaprop.limits import MAX_IMAGE_PIXELS, shorten
 __all__ = [
     "IMAGE_SHAPES",
     "INPUT_SUFFIXES",
+    "IMAGE_SUFFIXES",
     "INVERT_CHOICES",
+    "PREPARE_CHOICES",
     "area_resize",
+    "decode_gray",
     "grayscale",
     "image_shape_for",
+    "jpeg_size",
+    "png_size",
     "read_csv_rows",
     "read_image",
     "read_inputs",
@@ -49,24 +54,27 @@ __all__ = [
 
 #: Image shape of a model that stored none, by its number of inputs: MNIST and the 8x8 digits.
 IMAGE_SHAPES = {784: (28, 28), 64: (8, 8)}
-#: The values of ``invert``: invert an image's gray levels when its border is light, always, never.
+#: The values of ``invert`` for pictures: "auto" (decide from the picture), "yes" (dark ink on light
+#: paper: invert it), "no" (light ink on dark already).
 INVERT_CHOICES = ("auto", "yes", "no")
 #: The file types :func:`read_inputs` reads.
-INPUT_SUFFIXES = (".npy", ".csv", ".png")
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-#: Bytes per pixel decoding and converting an image may take at once (RGBA float32, then float64
-#: gray levels and their temporaries).
-PNG_BYTES_PER_PIXEL = 64
+INPUT_SUFFIXES = (".npy", ".csv", ".png", ".jpg", ".jpeg")
+#: The image file types among them.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+#: How an image becomes an input: prepared like MNIST's digits, or only resized.
+PREPARE_CHOICES = ("digit", "resize")
 
 
 def read_inputs(
-    path: PathLike, n_inputs: int, image_shape: object = None, invert: str = "auto"
+    path: PathLike, n_inputs: int, image_shape: object = None, invert: str = "auto",
+    prepare: str = "digit",
 ) -> np.ndarray:
     """The examples in ``path`` as a float64 array (m, n_inputs), by suffix (case-insensitive).
 
-    ``.npy`` -> :func:`read_npy_rows`; ``.csv`` -> :func:`read_csv_rows`; ``.png`` -> one row from
-    :func:`read_image`, resized to :func:`image_shape_for` (``n_inputs``, ``image_shape``), where
-    ``image_shape`` is the (height, width) stored with the model, if any. ``invert`` is for images.
+    ``.npy`` -> :func:`read_npy_rows`; ``.csv`` -> :func:`read_csv_rows`; ``.png``, ``.jpg``,
+    ``.jpeg`` -> one row from :func:`read_image`, of :func:`image_shape_for` (``n_inputs``,
+    ``image_shape``), where ``image_shape`` is the (height, width) stored with the model, if any.
+    ``invert`` and ``prepare`` are for images.
 
     Raises FileNotFoundError if ``path`` is not a file, ValueError for another suffix, a bad
     ``invert`` or (for a PNG) an ``n_inputs`` that is no image, DataFormatError for a bad file.
@@ -79,9 +87,9 @@ def read_inputs(
         return read_npy_rows(path, n_inputs)
     if suffix == ".csv":
         return read_csv_rows(path, n_inputs)
-    if suffix == ".png":
-        return read_image(path, image_shape_for(n_inputs, image_shape), invert)
-    raise ValueError(f"cannot read {path}: expected a .npy, .csv or .png file")
+    if suffix in IMAGE_SUFFIXES:
+        return read_image(path, image_shape_for(n_inputs, image_shape), invert, prepare)
+    raise ValueError(f"cannot read {path}: expected a .npy, .csv, .png or .jpg file")
 
 
 def image_shape_for(n_inputs: int, stored: object = None) -> tuple[int, int]:
@@ -211,38 +219,31 @@ def _input_header(path: PathLike, line: int, row: list[str], n_inputs: int) -> l
 # -- images --------------------------------------------------------------------------------------
 
 
-def read_image(path: PathLike, shape: tuple[int, int], invert: str = "auto") -> np.ndarray:
-    """One input row (1, height * width) in [0, 1] from a PNG image, light strokes on dark.
+def read_image(path: PathLike, shape: tuple[int, int], invert: str = "auto",
+               prepare: str = "digit") -> np.ndarray:
+    """One input row (1, height * width) in [0, 1] from a PNG or JPEG image, light strokes on dark.
 
-    The image is made grayscale (transparent pixels count as white), padded with its background
-    (the median of its border) to the aspect ratio of ``shape`` = (height, width), resized by area
-    averaging, inverted when ``invert`` is "yes" or, for "auto", when the background is light, and
-    stretched to span [0, 1].
+    The image is made grayscale (transparent pixels count as white; a JPEG's EXIF orientation is
+    applied). Then, with ``prepare="digit"`` (the default), it is prepared the way MNIST was made
+    (:func:`deltaprop.datasets.images.prepare_digit`: ink separated from an uneven background,
+    cropped, scaled to fit a box keeping its aspect, placed by its centre of mass). With
+    ``prepare="resize"`` it is only padded with its background (the median of its border) to the
+    aspect ratio of ``shape`` = (height, width), resized by area averaging, inverted when its
+    background is light and stretched to span [0, 1]. ``invert``: "auto" (decide from the image),
+    "yes" (dark ink on light paper: invert), "no" (light ink on dark already).
 
-    Raises FileNotFoundError if ``path`` is not a file, DataFormatError if it cannot be decoded,
-    ValueError for a bad ``shape`` or ``invert``.
+    Raises FileNotFoundError if ``path`` is not a file, DataFormatError if it cannot be decoded or
+    is larger than :data:`~deltaprop.limits.MAX_IMAGE_PIXELS`, ValueError for a bad ``shape``,
+    ``invert`` or ``prepare``.
     """
-    from matplotlib import image as mpimage
-
     path = existing_file(path)
     shape = _check_shape(shape)
     _check_invert(invert)
-    width, height = png_size(path)
-    if width * height > MAX_IMAGE_PIXELS:
-        raise DataFormatError(f"{path}: the image is {width} x {height} = {width * height:,} pixels, "
-                              f"more than the limit of {MAX_IMAGE_PIXELS:,}; scale it down first")
-    check_decoded(f"{path}: decoding a {width} x {height} image", width * height * PNG_BYTES_PER_PIXEL)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # e.g. Pillow's decompression-bomb warning: a bad file
-            pixels = mpimage.imread(path)
-    except MemoryError:
-        raise DataFormatError(f"{path}: not enough memory to decode a {width} x {height} image") from None
-    except Exception as error:  # any failure to decode an untrusted file is a bad file
-        raise DataFormatError(f"{path}: not a readable PNG image: {str(error)[:200]}") from None
-    if pixels.ndim not in (2, 3) or 0 in pixels.shape[:2]:
-        raise DataFormatError(f"{path}: unexpected image array of shape {pixels.shape}")
-    gray = grayscale(pixels)
+    if prepare not in PREPARE_CHOICES:
+        raise ValueError(f"prepare must be one of {list(PREPARE_CHOICES)}, got {prepare!r}")
+    gray = decode_gray(path, MAX_IMAGE_PIXELS)
+    if prepare == "digit":
+        return prepare_digit(gray, shape, invert).reshape(1, -1)
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     background = float(np.median(border))
     gray = area_resize(_pad_to_aspect(gray, shape, background), shape)
@@ -252,21 +253,6 @@ def read_image(path: PathLike, shape: tuple[int, int], invert: str = "auto") -> 
     if high > low:
         gray = (gray - low) / (high - low)
     return gray.reshape(1, -1)
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    """(width, height) from a PNG file's IHDR chunk, read before anything is decoded.
-
-    Raises DataFormatError if the file does not start like a PNG image.
-    """
-    with open(path, "rb") as file:
-        head = file.read(len(PNG_SIGNATURE) + 16)
-    if not head.startswith(PNG_SIGNATURE) or head[12:16] != b"IHDR" or len(head) < 24:
-        raise DataFormatError(f"{path}: not a readable PNG image: no PNG signature and IHDR header")
-    width, height = struct.unpack(">II", head[16:24])
-    if width == 0 or height == 0:
-        raise DataFormatError(f"{path}: the PNG header declares an empty {width} x {height} image")
-    return width, height
 
 
 def _check_invert(invert: object) -> None:
@@ -287,49 +273,6 @@ def _check_shape(shape: object) -> tuple[int, int]:
     ):
         raise ValueError(f"shape must be (height, width), two integers >= 1, got {shape!r}")
     return int(shape[0]), int(shape[1])
-
-
-def grayscale(pixels: np.ndarray) -> np.ndarray:
-    """Gray levels in [0, 1] of a decoded image (h, w), (h, w, 1 to 4); transparent becomes white.
-
-    Values above 1 are taken as 0..255; color is weighted 0.299 R + 0.587 G + 0.114 B. Channels are
-    converted to float64 one at a time, so that memory stays a few bytes per pixel.
-    """
-    pixels = np.asarray(pixels)
-    scale = 1 / 255 if pixels.max(initial=0) > 1 else 1.0
-
-    def channel(i: int) -> np.ndarray:
-        values = (pixels if pixels.ndim == 2 else pixels[..., i]).astype(np.float64)
-        values *= scale
-        return values
-
-    if pixels.ndim == 2:
-        return channel(0)
-    channels = pixels.shape[2]
-    gray = channel(0)
-    if channels >= 3:
-        gray *= 0.299
-        for i, weight in ((1, 0.587), (2, 0.114)):
-            gray += weight * channel(i)
-    if channels in (2, 4):
-        alpha = channel(channels - 1)
-        gray *= alpha
-        gray += 1 - alpha
-    return gray
-
-
-def area_resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """``image`` (h, w) resampled to ``shape`` by area averaging: each output pixel is the mean of
-    the source area it covers, exact for shrinking and enlarging alike."""
-
-    def weights(n_out: int, n_in: int) -> np.ndarray:
-        edges = np.linspace(0, n_in, n_out + 1)
-        lo, hi = edges[:-1, None], edges[1:, None]
-        cells = np.arange(n_in)[None, :]
-        overlap = np.clip(np.minimum(hi, cells + 1) - np.maximum(lo, cells), 0, None)
-        return overlap / overlap.sum(axis=1, keepdims=True)
-
-    return weights(shape[0], image.shape[0]) @ image @ weights(shape[1], image.shape[1]).T
 
 
 def _pad_to_aspect(image: np.ndarray, shape: tuple[int, int], fill: float) -> np.ndarray:
