@@ -361,3 +361,15 @@ def test_more_distinct_labels_than_classes_allowed():
     with pytest.raises(DataFormatError, match=rf"y holds {MAX_CLASSES + 1} distinct labels .*at "
                                               rf"most {MAX_CLASSES} classes"):
         indexed_labels(np.arange(MAX_CLASSES + 1), np.zeros(3, np.int64), "y")
+
+
+def test_bundled_digits_are_scikit_learns_digits():
+    """load_digits reads scikit-learn's file without importing sklearn.datasets: same pixels, labels."""
+    from sklearn.datasets import load_digits as sklearn_load_digits
+
+    from deltaprop.datasets.tables import _bundled_digits
+
+    bunch = sklearn_load_digits()
+    table = _bundled_digits()
+    np.testing.assert_array_equal(table[:, :-1], bunch.data)
+    np.testing.assert_array_equal(table[:, -1], bunch.target)

@@ -31,7 +31,7 @@ from deltaprop.checkpoint import load_checkpoint
 ADDRESS_SPACE = 2 * 2**30  # a run on the digits needs about 0.2 GiB resident, 1 GiB of addresses
 SECONDS = 60
 QUICK = ["--epochs", "1", "--quiet", "--no-plots"]
-RUN = {"model.safetensors", "history.json", "config.json"}
+RUN = {"model.safetensors", "history.json", "config.json", "snapshots.npz"}
 MARKER = ".deltaprop-checkpoint"
 #: Names deltaprop may remove: its checkpoints, their marker, its temporary names (.NAME.PID.X.tmp).
 OURS = ("checkpoint.safetensors", MARKER)
