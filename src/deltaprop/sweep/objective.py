@@ -1,0 +1,223 @@
+"""One trial of a sweep: build the network its options name, train it, report every epoch.
+
+The objective trains with ``deltaprop.fit``; a callback reports each epoch's metric to optuna, which
+may prune the trial (``optuna.TrialPruned`` then leaves ``fit`` from the callback, between epochs).
+A complete trial's run directory (``trials/trial-NNNN``: model, history, config, as ``deltaprop
+train`` writes them) appears whole or not at all. A trial that diverges or whose options do not go
+together is recorded as failed, its reason in the user attributes ``fail_reason`` and ``fail_kind``;
+the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import socket
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deltaprop import io
+from deltaprop._version import __version__
+from deltaprop.datasets import Dataset, Split, load_dataset
+from deltaprop.errors import TrainingDivergedError, TrainingInterrupted
+from deltaprop.history import History
+from deltaprop.network import Network
+from deltaprop.options import OPTIONS, TrainingConfig
+from deltaprop.sweep.space import Space
+from deltaprop.sweep.stopping import SweepInterrupted
+from deltaprop.training import fit
+
+__all__ = ["COUNTED_FAILS", "Objective", "TrialFailed", "load_data", "trial_dir"]
+
+TRAINING_NAMES = tuple(option.name for option in OPTIONS)
+#: Kinds of failure that belong to the trial's options and count as a finished trial; a trial
+#: failed by Ctrl-C or a killed worker does not count, and a rerun replaces it.
+COUNTED_FAILS = ("diverged", "invalid", "unmeasured")
+MODEL_FILE, HISTORY_FILE, CONFIG_FILE = "model.safetensors", "history.json", "config.json"
+
+
+class TrialFailed(Exception):
+    """A trial failed for a reason of its own (recorded on the trial); the sweep goes on."""
+
+
+def data_seed(space: Space) -> int:
+    """The seed the data are split with: the fixed ``seed`` (0 when it is searched or None)."""
+    return space.fixed.get("seed", 0) or 0
+
+
+def load_data(space: Space) -> Dataset:
+    """The space's data set, split with ``data_seed``, its training rows cut to ``subset``."""
+    data = space.data
+    dataset = load_dataset(data["spec"], data_dir=data["data_dir"], dtype=space.fixed["dtype"],
+                           seed=data_seed(space))
+    if data["subset"] is not None:
+        train = Split(dataset.train.X[:data["subset"]], dataset.train.y[:data["subset"]])
+        dataset = dataclasses.replace(dataset, train=train)
+    split = space.metric.split("_")[0]
+    if getattr(dataset, split).X.shape[0] == 0:
+        raise ValueError(f"objective.metric: {space.metric} cannot be measured: the "
+                         f"{dataset.name} data has no {split} rows")
+    return dataset
+
+
+def trial_dir(out: Path, number: int) -> Path:
+    """The run directory of trial ``number``."""
+    return out / "trials" / f"trial-{number:04d}"
+
+
+def _pair(split: Split) -> tuple[Any, Any] | None:
+    return None if split.X.shape[0] == 0 else (split.X, split.y)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(path: Path, value: Any) -> None:
+    """``value`` as indented JSON (NaN and infinities as null)."""
+    path.write_text(json.dumps(_jsonable(value), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+
+
+class Reporter:
+    """The ``fit`` callback of a trial: reports each epoch's metric, prunes when optuna says so."""
+
+    def __init__(self, trial: Any, metric: str, pruned: type[BaseException]) -> None:
+        self.trial, self.metric, self.pruned = trial, metric, pruned
+        self.epochs = 0
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        """Report one epoch's record; raise optuna.TrialPruned to stop the trial."""
+        self.epochs = record["epoch"]
+        value = record.get(self.metric)
+        if value is None or not math.isfinite(value):
+            return
+        self.trial.report(float(value), record["epoch"])
+        if self.trial.should_prune():
+            self.trial.set_user_attr("epochs", self.epochs)
+            raise self.pruned(f"pruned after epoch {self.epochs}: {self.metric} = {value:.4g}")
+
+
+class Objective:
+    """What optuna calls for each trial of one study (one per worker, data loaded once)."""
+
+    def __init__(self, space: Space, out: Path, study_name: str, dataset: Dataset | None = None,
+                 pruned: type[BaseException] = Exception,
+                 should_stop: Callable[[], bool] = lambda: False) -> None:
+        self.space, self.out, self.study_name = space, out, study_name
+        self.dataset = load_data(space) if dataset is None else dataset
+        self.pruned, self.should_stop = pruned, should_stop
+
+    def __call__(self, trial: Any) -> float:
+        """Train the trial's network; returns the last epoch's metric (that of the saved model)."""
+        trial.set_user_attr("host", socket.gethostname())
+        options = self.space.options(trial)
+        started = time.perf_counter()
+        try:
+            net, training = self.network(options), {k: options[k] for k in TRAINING_NAMES
+                                                    if k in options}
+            TrainingConfig(**training)
+            if self.should_stop():
+                raise TrainingInterrupted("stopped before training", "")
+            reporter = Reporter(trial, self.space.metric, self.pruned)
+            history = fit(net, self.dataset.train.X, self.dataset.train.y, **training,
+                          validation_data=_pair(self.dataset.validation),
+                          test_data=_pair(self.dataset.test), callbacks=[reporter],
+                          should_stop=self.should_stop)
+        except TrainingDivergedError as error:
+            self.fail(trial, "diverged", str(error), started)
+        except (ValueError, TypeError) as error:
+            self.fail(trial, "invalid", str(error), started)
+        except (TrainingInterrupted, KeyboardInterrupt):
+            trial.set_user_attr("fail_kind", "interrupted")
+            trial.set_user_attr("fail_reason", "interrupted (Ctrl-C or SIGTERM)")
+            raise SweepInterrupted from None
+        finally:
+            trial.set_user_attr("seconds", time.perf_counter() - started)
+        value = history.records[-1][self.space.metric]
+        if value is None or not math.isfinite(value):
+            self.fail(trial, "unmeasured", f"{self.space.metric} is {value}", started)
+        trial.set_user_attr("epochs", len(history))
+        trial.set_user_attr("stop_reason", history.stop_reason)
+        trial.set_user_attr("run_dir", str(self.write(trial.number, net, history, options, value)))
+        return float(value)
+
+    def fail(self, trial: Any, kind: str, reason: str, started: float) -> None:
+        """Record why the trial failed and raise TrialFailed (which the sweep catches)."""
+        trial.set_user_attr("fail_kind", kind)
+        trial.set_user_attr("fail_reason", " ".join(reason.split())[:500])
+        raise TrialFailed(reason)
+
+    def network(self, options: dict[str, Any]) -> Network:
+        """The trial's network: input and output sizes from the data, the rest from the options."""
+        cost = options["cost"]
+        output = options["output_activation"] or ("softmax" if cost == "log_likelihood" else "sigmoid")
+        return Network([self.dataset.n_features, *options["hidden"], self.dataset.n_classes],
+                       activation=options["activation"], output_activation=output, cost=cost,
+                       init=options["init"], seed=options.get("seed", 0), dtype=options["dtype"])
+
+    def write(self, number: int, net: Network, history: History, options: dict[str, Any],
+              value: float) -> Path:
+        """The trial's run directory, written under a temporary name and renamed when whole."""
+        final = trial_dir(self.out, number)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        partial = final.with_name(f".{final.name}.partial-{os.getpid()}")
+        partial.mkdir()
+        try:
+            io.save(net, partial / MODEL_FILE, extra_metadata=self.metadata(options, value))
+            write_json(partial / HISTORY_FILE, history.as_dict())
+            write_json(partial / CONFIG_FILE, self.config(net, options, number, value))
+            while final.exists():  # a study restarted in the same folder: keep the old run
+                final = final.with_name(final.name + "+")
+            partial.rename(final)
+        except BaseException:
+            for name in (MODEL_FILE, HISTORY_FILE, CONFIG_FILE):
+                (partial / name).unlink(missing_ok=True)
+            shutil.rmtree(partial, ignore_errors=True)  # our own folder: only io.save's temp left
+            raise
+        return final.absolute()
+
+    def metadata(self, options: dict[str, Any], value: float) -> dict[str, Any]:
+        """Saved with the model: what ``deltaprop evaluate`` and ``predict`` need."""
+        dataset = self.dataset
+        return _jsonable({"dataset": dataset.name, "data_spec": self.space.data["spec"],
+                          "data_seed": data_seed(self.space), "n_classes": dataset.n_classes,
+                          "image_shape": list(dataset.image_shape) if dataset.image_shape else None,
+                          "sweep_metric": self.space.metric, "sweep_value": value})
+
+    def config(self, net: Network, options: dict[str, Any], number: int,
+               value: float) -> dict[str, Any]:
+        """config.json, laid out as ``deltaprop train``'s, with the trial's study and number."""
+        dataset = self.dataset
+        return {
+            "command": "sweep",
+            "options": {"data": self.space.data["spec"], "data_dir": self.space.data["data_dir"],
+                        "subset": self.space.data["subset"], **options},
+            "dataset": {"name": dataset.name, "n_features": dataset.n_features,
+                        "n_classes": dataset.n_classes, "image_shape": dataset.image_shape,
+                        "rows": {name: int(getattr(dataset, name).X.shape[0])
+                                 for name in ("train", "validation", "test")}},
+            "network": {"sizes": list(net.sizes), "activations": net.activation_names,
+                        "cost": net.cost_function.name, "init": net.init, "dtype": net.dtype.name,
+                        "parameters": net.num_parameters},
+            "training": net.training_config,
+            "trial": {"study": self.study_name, "number": number, "metric": self.space.metric,
+                      "value": value},
+            "deltaprop_version": __version__,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }

@@ -1,0 +1,286 @@
+"""The search space of a sweep: a TOML file (or the dict it holds) checked once, key by key.
+
+    [data]       spec (anything ``--data`` accepts), data_dir, subset (first N training rows)
+    [fixed]      any training option (``deltaprop.options.TrainingConfig``) or network option
+    [search]     each: a range { low, high, log, int, step } or { choices = [...] }
+    [objective]  metric: validation_accuracy (maximized), validation_cost (minimized), train_*
+
+Every problem is a ``ValueError`` (or ``TypeError``) whose message starts with the key it is about,
+e.g. ``search.eta.low: must be > 0 with log = true, got 0``. Nothing here imports optuna: a ``Param``
+draws its value from any object with optuna's ``suggest_*`` methods.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deltaprop.activations import ACTIVATIONS
+from deltaprop.costs import COSTS
+from deltaprop.initializers import INITIALIZERS
+from deltaprop.options import OPTIONS, TrainingConfig
+
+__all__ = ["METRICS", "NETWORK_DEFAULTS", "Param", "Space", "load_space"]
+
+SECTIONS = ("data", "fixed", "search", "objective")
+DATA_KEYS = ("spec", "data_dir", "subset")
+RANGE_KEYS = ("low", "high", "log", "int", "step")
+DTYPES = ("float64", "float32")
+#: The network options and their defaults (those of ``deltaprop train``).
+NETWORK_DEFAULTS: dict[str, Any] = {"hidden": [30], "activation": "sigmoid",
+                                    "output_activation": None, "cost": "cross_entropy",
+                                    "init": "default", "dtype": "float64"}
+#: The metrics a sweep can optimize: the epoch record's key -> the direction.
+METRICS = {"validation_accuracy": "maximize", "validation_cost": "minimize",
+           "train_accuracy": "maximize", "train_cost": "minimize"}
+TRAINING = {option.name: option for option in OPTIONS}
+INT_CHECKS = ("positive_int", "optional_positive_int", "optional_seed")
+NUMBER_CHECKS = (*INT_CHECKS, "positive", "nonnegative", "fraction")
+
+
+def _names(names: Any) -> str:
+    return ", ".join(sorted(names))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_hidden(key: str, value: Any) -> list[int]:
+    if not isinstance(value, list) or not all(
+            isinstance(size, int) and not isinstance(size, bool) and size >= 1 for size in value):
+        raise ValueError(f"{key}: expected a list of layer sizes >= 1 like [30] or [100, 30], "
+                         f"got {value!r}")
+    return list(value)
+
+
+def _check_name(key: str, value: Any, names: Any, optional: bool = False) -> Any:
+    if optional and value is None:
+        return None
+    if not isinstance(value, str) or value.replace("-", "_") not in names:
+        raise ValueError(f"{key}: expected one of {_names(names)}, got {value!r}")
+    return value.replace("-", "_")
+
+
+def check_value(key: str, name: str, value: Any) -> Any:
+    """``value`` of option ``name`` checked (``key`` names it in messages); returns it normalized."""
+    if name == "hidden":
+        return _check_hidden(key, value)
+    if name in ("activation", "output_activation"):
+        return _check_name(key, value, ACTIVATIONS, optional=name == "output_activation")
+    if name == "cost":
+        return _check_name(key, value, COSTS)
+    if name == "init":
+        return _check_name(key, value, INITIALIZERS)
+    if name == "dtype":
+        return _check_name(key, value, DTYPES)
+    if name not in TRAINING:
+        raise ValueError(f"{key}: unknown option; expected a training option "
+                         f"({_names(TRAINING)}) or a network option ({_names(NETWORK_DEFAULTS)})")
+    try:
+        others = {"momentum": 0.5} if name == "nesterov" else {}  # checked on its own
+        return getattr(TrainingConfig(**{name: value}, **others), name)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{key}: {error}") from None
+
+
+@dataclass(frozen=True)
+class Param:
+    """One searched option: a range (``low``..``high``, ``log``, ``integer``, ``step``) or
+    ``choices``. Choices that are lists (hidden sizes) are handed to optuna as text, '30,10'."""
+
+    name: str
+    low: float | int | None = None
+    high: float | int | None = None
+    log: bool = False
+    integer: bool = False
+    step: float | int | None = None
+    choices: tuple[Any, ...] = ()
+
+    def suggest(self, trial: Any) -> Any:
+        """Draw this option's value for ``trial`` (an optuna Trial); returns the option's value."""
+        if self.choices:
+            return self.decode(trial.suggest_categorical(self.name, [encode(c) for c in self.choices]))
+        if self.integer:
+            value = trial.suggest_int(self.name, int(self.low), int(self.high), step=int(self.step or 1),
+                                      log=self.log)
+            return [value] if self.name == "hidden" else value
+        return trial.suggest_float(self.name, self.low, self.high, step=self.step, log=self.log)
+
+    def decode(self, value: Any) -> Any:
+        """The option's value from what optuna stores (text back to a list of sizes)."""
+        if self.name == "hidden" and isinstance(value, str):
+            return [] if value == "none" else [int(part) for part in value.split(",")]
+        if self.name == "hidden" and isinstance(value, int):
+            return [value]
+        return value
+
+
+def encode(value: Any) -> Any:
+    """A choice as optuna stores it: lists as '30,10' ('none' when empty), others as they are."""
+    if isinstance(value, list):
+        return ",".join(map(str, value)) or "none"
+    return value
+
+
+def _range_param(key: str, name: str, spec: Mapping[str, Any]) -> Param:
+    for bound in ("low", "high"):
+        if bound not in spec:
+            raise ValueError(f"{key}: a range needs low and high, e.g. {{ low = 0.1, high = 1.0 }}")
+        if not _is_number(spec[bound]):
+            raise ValueError(f"{key}.{bound}: expected a finite number, got {spec[bound]!r}")
+    for flag in ("log", "int"):
+        if not isinstance(spec.get(flag, False), bool):
+            raise ValueError(f"{key}.{flag}: expected true or false, got {spec[flag]!r}")
+    check = "positive_int" if name == "hidden" else TRAINING.get(name) and TRAINING[name].metadata["check"]
+    if check not in NUMBER_CHECKS:
+        raise ValueError(f"{key}: {name} is not a number; search it with choices = [...]")
+    integer = check in INT_CHECKS or spec.get("int", False)
+    low, high, log, step = spec["low"], spec["high"], spec.get("log", False), spec.get("step")
+    if integer and not all(isinstance(v, int) for v in (low, high)):
+        raise ValueError(f"{key}: {name} is an integer option; low and high must be integers")
+    if not low < high:
+        raise ValueError(f"{key}.high: must be greater than low ({low}), got {high}")
+    if log and low <= 0:
+        raise ValueError(f"{key}.low: must be > 0 with log = true, got {low}")
+    if step is not None and (not _is_number(step) or step <= 0 or log or (integer and
+                                                                           not isinstance(step, int))):
+        raise ValueError(f"{key}.step: expected a number > 0 (an integer for integer options), "
+                         f"without log = true; got {step!r}")
+    for bound, value in (("low", low), ("high", high)):
+        check_value(f"{key}.{bound}", "batch_size" if name == "hidden" else name, value)
+    return Param(name, low, high, log, bool(integer), step)
+
+
+def parse_param(key: str, name: str, spec: Any) -> Param:
+    """The ``[search]`` entry ``name``: a range or choices; ``key`` names it in messages."""
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"{key}: expected a table like {{ low = 0.1, high = 1.0, log = true }} "
+                         f"or {{ choices = [...] }}, got {spec!r}")
+    if name == "dtype":
+        raise ValueError(f"{key}: the dtype cannot be searched; set it in [fixed]")
+    if name not in TRAINING and name not in NETWORK_DEFAULTS:
+        check_value(key, name, None)  # raises: unknown option
+    if "choices" in spec:
+        extra = sorted(set(spec) - {"choices"})
+        if extra:
+            raise ValueError(f"{key}.{extra[0]}: not allowed with choices")
+        choices = spec["choices"]
+        if not isinstance(choices, list) or not choices:
+            raise ValueError(f"{key}.choices: expected a non-empty list, got {choices!r}")
+        checked = tuple(check_value(f"{key}.choices[{i}]", name, value)
+                        for i, value in enumerate(choices))
+        if len({repr(encode(value)) for value in checked}) < len(checked):
+            raise ValueError(f"{key}.choices: holds the same value twice")
+        return Param(name, choices=checked)
+    unknown = sorted(set(spec) - set(RANGE_KEYS))
+    if unknown:
+        raise ValueError(f"{key}.{unknown[0]}: unknown key; expected {', '.join(RANGE_KEYS)} "
+                         f"or choices")
+    return _range_param(key, name, spec)
+
+
+@dataclass(frozen=True)
+class Space:
+    """A checked search space. ``fixed`` holds every option set for all trials (network options
+    at their defaults included); ``search`` the searched ones."""
+
+    data: dict[str, Any]
+    fixed: dict[str, Any]
+    search: dict[str, Param]
+    metric: str = "validation_accuracy"
+    name: str = "sweep"
+    source: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def direction(self) -> str:
+        """'maximize' for accuracies, 'minimize' for costs."""
+        return METRICS[self.metric]
+
+    def options(self, trial: Any) -> dict[str, Any]:
+        """Every option of one trial: the fixed ones and those drawn for ``trial``."""
+        return {**self.fixed, **{name: param.suggest(trial) for name, param in self.search.items()}}
+
+    def decode(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Optuna's params of a trial as option values (hidden sizes as lists)."""
+        return {name: self.search[name].decode(value) if name in self.search else value
+                for name, value in params.items()}
+
+
+def _table(document: Mapping[str, Any], section: str) -> Mapping[str, Any]:
+    value = document.get(section, {})
+    if not isinstance(value, Mapping):
+        raise ValueError(f"[{section}]: expected a table of keys, got {value!r}")
+    return value
+
+
+def _data(section: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(section) - set(DATA_KEYS))
+    if unknown:
+        raise ValueError(f"data.{unknown[0]}: unknown key; expected {', '.join(DATA_KEYS)}")
+    data = {"spec": section.get("spec", "digits"), "data_dir": section.get("data_dir"),
+            "subset": section.get("subset")}
+    for key in ("spec", "data_dir"):
+        if data[key] is not None and (not isinstance(data[key], str) or not data[key].strip()):
+            raise ValueError(f"data.{key}: expected a non-empty string, got {data[key]!r}")
+    subset = data["subset"]
+    if subset is not None and (isinstance(subset, bool) or not isinstance(subset, int) or subset < 1):
+        raise ValueError(f"data.subset: expected an integer >= 1 (rows of training data), got {subset!r}")
+    return data
+
+
+def _objective(section: Mapping[str, Any]) -> str:
+    unknown = sorted(set(section) - {"metric"})
+    if unknown:
+        raise ValueError(f"objective.{unknown[0]}: unknown key; expected metric")
+    metric = section.get("metric", "validation_accuracy")
+    if isinstance(metric, str) and metric.startswith("test_"):
+        raise ValueError(f"objective.metric: {metric} would tune on the test data; use the "
+                         f"validation_ metric of the same name")
+    if metric not in METRICS:
+        raise ValueError(f"objective.metric: expected one of {', '.join(METRICS)}, got {metric!r}")
+    return metric
+
+
+def parse_space(document: Mapping[str, Any], name: str = "sweep") -> Space:
+    """A ``Space`` from the dict of a space file; ValueError naming the first bad key."""
+    if not isinstance(document, Mapping):
+        raise TypeError(f"space must be a dict or a path to a TOML file, got {type(document).__name__}")
+    unknown = sorted(set(document) - set(SECTIONS))
+    if unknown:
+        raise ValueError(f"[{unknown[0]}]: unknown section; expected {', '.join(SECTIONS)}")
+    fixed = {**NETWORK_DEFAULTS}
+    for key, value in _table(document, "fixed").items():
+        fixed[key] = check_value(f"fixed.{key}", key, value)
+    search = {}
+    for key, spec in _table(document, "search").items():
+        if key in _table(document, "fixed"):
+            raise ValueError(f"search.{key}: also set in [fixed]; keep one of them")
+        search[key] = parse_param(f"search.{key}", key, spec)
+    if not search:
+        raise ValueError("[search]: nothing to search; add a range or choices, e.g. "
+                         "eta = { low = 0.05, high = 5.0, log = true }")
+    return Space(_data(_table(document, "data")), fixed, search,
+                 _objective(_table(document, "objective")), name, dict(document))
+
+
+def load_space(space: str | os.PathLike[str] | Mapping[str, Any] | Space) -> Space:
+    """A checked ``Space`` from a TOML file's path, a dict of its tables, or a ``Space``."""
+    if isinstance(space, Space):
+        return space
+    if isinstance(space, str | os.PathLike):
+        path = Path(space).expanduser()
+        try:
+            with path.open("rb") as file:
+                document = tomllib.load(file)
+        except tomllib.TOMLDecodeError as error:
+            raise ValueError(f"{space}: not valid TOML: {error}") from None
+        except IsADirectoryError:
+            raise ValueError(f"{space}: is a folder, not a TOML file") from None
+        return parse_space(document, path.stem)
+    return parse_space(space)
