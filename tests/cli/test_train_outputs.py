@@ -29,7 +29,7 @@ from deltaprop.limits import shorten_middle
 from deltaprop.network import Network
 from deltaprop.options import TrainingConfig
 
-from .support import assert_one_line_error, run
+from .support import RUN_FILES, assert_one_line_error, run
 
 QUICK = ["--quiet", "--no-plots"]
 RUN = {"model.safetensors", "history.json", "config.json", "snapshots.npz"}
@@ -255,6 +255,8 @@ def test_leftovers_of_killed_runs_go_and_those_of_live_ones_stay(tmp_path, capsy
     for folder in (dead_run, live_run, user, tmp_path / "run.checkpoint"):
         folder.mkdir()
         (folder / "model.safetensors").write_text("x")
+    for name in RUN_FILES:  # killed after writing every file of a run, the report's included
+        (dead_run / name).write_text("x")
     (user / "chapter1.tex").write_text("mine")
     (tmp_path / "run.checkpoint" / "model.safetensors").unlink()
     (tmp_path / "run.checkpoint" / MARKER).write_text("")

@@ -20,6 +20,7 @@ from deltaprop.cli._common import (
     print_json,
 )
 from deltaprop.datasets import Dataset
+from deltaprop.limits import short_list
 from deltaprop.network import Network
 from deltaprop.plots import confusion_matrix
 
@@ -59,6 +60,11 @@ def check_compatible(net: Network, dataset: Dataset, model: str) -> None:
             f"model {model} has {net.sizes[-1]} outputs, but the {dataset.name} data has "
             f"{dataset.n_classes} classes"
         )
+    stored = None if net.classes is None else net.classes.tolist()
+    given = None if dataset.classes is None else list(dataset.classes)
+    if stored is not None and given is not None and stored != given:
+        raise ValueError(f"model {model} predicts the classes {short_list(stored)}, but the "
+                         f"{dataset.name} data has the classes {short_list(given)}")
 
 
 def _data_seed(args: argparse.Namespace, meta: dict[str, Any]) -> int:
@@ -92,7 +98,9 @@ def evaluation(args: argparse.Namespace) -> tuple[dict[str, Any], Dataset]:
     split = getattr(dataset, args.split)
     if split.X.shape[0] == 0:
         raise ValueError(f"the {args.split} split of the {dataset.name} data is empty")
-    true = net.check_labels(split.y)  # output units, whatever the labels
+    # the data's labels as the model names them (the loaders give unit indices and the names apart)
+    labels = split.y if net.classes is None or dataset.classes is None else net.classes[split.y]
+    true = net.check_labels(labels)  # output units, whatever the labels
     predictions = np.argmax(net.feedforward(split.X), axis=1)
     return {
         "model": args.model,
@@ -100,7 +108,7 @@ def evaluation(args: argparse.Namespace) -> tuple[dict[str, Any], Dataset]:
         "split": args.split,
         "rows": int(split.X.shape[0]),
         "accuracy": float(np.mean(predictions == true)),
-        "cost": net.cost(split.X, split.y),
+        "cost": net.cost(split.X, labels),
         "cost_function": net.cost_function.name,
         "confusion_matrix": confusion_matrix(true, predictions, net.sizes[-1]),
         "classes": class_names(net),

@@ -29,10 +29,11 @@ from deltaprop._files import (
 )
 from deltaprop.cli._common import shown
 from deltaprop.cli.train_output import CONFIG_FILE, HISTORY_FILE, MODEL_FILE, PLOT_FILES
+from deltaprop.report.recorder import SNAPSHOT_FILE
 
 RUNS_FOLDER = Path("runs")
 #: What a run directory may hold: the names ``write_run`` writes.
-RUN_FILE_NAMES = (MODEL_FILE, HISTORY_FILE, CONFIG_FILE, *PLOT_FILES.values())
+RUN_FILE_NAMES = (MODEL_FILE, HISTORY_FILE, CONFIG_FILE, SNAPSHOT_FILE, *PLOT_FILES.values())
 
 
 class OutputError(ValueError):

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from deltaprop._validation import as_classes
 from deltaprop.cli import resume
 from deltaprop.cli._common import (
     EXIT_OK,
@@ -248,6 +249,8 @@ def run(args: argparse.Namespace) -> int:
             initial_speed = initial_learning_speed(net, dataset.train)
             history, seconds = run_training(args, dataset, net, options, stop)
             outcome = summary(history, seconds, dataset, net, final, initial_speed)
+            if dataset.classes is not None:  # trained on unit indices; the file keeps the labels
+                net.classes = as_classes("classes", list(dataset.classes), net.sizes[-1])
             files = outputs.write(lambda folder, before_each: write_run(
                 folder, args, dataset, net, history, outcome, before_each), stop)
     except TrainingInterrupted as stopped:
