@@ -223,8 +223,8 @@ def test_interrupted_save_keeps_the_old_file(tmp_path, monkeypatch):
         dponnx.save_onnx(Network([2, 2], seed=0), target)
     assert target.read_bytes() == b"old" and os.listdir(tmp_path) == ["model.onnx"]
     with pytest.raises(ValueError, match="no ONNX form"):  # a refused export writes nothing either
-        dponnx.save_onnx(Network([2, 2], activation=Activation("cube", lambda z: z**3, lambda z, a: z),
-                                 seed=0), target)
+        cube = Activation("cube", lambda z: z**3, lambda z, a: z)
+        dponnx.save_onnx(Network([2, 2], output_activation=cube, cost="quadratic", seed=0), target)
     assert target.read_bytes() == b"old" and os.listdir(tmp_path) == ["model.onnx"]
 
 
