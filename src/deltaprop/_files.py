@@ -11,13 +11,17 @@ leftover of a process that is gone (killed by SIGKILL, a power cut) from one sti
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+import numpy as np
 
 #: A temporary name of deltaprop's: ``.NAME.PID.XXXXXXXX.tmp`` (tempfile's 8 random characters).
 TEMPORARY_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>[1-9][0-9]{0,9})\.[a-z0-9_]{8}\.tmp$")
@@ -171,3 +175,25 @@ def make_temporary_folder(parent: Path, name: str) -> Path:
 def remove_tree(path: Path) -> None:
     """Remove a folder this process made (a temporary one), whatever it holds (best effort)."""
     shutil.rmtree(path, ignore_errors=True)
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: numpy scalars and arrays unwrapped, NaN/inf as null, paths as strings."""
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return jsonable(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return value
+
+
+def write_json(path: Path, value: Any) -> None:
+    """``value`` as indented JSON in ``path`` (NaN and infinities as null)."""
+    path.write_text(json.dumps(jsonable(value), indent=2, allow_nan=False) + "\n", encoding="utf-8")

@@ -14,10 +14,10 @@ import pytest
 from matplotlib import image as mpimage
 
 from deltaprop import Network, cli
+from deltaprop.recording import QUANTITIES, SNAPSHOT_FILE, Snapshots
 from deltaprop.report.diagram import drawable, network_diagram
 from deltaprop.report.images import data_uri, diverging, png_bytes
 from deltaprop.report.page import build_report, write_report
-from deltaprop.report.recorder import QUANTITIES, SNAPSHOT_FILE, Snapshots
 from deltaprop.report.rundata import RunData, load_run
 from deltaprop.report.sections_model import confusion_svg
 from deltaprop.report.sections_training import saturated_bars

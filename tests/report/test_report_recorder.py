@@ -8,7 +8,7 @@ import pytest
 from deltaprop import Network
 from deltaprop.datasets import load_dataset
 from deltaprop.history import History
-from deltaprop.report.recorder import (
+from deltaprop.recording import (
     QUANTITIES,
     Recorder,
     Snapshots,

@@ -54,6 +54,11 @@ def test_json_names_the_study_and_its_best_trial(space_file, capsys):
 
     code, out, err = _main(capsys, "evaluate", out_dir / "best" / "model.safetensors", "--json")
     assert code == 0, err
+    trial = sorted((out_dir / "trials").iterdir())[0]  # a trial's run directory reports in full
+    assert (trial / "snapshots.npz").is_file()
+    code, out, err = _main(capsys, "report", trial, "--no-data")
+    assert code == 0, err
+    assert "Histograms not recorded" not in (trial / "report.html").read_text()
     code, out, err = _main(capsys, "sweep", space_file, "--trials", "3")  # complete: adds nothing
     assert code == 0 and "3 complete, 0 pruned, 0 failed" in out and "trial " not in err
     assert "best trials of space" in out and "param_importances.png" not in out

@@ -14,12 +14,12 @@ import math
 import os
 import sys
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from deltaprop import io
+from deltaprop._files import jsonable
 from deltaprop.activations import ACTIVATIONS
 from deltaprop.costs import COSTS
 from deltaprop.datasets import Dataset, load_dataset
@@ -177,31 +177,9 @@ def percent(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.2f}%"
 
 
-def jsonable(value: Any) -> Any:
-    """Plain JSON values: numpy scalars and arrays unwrapped, NaN/inf as null, paths as strings."""
-    if isinstance(value, dict):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(item) for item in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return jsonable(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    return value
-
-
 def print_json(value: Any) -> None:
     """One line of JSON on stdout."""
     print(json.dumps(jsonable(value), allow_nan=False))
-
-
-def write_json(path: Path, value: Any) -> None:
-    """``value`` as indented JSON in ``path``."""
-    path.write_text(json.dumps(jsonable(value), indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
 
 def class_names(net: Network) -> list[str]:

@@ -29,7 +29,7 @@ from deltaprop._files import (
 )
 from deltaprop.cli._common import shown
 from deltaprop.cli.train_output import CONFIG_FILE, HISTORY_FILE, MODEL_FILE, PLOT_FILES
-from deltaprop.report.recorder import SNAPSHOT_FILE
+from deltaprop.recording import SNAPSHOT_FILE
 
 RUNS_FOLDER = Path("runs")
 #: What a run directory may hold: the names ``write_run`` writes.

@@ -49,7 +49,7 @@ from deltaprop.errors import TrainingDivergedError, TrainingInterrupted
 from deltaprop.history import History
 from deltaprop.network import Network
 from deltaprop.options import TrainingConfig
-from deltaprop.report.recorder import RecordedHistory, training_recorder
+from deltaprop.recording import RecordedHistory, training_recorder
 from deltaprop.training import fit
 
 DTYPES = ("float64", "float32")

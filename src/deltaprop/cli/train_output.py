@@ -17,12 +17,13 @@ from typing import Any
 import numpy as np
 
 from deltaprop import io, plots
+from deltaprop._files import jsonable, write_json
 from deltaprop._version import __version__
-from deltaprop.cli._common import class_names, console, jsonable, percent, write_json
+from deltaprop.cli._common import class_names, console, percent
 from deltaprop.datasets import Dataset, Split
 from deltaprop.history import History
 from deltaprop.network import Network
-from deltaprop.report.recorder import SNAPSHOT_FILE, RecordedHistory
+from deltaprop.recording import SNAPSHOT_FILE, RecordedHistory
 
 MODEL_FILE = "model.safetensors"
 HISTORY_FILE = "history.json"

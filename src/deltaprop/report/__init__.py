@@ -1,11 +1,10 @@
-"""Self-contained HTML reports of run directories (issue 12).
+"""Self-contained HTML reports of run directories: ``write_report(run_dir, path)``.
 
-``recorder``: the ``fit`` callback that records histograms of w, z and δ during training
-(``snapshots.npz``); ``rundata``: what a run directory holds, loaded; ``svg``, ``images`` and
-``diagram``: the figures; ``sections_*``: the parts of the page; ``page``: the page itself and
-``write_report``.
+``rundata``: what a run directory holds, loaded (the snapshots ``deltaprop.recording`` took during
+training among them); ``svg``, ``images`` and ``diagram``: the figures; ``sections_*``: the parts of
+the page; ``page``: the page itself and ``write_report``.
 """
 
-from deltaprop.report.recorder import SNAPSHOT_FILE, RecordedHistory, Recorder, Snapshots, training_recorder
+from deltaprop.report.page import write_report
 
-__all__ = ["SNAPSHOT_FILE", "RecordedHistory", "Recorder", "Snapshots", "training_recorder"]
+__all__ = ["write_report"]

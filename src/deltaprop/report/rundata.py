@@ -18,7 +18,7 @@ from deltaprop.datasets import Dataset, load_dataset
 from deltaprop.datasets.mnist import load_mnist
 from deltaprop.errors import DeltapropError
 from deltaprop.network import Network
-from deltaprop.report.recorder import SNAPSHOT_FILE, Snapshots
+from deltaprop.recording import SNAPSHOT_FILE, Snapshots
 
 MODEL_FILE = "model.safetensors"
 HISTORY_FILE = "history.json"

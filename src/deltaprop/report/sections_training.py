@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from deltaprop.recording import QUANTITIES
 from deltaprop.report.images import colour_bar, data_uri, img, tiles
-from deltaprop.report.recorder import QUANTITIES
 from deltaprop.report.rundata import RunData
 from deltaprop.report.svg import PALETTE, esc, histogram_svg, line_chart, num
 

@@ -11,7 +11,6 @@ the sweep goes on.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import shutil
@@ -22,15 +21,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from deltaprop import io
+from deltaprop._files import jsonable, write_json
 from deltaprop._version import __version__
 from deltaprop.datasets import Dataset, Split, load_dataset
 from deltaprop.errors import TrainingDivergedError, TrainingInterrupted
 from deltaprop.history import History
 from deltaprop.network import Network
 from deltaprop.options import OPTIONS, TrainingConfig
+from deltaprop.recording import SNAPSHOT_FILE, Snapshots, training_recorder
 from deltaprop.sweep.space import Space
 from deltaprop.sweep.stopping import SweepInterrupted
 from deltaprop.training import fit
@@ -77,23 +76,6 @@ def _pair(split: Split) -> tuple[Any, Any] | None:
     return None if split.X.shape[0] == 0 else (split.X, split.y)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, np.generic):
-        return _jsonable(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def write_json(path: Path, value: Any) -> None:
-    """``value`` as indented JSON (NaN and infinities as null)."""
-    path.write_text(json.dumps(_jsonable(value), indent=2, allow_nan=False) + "\n", encoding="utf-8")
-
-
 class Reporter:
     """The ``fit`` callback of a trial: reports each epoch's metric, prunes when optuna says so."""
 
@@ -135,10 +117,13 @@ class Objective:
             if self.should_stop():
                 raise TrainingInterrupted("stopped before training", "")
             reporter = Reporter(trial, self.space.metric, self.pruned)
+            recorder = training_recorder(net, self.dataset.train.X, self.dataset.train.y,
+                                         training.get("epochs", 30), self.dataset.image_shape)
             history = fit(net, self.dataset.train.X, self.dataset.train.y, **training,
                           validation_data=_pair(self.dataset.validation),
-                          test_data=_pair(self.dataset.test), callbacks=[reporter],
+                          test_data=_pair(self.dataset.test), callbacks=[reporter, recorder],
                           should_stop=self.should_stop)
+            recorder.finish(history)
         except TrainingDivergedError as error:
             self.fail(trial, "diverged", str(error), started)
         except (ValueError, TypeError) as error:
@@ -154,7 +139,8 @@ class Objective:
             self.fail(trial, "unmeasured", f"{self.space.metric} is {value}", started)
         trial.set_user_attr("epochs", len(history))
         trial.set_user_attr("stop_reason", history.stop_reason)
-        trial.set_user_attr("run_dir", str(self.write(trial.number, net, history, options, value)))
+        run_dir = self.write(trial.number, net, history, options, value, recorder.snapshots)
+        trial.set_user_attr("run_dir", str(run_dir))
         return float(value)
 
     def fail(self, trial: Any, kind: str, reason: str, started: float) -> None:
@@ -165,14 +151,14 @@ class Objective:
 
     def network(self, options: dict[str, Any]) -> Network:
         """The trial's network: input and output sizes from the data, the rest from the options."""
-        cost = options["cost"]
-        output = options["output_activation"] or ("softmax" if cost == "log_likelihood" else "sigmoid")
         return Network([self.dataset.n_features, *options["hidden"], self.dataset.n_classes],
-                       activation=options["activation"], output_activation=output, cost=cost,
+                       activation=options["activation"],
+                       output_activation=options["output_activation"],  # None: from the cost
+                       cost=options["cost"],
                        init=options["init"], seed=options.get("seed", 0), dtype=options["dtype"])
 
     def write(self, number: int, net: Network, history: History, options: dict[str, Any],
-              value: float) -> Path:
+              value: float, snapshots: Snapshots) -> Path:
         """The trial's run directory, written under a temporary name and renamed when whole."""
         final = trial_dir(self.out, number)
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -182,11 +168,12 @@ class Objective:
             io.save(net, partial / MODEL_FILE, extra_metadata=self.metadata(options, value))
             write_json(partial / HISTORY_FILE, history.as_dict())
             write_json(partial / CONFIG_FILE, self.config(net, options, number, value))
+            snapshots.save(partial / SNAPSHOT_FILE)  # for deltaprop report
             while final.exists():  # a study restarted in the same folder: keep the old run
                 final = final.with_name(final.name + "+")
             partial.rename(final)
         except BaseException:
-            for name in (MODEL_FILE, HISTORY_FILE, CONFIG_FILE):
+            for name in (MODEL_FILE, HISTORY_FILE, CONFIG_FILE, SNAPSHOT_FILE):
                 (partial / name).unlink(missing_ok=True)
             shutil.rmtree(partial, ignore_errors=True)  # our own folder: only io.save's temp left
             raise
@@ -195,7 +182,9 @@ class Objective:
     def metadata(self, options: dict[str, Any], value: float) -> dict[str, Any]:
         """Saved with the model: what ``deltaprop evaluate`` and ``predict`` need."""
         dataset = self.dataset
-        return _jsonable({"dataset": dataset.name, "data_spec": self.space.data["spec"],
+        data_dir = self.space.data["data_dir"]
+        return jsonable({"dataset": dataset.name, "data_spec": self.space.data["spec"],
+                         "data_dir": None if data_dir is None else str(Path(data_dir).absolute()),
                           "data_seed": data_seed(self.space), "n_classes": dataset.n_classes,
                           "image_shape": list(dataset.image_shape) if dataset.image_shape else None,
                           "sweep_metric": self.space.metric, "sweep_value": value})

@@ -21,8 +21,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from deltaprop._files import jsonable
 from deltaprop.sweep import storage as stores
-from deltaprop.sweep.objective import CONFIG_FILE, HISTORY_FILE, MODEL_FILE, _jsonable
+from deltaprop.sweep.objective import CONFIG_FILE, HISTORY_FILE, MODEL_FILE
 from deltaprop.sweep.space import Space, encode
 
 __all__ = ["BEST_DIR", "PLOTS", "TRIALS_FILE", "summary", "top_table", "write_outputs"]
@@ -148,7 +149,7 @@ def summary(study: Any, space: Space, storage: str, out: Path | None = None) -> 
     """What ``--json`` prints: study, storage, best value and params, trials by state."""
     states = [t.state.name for t in study.get_trials(deepcopy=False)]
     best = best_trial(study)
-    return _jsonable({
+    return jsonable({
         "study": study.study_name,
         "storage": stores.masked(storage),
         "metric": space.metric,

@@ -158,7 +158,7 @@ def open_in(out: Path, url: str, study_name: str, direction: str) -> Any:
     """The study, with the output folder created (or checked to be a sweep's: never mix with
     files deltaprop did not write); a folder made here is removed again when the study cannot
     be opened."""
-    from deltaprop.sweep.objective import write_json
+    from deltaprop._files import write_json
 
     if out.exists() and not out.is_dir():
         raise ValueError(f"out {out}: is a file; choose a folder")
