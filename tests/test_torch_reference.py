@@ -286,7 +286,7 @@ def test_saturated_noncanonical_pairings_have_finite_exact_gradients(output, cos
     # One layer, z = scale * x W^T: two rows, each strongly favouring a different unit.
     W = np.array([[1.0, -1.0], [-1.0, 1.0], [0.0, 0.0]])
     b = np.zeros(3)
-    net = Network.from_parameters([W * scale], [b], activation=output, cost=cost, dtype=dtype)
+    net = Network.from_parameters([W * scale], [b], output_activation=output, cost=cost, dtype=dtype)
     X = np.array([[1.0, 0.0], [0.0, 1.0]])
     Y = np.array([[0.2, 0.5, 0.3], [0.0, 0.0, 1.0]])
     Wt = torch.tensor(net.weights[0].astype(np.float64), requires_grad=True)
