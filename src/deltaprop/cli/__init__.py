@@ -1,4 +1,5 @@
-"""The ``deltaprop`` command line: train, evaluate, predict, gradcheck, info, export, bench.
+"""The ``deltaprop`` command line: train, evaluate, predict, gradcheck, info, export, explain,
+experiment, report, sweep, bench.
 
     deltaprop train                       # [64, 30, 10] on the bundled 8x8 digits, a few seconds
     deltaprop train --data mnist --hidden 100 --lmbda 5 --epochs 30
@@ -7,6 +8,10 @@
     deltaprop gradcheck --sizes 64,30,10
     deltaprop info runs/X/model.safetensors
     deltaprop export runs/X/model.safetensors --onnx model.onnx
+    deltaprop explain --sizes 3,4,2       # one example through BP1-BP4, every number
+    deltaprop experiment vanishing-gradient --data-dir DIR
+    deltaprop report runs/X               # runs/X/report.html
+    deltaprop sweep space.toml --trials 20
     deltaprop bench --runs A              # in a source checkout: bench/run.py
 
 One module per command, each with ``add_parser(commands)`` and ``run(args) -> int``; ``_common``
@@ -61,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The parser of the whole command line, one subparser per command module."""
     parser = Parser(
         prog=PROG,
-        description="Feedforward networks trained by backpropagation (Nielsen's chapters 1-3).",
+        description="Feedforward networks trained by backpropagation (Nielsen's chapters 1-3 and 5).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
