@@ -90,3 +90,12 @@ ERROR_CASES = {
 def test_user_errors_exit_2_with_one_line(case, tmp_path, capsys, monkeypatch, model) -> None:
     argv, fragments = ERROR_CASES[case]
     check_user_error(capsys, monkeypatch, tmp_path, argv, fragments, {"model": model})
+
+
+def test_the_help_states_the_cost_a_fresh_network_gets(capsys) -> None:
+    from deltaprop.cli import build_parser
+
+    args = build_parser().parse_args(["explain"])
+    assert args.cost == "quadratic"  # chapter 2's, unlike train's default
+    code, out, _ = run(capsys, "explain", "--help")
+    assert code == 0 and "(default: quadratic)" in " ".join(out.split())

@@ -142,8 +142,9 @@ def one_of(names: Mapping[str, Any] | tuple[str, ...]) -> str:
     return ordered[0] if len(ordered) == 1 else f"{', '.join(ordered[:-1])} or {ordered[-1]}"
 
 
-def add_network_options(parser: Any) -> None:
-    """--activation, --output-activation, --cost: shared by train and gradcheck."""
+def add_network_options(parser: Any, cost: str = DEFAULT_COST) -> None:
+    """--activation, --output-activation, --cost: shared by train, gradcheck and explain (whose
+    fresh networks default to chapter 2's quadratic ``cost``)."""
     parser.add_argument("--activation", type=name_in("activation", ACTIVATIONS),
                         default=DEFAULT_ACTIVATION,
                         help=f"activation of the hidden layers: {one_of(ACTIVATIONS)} "
@@ -151,9 +152,9 @@ def add_network_options(parser: Any) -> None:
     parser.add_argument("--output-activation", type=name_in("activation", ACTIVATIONS), default=None,
                         help=f"activation of the output layer: {one_of(ACTIVATIONS)} (default: "
                              "softmax with the log_likelihood cost, else sigmoid)")
-    parser.add_argument("--cost", type=name_in("cost", COSTS), default=DEFAULT_COST,
+    parser.add_argument("--cost", type=name_in("cost", COSTS), default=cost,
                         help=f"cost function: {one_of(COSTS)}; hyphens may replace underscores "
-                             f"(default: {DEFAULT_COST})")
+                             f"(default: {cost})")
 
 
 def add_init_option(parser: Any) -> None:

@@ -54,8 +54,7 @@ def add_parser(commands: Any) -> None:
                         help="split the row is taken from (default: test)")
     parser.add_argument("--sizes", type=layer_sizes, default=None,
                         help="layer sizes of a fresh network, input first (default: 3,4,2)")
-    add_network_options(parser)
-    parser.set_defaults(cost="quadratic")  # chapter 2's cost
+    add_network_options(parser, cost="quadratic")  # a fresh network: chapter 2's cost
     parser.add_argument("--seed", type=nonnegative_int, default=0,
                         help="seed of a fresh network's weights, example and target (default: 0)")
     parser.add_argument("--eta", type=positive_float, default=None,
