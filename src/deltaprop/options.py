@@ -19,8 +19,15 @@ OPTIMIZER_NAMES = ("sgd", "adam")
 REGULARIZATION_SCALES = ("training_set", "mini_batch")
 TRAIN_METRICS = ("running", "full")
 DEFAULT_ETA = {"sgd": 0.5, "adam": 0.001}
-"""η of a configuration made with eta=None; ``fit`` first gives plain SGD its cost's
-(``Cost.default_eta``: 3.0 for the quadratic cost, 0.5 for the others)."""
+"""η of a configuration made with eta=None; ``fit`` and ``deltaprop train`` first give plain SGD
+its cost's (``default_eta``)."""
+
+
+def default_eta(optimizer: str, cost: Any) -> float | None:
+    """The η a run asking for none gets before its ``TrainingConfig`` is made: plain SGD's is the
+    cost's (``Cost.default_eta``: the book's 3.0 for the quadratic cost, 0.5 for the others); None
+    for other optimizers, which ``TrainingConfig`` then gives ``DEFAULT_ETA`` (or refuses by name)."""
+    return cost.default_eta if optimizer == "sgd" else None
 
 
 def _option(default: Any, help: str, check: str, flag: str | None = None,

@@ -22,7 +22,7 @@ from deltaprop.errors import ModelFormatError, UnscaledInputWarning
 from deltaprop.history import History, epoch_line
 from deltaprop.monitoring import Monitor
 from deltaprop.network import Network
-from deltaprop.options import TrainingConfig, default
+from deltaprop.options import TrainingConfig, default, default_eta
 from deltaprop.trainer import Callback, CheckpointStore, Trainer
 from deltaprop.training_data import TrainingData, data_fingerprint
 
@@ -116,8 +116,8 @@ def fit(
         "train_metrics": train_metrics,
     }
     saved = _saved_state(checkpoint, resume)
-    if saved is None and eta is None and optimizer == "sgd":
-        options["eta"] = net.cost_function.default_eta
+    if saved is None and eta is None:
+        options["eta"] = default_eta(optimizer, net.cost_function)
     config = _config_from(options, None if saved is None else saved[0]["config"])
     callbacks = [*callbacks, *_verbosity(verbose, progress, config.epochs)]
     if net.classes is None and np.ndim(y) == 1 and np.size(y):

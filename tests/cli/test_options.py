@@ -126,3 +126,13 @@ def test_every_train_option_shows_its_default_and_its_allowed_names() -> None:
         checked.add(dest)
     assert set(registries) | {"dtype", "epochs", "batch_size", "eta", "lmbda", "momentum",
                               "dropout", "seed", "hidden", "data"} <= checked
+
+
+@pytest.mark.parametrize(("argv", "eta"), [
+    (["--cost", "quadratic"], 3.0), (["--cost", "cross-entropy"], 0.5), ([], 0.5),
+    (["--cost", "quadratic", "--optimizer", "adam"], None), (["--cost", "quadratic", "--eta", "1"], 1.0),
+])
+def test_a_new_runs_eta_is_the_one_fit_would_choose(argv, eta) -> None:
+    """The checks made before training (the weight-decay limit) see the η the run will use."""
+    args = cli.build_parser().parse_args(["train", *argv])
+    assert train_options.training_options(args)["eta"] == eta

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from deltaprop.cli._common import fraction, nonnegative_float, nonnegative_int, positive_float, positive_int
-from deltaprop.options import OPTIONS
+from deltaprop.costs import get_cost
+from deltaprop.options import OPTIONS, default_eta
 
 Option = dataclasses.Field[Any]
 
@@ -87,5 +88,10 @@ def add_training_options(group: Any) -> None:
 
 
 def training_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The parsed training options as ``fit``'s keyword arguments (and ``TrainingConfig``'s)."""
-    return {option.name: getattr(args, option.name) for option in OPTIONS}
+    """The parsed training options as ``fit``'s keyword arguments (and ``TrainingConfig``'s). A new
+    run's η is resolved as ``fit`` resolves it (plain SGD's from ``--cost``), so that the checks made
+    before training see the η the run will use; a resumed run's comes from its checkpoint."""
+    options = {option.name: getattr(args, option.name) for option in OPTIONS}
+    if options["eta"] is None and args.resume is None:
+        options["eta"] = default_eta(options["optimizer"], get_cost(args.cost))
+    return options
