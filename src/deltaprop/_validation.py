@@ -264,9 +264,6 @@ def as_targets(name: str, value: object, n_out: int, dtype: np.dtype,
     return as_float_matrix(name, array, n_out, dtype)
 
 
-
-
-
 def as_parameter(name: str, value: object, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """A parameter array of exactly ``shape``, finite, in ``dtype`` (C-contiguous and writeable)."""
     array = np.asarray(value)

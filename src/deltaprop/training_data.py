@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from deltaprop._validation import as_sample_weight, check_same_rows
+from deltaprop._validation import as_sample_weight, check_same_rows, one_hot
 from deltaprop.network import Network
 
 Array = np.ndarray
@@ -26,9 +26,8 @@ class TrainingData:
 
     def __init__(self, net: Network, X: Any, y: Any, sample_weight: Any, name: str) -> None:
         self.X = np.ascontiguousarray(net.check_X(X, f"{name} X"))
-        self.Y = net.check_Y(y, f"{name} y")
+        self.labels, self.Y = _labels_and_targets(net, y, f"{name} y")
         check_same_rows(f"{name} X", self.X, f"{name} y", self.Y)
-        self.labels = _labels_of(net, y, self.Y, name)
         self.weights = None if sample_weight is None else as_sample_weight(
             f"{name} sample_weight", sample_weight, self.X.shape[0], net.dtype)
 
@@ -37,14 +36,17 @@ class TrainingData:
         return self.X.shape[0]
 
 
-def _labels_of(net: Network, y: Any, Y: Array, name: str) -> Array | None:
-    """Class indices when the targets are labels or one-hot rows; None for other float targets."""
+def _labels_and_targets(net: Network, y: Any, name: str) -> tuple[Array | None, Array]:
+    """Class indices (None for float targets that are not one-hot rows) and targets (n, n_out):
+    1-D labels are checked once and one-hot encoded; 2-D targets are checked as they are."""
     y = np.asarray(y)
     n_out = net.sizes[-1]
     if y.ndim == 1:
-        return net.check_labels(y, f"{name} y")
+        labels = net.check_labels(y, name)
+        return labels, one_hot(labels, n_out, net.dtype)
+    Y = net.check_Y(y, name)
     one_hot_rows = n_out > 1 and np.all((Y == 0) | (Y == 1)) and np.all(Y.sum(axis=1) == 1)
-    return np.argmax(Y, axis=1) if one_hot_rows else None
+    return (np.argmax(Y, axis=1) if one_hot_rows else None), Y
 
 
 def data_fingerprint(data: TrainingData) -> dict[str, Any]:
