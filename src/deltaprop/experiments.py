@@ -31,6 +31,7 @@ import numpy as np
 
 from deltaprop._files import atomic_write
 from deltaprop._validation import check_positive_int
+from deltaprop.diagnostics import learning_speed
 from deltaprop.network import Network
 from deltaprop.training import fit
 
@@ -104,7 +105,7 @@ def hidden_speeds(net: Network, X: Array, Y: Array) -> list[float]:
     """‖∂C/∂b^l‖ of the mean cost's gradient over all rows of X (m, n_in), Y (m, n_out), for each
     hidden layer l = 1..L-1 (the output layer left out, as in the book)."""
     nabla_b, _ = net.gradient(X, Y)
-    return [float(np.linalg.norm(nb)) for nb in nabla_b[:-1]]
+    return learning_speed(nabla_b[:-1])
 
 
 def _book_network(sizes: Sequence[int], seed: int) -> Network:

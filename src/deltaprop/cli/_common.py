@@ -279,11 +279,6 @@ def load_data(spec: str, data_dir: str | None, dtype: str, seed: int) -> Dataset
     return load_dataset(spec, data_dir=data_dir, dtype=dtype, seed=seed)
 
 
-def default_output_activation(cost: str) -> str:
-    """softmax for the log-likelihood cost, else sigmoid."""
-    return "softmax" if cost == "log_likelihood" else "sigmoid"
-
-
 def load_model(path: str) -> tuple[Network, dict[str, Any]]:
     """A saved model and its metadata."""
     net, meta, _ = io.load_with_metadata(path)

@@ -17,7 +17,6 @@ from deltaprop.cli._common import (
     EXIT_OK,
     add_network_options,
     console,
-    default_output_activation,
     layer_sizes,
     load_data,
     load_model,
@@ -87,7 +86,7 @@ def example(args: argparse.Namespace) -> tuple[Network, np.ndarray, Any, str, fl
                              "or leave --data out for a fresh network")
         sizes = args.sizes or [3, 4, 2]
         net = Network(sizes, activation=args.activation,
-                      output_activation=args.output_activation or default_output_activation(args.cost),
+                      output_activation=args.output_activation,
                       cost=args.cost, seed=args.seed, dtype="float64")
         rng = np.random.default_rng(args.seed)
         x, label = rng.uniform(0.0, 1.0, sizes[0]), int(rng.integers(0, sizes[-1]))

@@ -12,7 +12,6 @@ from deltaprop.cli._common import (
     EXIT_OK,
     add_network_options,
     console,
-    default_output_activation,
     layer_sizes,
     load_data,
     nonnegative_int,
@@ -124,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     """``deltaprop gradcheck``: exit 0 when the check passes, 1 when it fails."""
     net = Network(
         args.sizes, activation=args.activation,
-        output_activation=args.output_activation or default_output_activation(args.cost),
+        output_activation=args.output_activation,
         cost=args.cost, seed=args.seed, dtype="float64",
     )
     X, y = check_data(args)

@@ -30,7 +30,6 @@ from deltaprop.cli._common import (
     add_init_option,
     add_network_options,
     console,
-    default_output_activation,
     fail,
     hidden_sizes,
     load_data,
@@ -45,6 +44,7 @@ from deltaprop.cli.train_options import add_training_options, training_options
 from deltaprop.cli.train_output import MODEL_FILE, EpochTable, report_training, summary, write_run
 from deltaprop.cli.train_session import StoppedWhileWriting, session
 from deltaprop.datasets import SPEC_FORMS, Dataset, Split
+from deltaprop.diagnostics import learning_speed
 from deltaprop.errors import TrainingDivergedError, TrainingInterrupted
 from deltaprop.history import History
 from deltaprop.network import Network
@@ -127,7 +127,7 @@ def build_network(args: argparse.Namespace, dataset: Dataset) -> Network:
     return Network(  # --activation: the hidden layers; the output's by default from the cost
         [dataset.n_features, *args.hidden, dataset.n_classes],
         activation=args.activation,
-        output_activation=args.output_activation or default_output_activation(args.cost),
+        output_activation=args.output_activation,
         cost=args.cost,
         init=args.init,
         seed=args.seed,
@@ -195,13 +195,10 @@ def initial_learning_speed(net: Network, split: Split) -> list[float] | None:
     if X.shape[0] == 0:
         return None
     try:
-        labels = net.check_labels(y)
+        nabla_b, _ = net.backprop(X, y)
     except (ValueError, TypeError):
         return None
-    Y = np.zeros((labels.shape[0], net.sizes[-1]), dtype=net.dtype)
-    Y[np.arange(labels.shape[0]), labels] = 1
-    nabla_b, _ = net.backprop(X, Y)
-    return [float(np.linalg.norm(b)) for b in nabla_b]
+    return learning_speed(nabla_b)
 
 
 def checkpoint_place(args: argparse.Namespace, final: Path) -> tuple[Path, str, str]:
