@@ -19,12 +19,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from deltaprop._signals import StopRequest
 from deltaprop._validation import check_positive_int
 from deltaprop.errors import DeltapropError
 from deltaprop.sweep import storage as stores
 from deltaprop.sweep.objective import COUNTED_FAILS, Objective, TrialFailed
 from deltaprop.sweep.space import Space, load_space
-from deltaprop.sweep.stopping import StopRequest, SweepInterrupted
+from deltaprop.sweep.stopping import SweepInterrupted
 
 __all__ = ["SweepSettings", "WorkerError", "count_finished", "run", "worker"]
 
