@@ -25,7 +25,7 @@ from deltaprop.costs import COSTS
 from deltaprop.datasets import Dataset, load_dataset
 from deltaprop.errors import DeltapropError
 from deltaprop.limits import MAX_MESSAGE_CHARS, shorten_middle
-from deltaprop.network import INITIALIZERS, Network
+from deltaprop.network import DEFAULT_COST, INITIALIZERS, Network
 
 PROG = "deltaprop"
 EXIT_OK = 0
@@ -34,7 +34,6 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 MAX_MESSAGE = MAX_MESSAGE_CHARS  # characters of an error line on stderr, "deltaprop: error: " included
 USER_ERRORS = (ValueError, TypeError, OSError, KeyError, DeltapropError)
-DEFAULT_COST = "cross_entropy"
 DEFAULT_ACTIVATION = "sigmoid"
 
 

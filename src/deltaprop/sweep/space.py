@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deltaprop._validation import FLOAT_DTYPES
 from deltaprop.activations import ACTIVATIONS
 from deltaprop.costs import COSTS
 from deltaprop.initializers import INITIALIZERS
+from deltaprop.network import DEFAULT_COST
 from deltaprop.options import OPTIONS, TrainingConfig
 
 __all__ = ["METRICS", "NETWORK_DEFAULTS", "Param", "Space", "load_space"]
@@ -30,10 +32,9 @@ __all__ = ["METRICS", "NETWORK_DEFAULTS", "Param", "Space", "load_space"]
 SECTIONS = ("data", "fixed", "search", "objective")
 DATA_KEYS = ("spec", "data_dir", "subset")
 RANGE_KEYS = ("low", "high", "log", "int", "step")
-DTYPES = ("float64", "float32")
 #: The network options and their defaults (those of ``deltaprop train``).
 NETWORK_DEFAULTS: dict[str, Any] = {"hidden": [30], "activation": "sigmoid",
-                                    "output_activation": None, "cost": "cross_entropy",
+                                    "output_activation": None, "cost": DEFAULT_COST,
                                     "init": "default", "dtype": "float64"}
 #: The metrics a sweep can optimize: the epoch record's key -> the direction.
 METRICS = {"validation_accuracy": "maximize", "validation_cost": "minimize",
@@ -78,7 +79,7 @@ def check_value(key: str, name: str, value: Any) -> Any:
     if name == "init":
         return _check_name(key, value, INITIALIZERS)
     if name == "dtype":
-        return _check_name(key, value, DTYPES)
+        return _check_name(key, value, FLOAT_DTYPES)
     if name not in TRAINING:
         raise ValueError(f"{key}: unknown option; expected a training option "
                          f"({_names(TRAINING)}) or a network option ({_names(NETWORK_DEFAULTS)})")
