@@ -335,7 +335,10 @@ class Network:
         class) are normalised, a_j / Σ_k a_k, after negative outputs are set to 0; a row of zeros
         gives the uniform 1 / sizes[-1]. The raw outputs are ``feedforward(X)``.
         """
-        outputs = self.feedforward(X)
+        return self.probabilities(self.feedforward(X))
+
+    def probabilities(self, outputs: Array) -> Array:
+        """``predict_proba`` of rows whose raw outputs (m, sizes[-1]) are already computed."""
         if not self.activations[-1].elementwise and self.activations[-1].outputs_probabilities:
             return outputs
         return normalized_rows(outputs)

@@ -26,11 +26,10 @@ from deltaprop.datasets.inputs import (
     read_inputs,
 )
 from deltaprop.limits import MAX_DATA_BYTES, check_memory
-from deltaprop.network import Network
+from deltaprop.network import UNSURE_BELOW, Network
 
 TABLE_ROWS = 50  # rows shown in the table; --json has them all
 MAX_FILES = 10_000  # files one command reads (globs included)
-UNSURE_BELOW = 0.5  # the network is unsure of a row when none of its raw outputs reaches this
 NOTED_ROWS = 5  # unsure rows named one by one; more are counted
 MAX_SHOWN = 100  # images in a --show-input grid
 SHOWN_SIDE = 112  # pixels a side of each image in a --show-input grid, at least
@@ -88,16 +87,6 @@ def expand_files(patterns: list[str]) -> list[Path]:
     if len(files) > MAX_FILES:
         raise ValueError(f"more than {MAX_FILES:,} files to predict from; give fewer at a time")
     return files
-
-
-def probabilities(outputs: np.ndarray, net: Network) -> np.ndarray:
-    """Softmax outputs as they are; other outputs normalized to sum to 1 in each row."""
-    if net.activations[-1].name == "softmax":
-        return outputs
-    clipped = np.clip(outputs, 0, None)
-    totals = clipped.sum(axis=1, keepdims=True)
-    uniform = np.full_like(clipped, 1 / clipped.shape[1])
-    return np.where(totals > 0, clipped / np.where(totals > 0, totals, 1), uniform)
 
 
 @dataclass
@@ -243,7 +232,7 @@ def run(args: argparse.Namespace) -> int:
     if args.show_input is not None and not args.show_input.lower().endswith(".png"):
         raise ValueError(f"--show-input {args.show_input}: the file name must end in .png")
     result = predict_files(args, net, meta)
-    shares = probabilities(result.outputs, net)
+    shares = net.probabilities(result.outputs)
     shape = None
     if args.show_input is not None or any(_is_image(f) for f in result.files):
         shape = image_shape(net, meta, args.show_input)
