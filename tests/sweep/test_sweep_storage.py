@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 
 import optuna
 import pytest
@@ -82,3 +83,21 @@ def test_postgresql_two_workers_share_one_study(tmp_path, tiny, postgresql_url):
     # a second machine would run the same command: it finds the study complete and adds nothing
     again = deltaprop.sweep.run(tiny, 6, postgresql_url, out=tmp_path / "other", study_name="pg")
     assert len(_trials(again)) == len(_trials(study))
+
+
+def test_a_killed_workers_half_written_trial_goes_and_trials_get_the_usual_mode(tmp_path, tiny):
+    out = tmp_path / "out"
+    trials = out / "trials"
+    trials.mkdir(parents=True)
+    dead = trials / ".trial-0000.999999999.abcdefgh.tmp"  # deltaprop's temporary, its writer gone
+    dead.mkdir()
+    (dead / "model.safetensors").write_text("half")
+    mine = trials / "notes.txt"
+    mine.write_text("mine")
+    (out / "sweep.json").write_text(json.dumps({"study": "tiny"}))  # a sweep's folder
+    deltaprop.sweep.run(tiny, 1, out=out, seed=0, outputs=False)
+    assert not dead.exists() and mine.read_text() == "mine"
+    run_dir = next(p for p in trials.iterdir() if p.name.startswith("trial-"))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert run_dir.stat().st_mode & 0o777 == 0o777 & ~umask

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import shutil
 import socket
 import time
 from collections.abc import Callable
@@ -22,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from deltaprop import io
-from deltaprop._files import jsonable, write_json
+from deltaprop._files import (
+    current_umask,
+    jsonable,
+    make_temporary_folder,
+    remove_stale_temporaries,
+    remove_tree,
+    write_json,
+)
 from deltaprop._version import __version__
 from deltaprop.datasets import Dataset, Split, load_dataset
 from deltaprop.errors import TrainingDivergedError, TrainingInterrupted
@@ -41,6 +47,7 @@ TRAINING_NAMES = tuple(option.name for option in OPTIONS)
 #: failed by Ctrl-C or a killed worker does not count, and a rerun replaces it.
 COUNTED_FAILS = ("diverged", "invalid", "unmeasured")
 MODEL_FILE, HISTORY_FILE, CONFIG_FILE = "model.safetensors", "history.json", "config.json"
+RUN_FILES = (MODEL_FILE, HISTORY_FILE, CONFIG_FILE, SNAPSHOT_FILE)  # what a trial's run directory holds
 
 
 class TrialFailed(Exception):
@@ -159,11 +166,13 @@ class Objective:
 
     def write(self, number: int, net: Network, history: History, options: dict[str, Any],
               value: float, snapshots: Snapshots) -> Path:
-        """The trial's run directory, written under a temporary name and renamed when whole."""
+        """The trial's run directory, written in a temporary folder (``.NAME.PID.XXXXXXXX.tmp``, as
+        every temporary of deltaprop's; those of killed workers are removed here) and renamed when
+        whole."""
         final = trial_dir(self.out, number)
         final.parent.mkdir(parents=True, exist_ok=True)
-        partial = final.with_name(f".{final.name}.partial-{os.getpid()}")
-        partial.mkdir()
+        remove_stale_temporaries(final.parent, RUN_FILES)
+        partial = make_temporary_folder(final.parent, final.name)
         try:
             io.save(net, partial / MODEL_FILE, extra_metadata=self.metadata(options, value))
             write_json(partial / HISTORY_FILE, history.as_dict())
@@ -171,11 +180,10 @@ class Objective:
             snapshots.save(partial / SNAPSHOT_FILE)  # for deltaprop report
             while final.exists():  # a study restarted in the same folder: keep the old run
                 final = final.with_name(final.name + "+")
+            os.chmod(partial, 0o777 & ~current_umask())  # mkdtemp makes it 0700
             partial.rename(final)
         except BaseException:
-            for name in (MODEL_FILE, HISTORY_FILE, CONFIG_FILE, SNAPSHOT_FILE):
-                (partial / name).unlink(missing_ok=True)
-            shutil.rmtree(partial, ignore_errors=True)  # our own folder: only io.save's temp left
+            remove_tree(partial)  # the folder this process made
             raise
         return final.absolute()
 

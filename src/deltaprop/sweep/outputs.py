@@ -7,21 +7,21 @@
 - ``optimization_history.png``, ``parallel_coordinate.png``, ``param_importances.png``: optuna's
   matplotlib visualizations; each is left out (and said why) when the study has too few trials.
 
-Every file is written under a temporary name and renamed into place.
+Every file is written atomically (``deltaprop._files.atomic_write``: a temporary name, renamed
+into place).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import os
 import shutil
 import sys
 import warnings
 from pathlib import Path
 from typing import Any
 
-from deltaprop._files import jsonable
+from deltaprop._files import atomic_write, jsonable
 from deltaprop.sweep import storage as stores
 from deltaprop.sweep.objective import CONFIG_FILE, HISTORY_FILE, MODEL_FILE
 from deltaprop.sweep.space import Space, encode
@@ -59,16 +59,6 @@ def trial_rows(study: Any, space: Space) -> list[dict[str, Any]]:
     return rows
 
 
-def _replace(path: Path, write: Any) -> None:
-    """Call ``write(temporary_path)`` and rename the file onto ``path``."""
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    try:
-        write(partial)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def write_trials(study: Any, space: Space, out: Path) -> None:
     """trials.csv."""
     rows = trial_rows(study, space)
@@ -77,7 +67,8 @@ def write_trials(study: Any, space: Space, out: Path) -> None:
     writer = csv.DictWriter(text, columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    _replace(out / TRIALS_FILE, lambda path: path.write_text(text.getvalue(), encoding="utf-8"))
+    with atomic_write(out / TRIALS_FILE) as file:
+        file.write(text.getvalue().encode("utf-8"))
 
 
 def write_best(study: Any, out: Path) -> str | None:
@@ -93,7 +84,8 @@ def write_best(study: Any, out: Path) -> str | None:
     target.mkdir(exist_ok=True)
     for name in BEST_FILES:
         if (source / name).is_file():
-            _replace(target / name, lambda path, name=name: shutil.copyfile(source / name, path))
+            with open(source / name, "rb") as original, atomic_write(target / name) as copy:
+                shutil.copyfileobj(original, copy)
     return None
 
 
@@ -118,7 +110,8 @@ def _plot(study: Any, kind: str, path: Path) -> None:
     try:
         figure.set_size_inches(9, 6)
         figure.tight_layout()
-        _replace(path, lambda partial: figure.savefig(partial, dpi=100, format="png"))
+        with atomic_write(path) as file:
+            figure.savefig(file, dpi=100, format="png")
     finally:
         pyplot.close(figure)
 
