@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
+import json
 import os
 from pathlib import Path
 
@@ -100,3 +101,24 @@ def test_no_data_skips_the_data_sections(small_run, tmp_path, capsys):
     code, _, _ = _run(capsys, small_run, "--no-data", "-o", tmp_path / "r.html")
     page = (tmp_path / "r.html").read_text()
     assert code == 0 and "not loaded (--no-data)" in page and '<section id="histograms">' in page
+
+
+MNIST = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
+
+
+@pytest.mark.skipif(not (MNIST / "train-images-idx3-ubyte.gz").exists()
+                    and not (MNIST / "train-images-idx3-ubyte").exists(),
+                    reason="the MNIST files are not in ../shared/data/mnist")
+def test_the_data_is_found_by_the_models_absolute_folder(tmp_path, capsys) -> None:
+    """A sweep's trial keeps its space file's data_dir as written (maybe relative) in config.json:
+    the report finds the data by the absolute folder stored in the model."""
+    out = tmp_path / "run"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert cli.main(["train", "--data", "mnist", "--data-dir", str(MNIST), "--epochs", "1",
+                         "--hidden", "10", "--out", str(out), "--quiet", "--no-plots"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    config["options"]["data_dir"] = "relative/to/somewhere/else"
+    (out / "config.json").write_text(json.dumps(config))
+    code, _, err = _run(capsys, out)
+    assert code == 0, err
+    assert "the data could not be loaded" not in (out / "report.html").read_text()

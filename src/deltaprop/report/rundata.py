@@ -89,14 +89,14 @@ def check_run_directory(path: str | os.PathLike[str]) -> Path:
 
 
 def load_data(meta: dict[str, Any], config: dict[str, Any], dtype: str) -> Dataset:
-    """The run's data set from its model metadata (data_spec, data_seed) and config (data_dir);
-    MNIST is never downloaded."""
+    """The run's data set from its model metadata (data_spec, data_seed, data_dir: the absolute
+    folder, which a sweep's trial also stores), else its config; MNIST is never downloaded."""
     options = config.get("options") or {}
     spec = meta.get("data_spec") or options.get("data")
     if not spec:
         raise ValueError("the model names no data set (no data_spec in its metadata)")
     seed = int(meta.get("data_seed", options.get("seed", 0)) or 0)
-    data_dir = options.get("data_dir")
+    data_dir = meta.get("data_dir") or options.get("data_dir")
     if str(spec).strip().lower() == "mnist":
         return load_mnist(data_dir=data_dir, dtype=dtype, download=False)
     return load_dataset(spec, data_dir=data_dir, dtype=dtype, seed=seed)

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from deltaprop.plots import confusion_matrix
 from deltaprop.report.diagram import drawable, network_diagram
 from deltaprop.report.images import data_uri, greys, img
 from deltaprop.report.rundata import RunData
@@ -91,9 +92,7 @@ def confusion_section(run: RunData, preds: Predictions | None) -> str:
     title = "Confusion matrix"
     if preds is None:
         return section("confusion", title, no_data(run, "confusion matrix"))
-    n = run.net.sizes[-1]
-    matrix = np.zeros((n, n), np.int64)
-    np.add.at(matrix, (preds.y, preds.predicted), 1)
+    matrix = confusion_matrix(preds.y, preds.predicted, run.net.sizes[-1])
     errors = int(matrix.sum() - np.trace(matrix))
     note = (f"On the {preds.split} data ({preds.y.size:,} rows): {errors:,} errors, accuracy "
             f"{100 * (1 - errors / max(preds.y.size, 1)):.2f}%. Correct predictions (the diagonal) in "
