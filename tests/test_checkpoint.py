@@ -216,7 +216,6 @@ _REMOVE = object()
 STATE_CHANGES = {
     "version bool": (_set("version", True), "'version'"),
     "config extra": (_set("config.colour", 1), "unknown 'colour'"),
-    "config missing": (_set("config.seed", _REMOVE), "missing 'seed'"),
     "config invalid": (_set("config.epochs", 0), "'config': epochs must be an integer >= 1"),
     "config eta none": (_set("config.eta", None), "the stored eta must be a number"),
     "epoch float": (_set("epoch", 2.0), "'epoch': expected a valid integer"),
@@ -225,7 +224,7 @@ STATE_CHANGES = {
     "batch beyond": (_set("batch", 13), "'batch' is 13, but epoch 3 has 13 mini-batches"),
     "patience beyond": (_set("epochs_without_improvement", 3), "'epochs_without_improvement' is 3"),
     "optimizer name": (_set("optimizer.name", "adam"), "'optimizer.name' is 'adam'"),
-    "optimizer unknown": (_set("optimizer.name", "rmsprop"), "'optimizer.name': expected 'sgd' or 'adam'"),
+    "optimizer unknown": (_set("optimizer.name", "lion"), "unknown optimizer 'lion'"),
     "eta negative": (_set("optimizer.eta", -1), "'optimizer.eta': expected greater than 0, found -1"),
     "eta infinite": (_set("optimizer.eta", float("inf")), "'optimizer.eta': expected a finite number"),
     "eta off schedule": (_set("optimizer.eta", 0.2), "'optimizer.eta' is 0.2, expected the configured"),
@@ -273,6 +272,17 @@ def test_every_field_of_the_state_is_checked(saved_state, case):
         validate_state(broken, sizes, slots)
     message = str(info.value)
     assert fragment in message and len(message) <= 300 and message.startswith("checkpoint state")
+
+
+def test_an_option_the_state_predates_takes_its_default(saved_state):
+    import copy
+
+    from deltaprop.checkpoint_schema import validate_state
+
+    state, sizes, slots = saved_state
+    older = copy.deepcopy(state)
+    del older["config"]["centered"], older["optimizer"]["t"]
+    validate_state(older, sizes, slots)
 
 
 def test_slots_must_be_those_of_the_configured_optimizer(saved_state):

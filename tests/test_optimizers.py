@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from deltaprop.optimizers import SGD, Adam
+from deltaprop.optimizers import OPTIMIZERS, SGD, Adam, RMSprop
 
 STEPS = 20
 N = 50  # training rows: L2's λ/n is torch's weight_decay
@@ -78,9 +78,51 @@ def test_adam_equals_torch_adam(lmbda, beta_1, beta_2, epsilon):
                                 lr=0.01, betas=(beta_1, beta_2), eps=epsilon)
 
     expected = _torch_steps(weights, biases, grads, make)
-    got = _our_steps(weights, biases, grads, Adam(0.01, lmbda, 0.0, N, beta_1, beta_2, epsilon))
+    got = _our_steps(weights, biases, grads, Adam(0.01, lmbda, 0.0, N, beta_1=beta_1, beta_2=beta_2,
+                                                       epsilon=epsilon))
     for g, e in zip(got, expected, strict=True):
         np.testing.assert_allclose(g, e, rtol=0, atol=1e-12)
+
+
+RMSPROP_CASES = {
+    "plain": (dict(eta=0.01), dict(lr=0.01)),
+    "l2": (dict(eta=0.01, lmbda=4.0), dict(lr=0.01, weight_decay=4.0 / N)),
+    "momentum": (dict(eta=0.01, momentum=0.9), dict(lr=0.01, momentum=0.9)),
+    "centered": (dict(eta=0.01, centered=True), dict(lr=0.01, centered=True)),
+    "centered+momentum+l2": (dict(eta=0.005, lmbda=2.0, momentum=0.5, centered=True, rho=0.9,
+                                  epsilon=1e-3),
+                             dict(lr=0.005, momentum=0.5, centered=True, alpha=0.9, eps=1e-3,
+                                  weight_decay=2.0 / N)),
+}
+
+
+@pytest.mark.parametrize("case", RMSPROP_CASES)
+def test_rmsprop_equals_torch_rmsprop(case):
+    ours, theirs = RMSPROP_CASES[case]
+    weights, biases, grads = _problem(4)
+    decay = theirs.pop("weight_decay", 0.0)
+
+    def make(tw, tb):
+        return torch.optim.RMSprop([{"params": tw, "weight_decay": decay}, {"params": tb}], **theirs)
+
+    theirs_copy = dict(theirs)
+    expected = _torch_steps(weights, biases, grads, make)
+    theirs.update(theirs_copy, weight_decay=decay)
+    got = _our_steps(weights, biases, grads, RMSprop(n=N, **ours))
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_rmsprop_has_torchs_defaults():
+    optimizer = RMSprop()
+    assert (optimizer.eta, optimizer.rho, optimizer.epsilon, optimizer.momentum, optimizer.centered) == (
+        0.01, 0.99, 1e-8, 0.0, False)
+    assert OPTIMIZERS["rmsprop"] is RMSprop
+
+
+def test_an_optimizer_refuses_options_it_does_not_have():
+    with pytest.raises(TypeError, match="rmsprop takes no option.*nesterov"):
+        RMSprop(nesterov=True)
 
 
 def test_l1_adds_the_sign_of_the_weights_to_their_gradient():
@@ -93,12 +135,14 @@ def test_l1_adds_the_sign_of_the_weights_to_their_gradient():
         np.testing.assert_allclose(new, b - 0.1 * g, rtol=0, atol=1e-15)
 
 
-def test_state_round_trip_continues_exactly():
+@pytest.mark.parametrize("make", [lambda: Adam(0.01, n=N),
+                                  lambda: RMSprop(0.01, n=N, momentum=0.5, centered=True)])
+def test_state_round_trip_continues_exactly(make):
     weights, biases, grads = _problem(3)
-    straight = _our_steps(weights, biases, grads, Adam(0.01, n=N))
-    first = Adam(0.01, n=N)
+    straight = _our_steps(weights, biases, grads, make())
+    first = make()
     halfway = _our_steps(weights, biases, grads[:10], first)
-    second = Adam(0.01, n=N)
+    second = make()
     second.load_state(*first.state())
     resumed = _our_steps(halfway[:2], halfway[2:], grads[10:], second)
     for a, b in zip(straight, resumed, strict=True):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -55,6 +57,89 @@ def check_number(
     ):
         raise ValueError(f"{name} must be {expectation}, got {value}")
     return value
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The one rule for a kind of value: Python values are checked by ``check``, command-line text
+    is parsed by ``parse``, and schemas and sweep spaces call ``check``; messages say what was
+    expected. ``kind``: 'int' (integers >= ``minimum``), 'number' (finite reals, ``positive`` > 0 or
+    >= 0, ``below_one`` < 1), 'bool', or 'choice' (one of ``choices``, a tuple or a registry read
+    when checking). ``optional``: None is allowed too."""
+
+    kind: str
+    minimum: int = 1
+    positive: bool = False
+    below_one: bool = False
+    optional: bool = False
+    choices: Any = ()
+
+    def expected(self) -> str:
+        """What the rule accepts, as messages say it: 'an integer >= 1', 'a number in [0, 1)'."""
+        if self.kind == "int":
+            return f"an integer >= {self.minimum}"
+        if self.kind == "bool":
+            return "true or false"
+        if self.kind == "choice":
+            return f"one of {', '.join(self.choices)}"
+        if self.below_one:
+            return "a number in [0, 1)"
+        return "a number > 0" if self.positive else "a number >= 0"
+
+    def check(self, name: str, value: Any) -> Any:
+        """``value`` of ``name`` checked; returns it normalized (int, float, bool, the choice).
+
+        Raises:
+            TypeError: the wrong type (a bool for a number, a string for an integer).
+            ValueError: out of range, or not among the choices.
+        """
+        if value is None and self.optional:
+            return None
+        if self.kind == "int":
+            return check_positive_int(name, value, minimum=self.minimum)
+        if self.kind == "bool":
+            if not isinstance(value, bool | np.bool_):
+                raise TypeError(f"{name} must be True or False, got {value!r}")
+            return bool(value)
+        if self.kind == "choice":
+            if not isinstance(value, str) or value not in self.choices:
+                raise ValueError(f"{name} must be one of {list(self.choices)}, got {value!r}")
+            return value
+        return check_number(name, value, positive=self.positive, nonnegative=not self.positive,
+                            below_one=self.below_one)
+
+    def parse(self, text: str) -> Any:
+        """A value from command-line text, checked (ValueError saying what was expected)."""
+        if self.optional and text.strip().lower() == "none":
+            return None
+        try:
+            if self.kind == "bool":
+                value: Any = {"true": True, "yes": True, "false": False, "no": False}[text.lower()]
+            elif self.kind == "int":
+                value = int(text)
+            elif self.kind == "number":
+                value = float(text)
+            else:
+                value = text.strip().replace("-", "_")
+            return self.check("value", value)
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"expected {self.expected()}, got {text!r}") from None
+
+
+POSITIVE_INT = Rule("int")
+NONNEGATIVE_INT = Rule("int", minimum=0)
+OPTIONAL_POSITIVE_INT = Rule("int", optional=True)
+OPTIONAL_SEED = Rule("int", minimum=0, optional=True)
+POSITIVE = Rule("number", positive=True)
+OPTIONAL_POSITIVE = Rule("number", positive=True, optional=True)
+NONNEGATIVE = Rule("number")
+FRACTION = Rule("number", below_one=True)
+BOOL = Rule("bool")
+
+
+def choice(choices: Any) -> Rule:
+    """The rule of a name among ``choices`` (a tuple, or a registry read when checking)."""
+    return Rule("choice", choices=choices)
 
 
 def _real_array(name: str, value: object) -> np.ndarray:

@@ -7,9 +7,10 @@ network and optimizer slots stored beside them, so that a resumed run never star
 trainer could not have written. ``validate_state`` raises ``ValueError`` with one line naming the
 field, what was expected and what was found.
 
-The state: ``version``; ``config`` (every option of ``deltaprop.options.TrainingConfig``);
-``epoch`` (complete epochs) and ``batch`` (mini-batches done of the next one); ``optimizer``
-(``name``, ``eta`` and Adam's step count ``t``); ``best_validation`` and
+The state: ``version``; ``config`` (the options of ``deltaprop.options.TrainingConfig``; an option the
+file predates takes its default); ``epoch`` (complete epochs) and ``batch`` (mini-batches done of
+the next one); ``optimizer`` (``name``, one of ``deltaprop.optimizers.OPTIMIZERS``, ``eta`` and the
+step count ``t``); ``best_validation`` and
 ``epochs_without_improvement`` (the schedule's and early stopping's memory); ``rng`` and
 ``rng_epoch_start`` (numpy PCG64 states); ``sums`` (the epoch's running sums); ``history``
 (one record per complete epoch, and why training stopped); ``data`` (rows, columns and BLAKE2b of the
@@ -25,9 +26,9 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from deltaprop.limits import MAX_LAYERS, short_list, short_repr
-from deltaprop.options import OPTIONS, TrainingConfig
+from deltaprop.optimizers import OPTIMIZERS
+from deltaprop.options import MIN_ETA_FRACTION, OPTIONS, TrainingConfig
 from deltaprop.schema import Count, Fraction, Positive, Strict, validation_message
-from deltaprop.trainer import MIN_ETA_FRACTION, make_optimizer
 
 __all__ = ["STATE_VERSION", "CheckpointState", "validate_state"]
 
@@ -65,11 +66,19 @@ class RngState(Strict):
 
 
 class OptimizerState(Strict):
-    """``Optimizer.state()``'s numbers: Adam adds its step count t."""
+    """``Optimizer.state()``'s numbers: its name (one of ``OPTIMIZERS``), η and its step count t
+    (absent from files that predate it, but Adam's)."""
 
-    name: Literal["sgd", "adam"]
+    name: str
     eta: PositiveFinite
     t: Count | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        if name not in OPTIMIZERS:
+            raise ValueError(OPTIMIZERS.unknown(short_repr(name)))
+        return name
 
 
 class Sums(Strict):
@@ -135,24 +144,21 @@ class CheckpointState(Strict):
     @field_validator("config")
     @classmethod
     def _options(cls, config: dict[str, Any]) -> dict[str, Any]:
-        names = [option.name for option in OPTIONS]
-        missing, unknown = set(names) - set(config), set(config) - set(names)
-        if missing or unknown:
-            raise ValueError("'config' must hold every training option and no other: "
-                             + (f"missing {short_list(sorted(missing))} " if missing else "")
-                             + (f"unknown {short_list(sorted(unknown))}" if unknown else ""))
-        try:
-            TrainingConfig(**config)
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"'config': {error}") from None
-        if config["eta"] is None:
+        unknown = set(config) - {option.name for option in OPTIONS}
+        if unknown:
+            raise ValueError(f"'config' holds training options only, found unknown "
+                             f"{short_list(sorted(unknown))}")
+        if config.get("eta") is None:
             raise ValueError("'config': the stored eta must be a number, found None")
         return config
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> CheckpointState:
         context = info.context or {}
-        config = TrainingConfig(**self.config)
+        try:  # options the file predates take their defaults
+            config = TrainingConfig(**self.config)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"'config': {error}") from None
         per_epoch = -(-self.data.rows // config.batch_size)
         sizes = context.get("sizes")
         if sizes is not None and self.data.columns != sizes[0]:
@@ -190,16 +196,15 @@ def _check_optimizer(state: CheckpointState, config: TrainingConfig, per_epoch: 
     if optimizer.name != config.optimizer:
         raise ValueError(f"'optimizer.name' is {optimizer.name!r}, but the configuration says "
                          f"{config.optimizer!r}")
-    assert config.eta is not None
     allowed = [config.eta / 2**k for k in range(HALVINGS + 1 if config.schedule is not None else 1)]
     if optimizer.eta not in allowed:
         raise ValueError(f"'optimizer.eta' is {optimizer.eta!r}, expected the configured eta "
                          f"{config.eta!r}" + (" halved at most 7 times" if len(allowed) > 1 else ""))
     steps = state.epoch * per_epoch + state.batch
-    if (optimizer.t is not None) != (optimizer.name == "adam") or optimizer.t not in (None, steps):
-        raise ValueError(f"'optimizer.t' is {optimizer.t!r}, expected "
-                         f"{steps if optimizer.name == 'adam' else 'none for sgd'} (the steps taken)")
-    expected = sorted(make_optimizer(config, state.data.rows).slots)
+    if (optimizer.t is None and optimizer.name == "adam") or (optimizer.t or 0) > steps:
+        raise ValueError(f"'optimizer.t' is {optimizer.t!r}, expected at most {steps} (the steps "
+                         f"taken)")
+    expected = sorted(config.make_optimizer(state.data.rows).slots)
     if slots is not None and sorted(slots) not in ([], expected):
         raise ValueError(f"the file holds optimizer slots {short_list(sorted(slots))}, but "
                          f"{config.optimizer} keeps {expected or 'none'}")

@@ -23,6 +23,16 @@ EVALUATION_CHUNK = 1_000  # rows per forward pass when evaluating: bounds monito
 SATURATION_ROWS = EVALUATION_CHUNK  # training rows on which saturation is measured each epoch
 
 
+def diverged_advice(eta: float, config: TrainingConfig) -> str:
+    """What to try when training diverged: a smaller eta, and the regularization when there is one,
+    each named once by its option name."""
+    advice = f"try a smaller eta (now {eta:g})"
+    for name in ("lmbda", "l1"):
+        if getattr(config, name):
+            advice += f", or a smaller {name} (now {getattr(config, name):g})"
+    return advice
+
+
 class Monitor:
     """Evaluates a network after each epoch on the training data and the monitored data sets."""
 
@@ -49,17 +59,13 @@ class Monitor:
         accuracy = correct / data.rows if data.labels is not None else None
         return cost_sum / weight_sum, accuracy
 
-    def penalty(self, config: TrainingConfig, n: int) -> float:
-        """The regularization terms (λ/2n) Σ w² + (λ₁/n) Σ |w| of the current weights."""
-        l1 = config.l1 / n * sum(float(np.abs(w).sum()) for w in self.net.weights) if config.l1 else 0.0
-        return self.net.l2_penalty(config.lmbda, n) + l1
-
     def record(self, epoch: int, eta: float, seconds: float, config: TrainingConfig,
                train: TrainingData, sums: EpochSums) -> dict[str, Any]:
         """The record of epoch ``epoch`` (1-based), just trained with learning rate ``eta`` in
         ``seconds`` on ``train``, whose running sums are ``sums``."""
-        n = train.rows if config.regularization_scale == "training_set" else config.batch_size
-        penalty = self.penalty(config, n)
+        full_batch = min(config.batch_size, train.rows) * train.mean_weight
+        penalty = config.regularization.penalty(self.net.weights,
+                                                config.regularization.n(train.rows, full_batch))
         record: dict[str, Any] = {"epoch": epoch, "eta": eta, "seconds": seconds}
         if config.train_metrics == "full":
             results = {"train": self.cost_and_accuracy(train)}
@@ -73,7 +79,7 @@ class Monitor:
                 if not math.isfinite(cost):
                     raise TrainingDivergedError(
                         f"training diverged in epoch {epoch}: after its last mini-batch the {name} "
-                        f"cost is {cost}; try a smaller eta (now {eta:g})")
+                        f"cost is {cost}; {diverged_advice(eta, config)}")
             record[f"{name}_cost"], record[f"{name}_accuracy"] = cost, accuracy
         record["learning_speed"] = sums.learning_speed()
         record["saturation"] = saturation(self.net, train.X[:SATURATION_ROWS], self.workspace)

@@ -36,6 +36,7 @@ from deltaprop._validation import (
 from deltaprop.activations import Activation, resolve_activations
 from deltaprop.costs import Cost, check_pairing, get_cost
 from deltaprop.initializers import INITIALIZERS
+from deltaprop.regularization import Regularization
 from deltaprop.workspace import Workspace
 
 Array = np.ndarray
@@ -310,10 +311,6 @@ class Network:
         return float(np.mean(self.cost_function.value(
             space.zs[-1], space.activations[-1], Y, self.activations[-1])))
 
-    def l2_penalty(self, lmbda: float, n: int) -> float:
-        """(λ / 2n) Σ_l ‖w^l‖² (biases are not regularized)."""
-        return 0.5 * lmbda / n * sum(float(np.vdot(w, w)) for w in self.weights)
-
     def cost(self, X: Any, Y: Any, lmbda: float = 0.0, n: int | None = None) -> float:
         """Mean cost over the rows of X plus the L2 term (λ / 2n) Σ‖w‖².
 
@@ -326,7 +323,7 @@ class Network:
         X, Y = self.check_XY(X, Y)
         lmbda = check_number("lmbda", lmbda, nonnegative=True)
         n = X.shape[0] if n is None else check_positive_int("n", n)
-        return self.cost_value(X, Y) + self.l2_penalty(lmbda, n)
+        return self.cost_value(X, Y) + Regularization(lmbda).penalty(self.weights, n)
 
     def predict_proba(self, X: Any) -> Array:
         """Class probabilities (m, sizes[-1]), each row summing to 1, column j for ``classes[j]``.

@@ -2,106 +2,151 @@
 
 An optimizer updates ``weights`` and ``biases`` (lists of arrays, changed in place) from the gradient
 ∇C of the mean cost of a mini-batch (``grad_w``, ``grad_b``, which it may overwrite). Regularization
-is part of the cost, so it enters through the gradient of the weights only (the book's convention,
-n the number of training rows):
+is part of the cost, so it enters through the gradient of the weights only
+(``deltaprop.regularization``): ∇_w C += (λ/n) w + (λ₁/n) sgn(w).
 
-    L2 (λ):   C = C_0 + (λ/2n) Σ w²     ->  ∇_w C += (λ/n) w
-    L1 (λ₁):  C = C_0 + (λ₁/n) Σ |w|    ->  ∇_w C += (λ₁/n) sgn(w)
+``SGD`` (with momentum and Nesterov momentum), ``Adam`` and ``RMSprop`` are those of ``torch.optim``
+(the tests hold each equal to it to 1e-12 over 20 steps in float64), with L2 as torch's
+``weight_decay`` = λ/n on the weights.
 
-``SGD`` (with momentum and Nesterov momentum) and ``Adam`` are those of ``torch.optim`` (the tests
-hold each equal to it to 1e-12 over 20 steps in float64), with L2 as torch's ``weight_decay`` = λ/n on
-the weights.
+The table ``OPTIMIZERS`` is the one list of them. Each optimizer is one class that declares its
+name, its default η, its ``options`` (``deltaprop.registry.Option``: name, default, rule, help) and
+its per-parameter state (``slots``), and writes its update rule (``_update``); registering it makes
+it a choice of ``fit(optimizer=...)``, of ``deltaprop train --optimizer`` (with a flag per option),
+of the checkpoint schema and of sweeps, with no other edit.
 
-State: each optimizer keeps per-parameter arrays in named slots (``slots``), ordered as
-``weights + biases``, and a few numbers; ``state()`` and ``load_state()`` carry both into and out of
-checkpoints.
+State: each optimizer keeps per-parameter arrays in named slots, ordered as ``weights + biases``, η
+and its step count t; ``state()`` and ``load_state()`` carry them into and out of checkpoints.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from deltaprop._validation import check_number
+from deltaprop._validation import BOOL, FRACTION, NONNEGATIVE, POSITIVE
+from deltaprop.registry import Option, Registry
+from deltaprop.regularization import Regularization
 
 Array = np.ndarray
 
+OPTIMIZERS: Registry[type[Optimizer]] = Registry("optimizer")
+"""Optimizer classes by name: the one table ``fit``, the command line and the schemas read."""
 
-def _add_scaled(alpha: float, x: Array, y: Array, scratch: Array) -> None:
-    """y ← y + alpha x, in place (scratch: an array of x's shape the update may overwrite).
 
-    numpy's ufuncs, not a BLAS axpy: a second BLAS library's threads (scipy's) would compete with
-    the GEMMs' for the cores, which measured 100x slower updates on 2 cores.
-    """
-    np.multiply(x, alpha, out=scratch)
-    np.add(y, scratch, out=y)
+def register_optimizer(cls: type[Optimizer]) -> type[Optimizer]:
+    """Class decorator: add an optimizer to ``OPTIMIZERS`` under its ``name``."""
+    OPTIMIZERS.register(cls.name, cls)
+    return cls
+
+
+MOMENTUM = Option("momentum", 0.0, FRACTION, "momentum μ in [0, 1) (sgd, rmsprop)")
+EPSILON = Option("epsilon", 1e-8, POSITIVE, "ε added to the denominator (adam, rmsprop)")
 
 
 class Optimizer:
-    """Base class: η, the regularization, the slots of per-parameter state.
+    """Base class: η, the regularization and its n, the options, the slots, the step count t.
 
     Args:
-        eta: learning rate η > 0.
+        eta: learning rate η > 0 (None: the class's ``default_eta``).
         lmbda: L2 parameter λ >= 0.
         l1: L1 parameter λ₁ >= 0.
-        n: number of training rows, the n of λ/n and λ₁/n.
+        n: the n of λ/n and λ₁/n (the trainer sets it per step under ``mini_batch`` scaling).
+        **options: the class's ``options`` by name, each checked by its rule.
     """
 
-    name = ""
-    slots: tuple[str, ...] = ()
+    name: ClassVar[str] = ""
+    default_eta: ClassVar[float] = 0.01
+    options: ClassVar[tuple[Option, ...]] = ()
 
-    def __init__(self, eta: float, lmbda: float = 0.0, l1: float = 0.0, n: int = 1) -> None:
-        self.eta = check_number("eta", eta, positive=True)
-        self.lmbda = check_number("lmbda", lmbda, nonnegative=True)
-        self.l1 = check_number("l1", l1, nonnegative=True)
-        self.n = n
+    def __init__(self, eta: float | None = None, lmbda: float = 0.0, l1: float = 0.0, n: float = 1,
+                 **options: Any) -> None:
+        known = {option.name for option in self.options}
+        if set(options) - known:
+            raise TypeError(f"{self.name} takes no option {sorted(set(options) - known)}; its options "
+                            f"are {sorted(known) or 'none'}")
+        values = {option.name: option.check(options.get(option.name, option.default))
+                  for option in self.options}
+        self.check_together(values)
+        eta = self.default_eta if eta is None else POSITIVE.check("eta", eta)
+        regularization = Regularization(NONNEGATIVE.check("lmbda", lmbda), NONNEGATIVE.check("l1", l1))
+        self._setup(eta, regularization, n, values)
+
+    @classmethod
+    def from_config(cls, config: Any, n: float) -> Optimizer:
+        """The optimizer a checked ``TrainingConfig`` names, its values taken as checked."""
+        optimizer = cls.__new__(cls)
+        values = {option.name: getattr(config, option.name) for option in cls.options}
+        optimizer._setup(config.eta, config.regularization, n, values)
+        return optimizer
+
+    @classmethod
+    def check_together(cls, values: dict[str, Any]) -> None:
+        """Refuse options that do not go together (ValueError); each was checked on its own."""
+
+    @classmethod
+    def eta_for(cls, cost: Any) -> float:
+        """The η of a run on a network with ``cost`` that asks for none: ``default_eta``."""
+        return cls.default_eta
+
+    def _setup(self, eta: float, regularization: Regularization, n: float,
+               values: dict[str, Any]) -> None:
+        self.eta, self.regularization, self.n = eta, regularization, n
+        for name, value in values.items():
+            setattr(self, name, value)
+        self.t = 0  # steps taken
         self.arrays: dict[str, list[Array]] = {}  # slot -> one array per parameter, made on first step
-        self._scratch: list[Array] = []  # one per weight array, for the regularization terms
+        self._scratch: list[Array] = []  # one per parameter, for the update's temporaries
+
+    def as_options(self) -> dict[str, Any]:
+        """This optimizer as training options: its name, η, regularization and options."""
+        return {"optimizer": self.name, "eta": self.eta, "lmbda": self.regularization.lmbda,
+                "l1": self.regularization.l1,
+                **{option.name: getattr(self, option.name) for option in self.options}}
+
+    @property
+    def slots(self) -> tuple[str, ...]:
+        """The names of the per-parameter state arrays this optimizer keeps."""
+        return ()
 
     def step(self, weights: list[Array], biases: list[Array], grad_w: list[Array],
              grad_b: list[Array]) -> None:
         """Update every parameter in place from ∇C (grad_w, grad_b: overwritten)."""
         params, grads = weights + biases, grad_w + grad_b
+        if not self._scratch:
+            self._scratch = [np.empty_like(p) for p in params]
         if not self.arrays and self.slots:
             self.arrays = {slot: [np.zeros_like(p) for p in params] for slot in self.slots}
-        for i, w in enumerate(weights):
-            self._regularize(i, w, grad_w[i])
-        self._begin_step()
+        if self.regularization:
+            for i, w in enumerate(weights):
+                self.regularization.add_gradient(w, grad_w[i], self.n, self._scratch[i])
+        self.t += 1
         for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
-            self._update(i, param, grad)
+            self._update(i, param, grad, self._scratch[i])
 
-    def _regularize(self, i: int, w: Array, grad: Array) -> None:
-        """∇_w C += (λ/n) w + (λ₁/n) sgn(w), in place."""
-        if not (self.lmbda or self.l1):
-            return
-        if len(self._scratch) <= i:
-            self._scratch.append(np.empty_like(w))
-        if self.lmbda:
-            _add_scaled(self.lmbda / self.n, w, grad, self._scratch[i])
-        if self.l1:
-            _add_scaled(self.l1 / self.n, np.sign(w, out=self._scratch[i]), grad, self._scratch[i])
-
-    def _begin_step(self) -> None:
-        """Advance per-step counters (Adam's t)."""
-
-    def _update(self, i: int, param: Array, grad: Array) -> None:
+    def _update(self, i: int, param: Array, grad: Array, scratch: Array) -> None:
+        """Move parameter i (``param``) by its gradient ``grad`` (both overwritable but param's
+        values; ``scratch`` an array of its shape)."""
         raise NotImplementedError
 
     def state(self) -> tuple[dict[str, Any], dict[str, list[Array]]]:
         """(numbers, slot arrays): what a checkpoint stores to continue exactly."""
-        return {"name": self.name, "eta": self.eta}, self.arrays
+        return {"name": self.name, "eta": self.eta, "t": self.t}, self.arrays
 
     def load_state(self, numbers: dict[str, Any], arrays: dict[str, list[Array]]) -> None:
-        """Continue from ``state()``'s output (arrays are copied in)."""
+        """Continue from ``state()``'s output (arrays are copied in). A state without t (written
+        before every optimizer counted its steps) continues from t = 0."""
         if numbers.get("name") != self.name:
             raise ValueError(f"optimizer state of {numbers.get('name')!r} given to {self.name!r}")
         if set(arrays) not in (set(), set(self.slots)):
             raise ValueError(f"optimizer {self.name!r} keeps slots {list(self.slots)}, got {list(arrays)}")
         self.eta = float(numbers["eta"])
+        self.t = int(numbers.get("t") or 0)
         self.arrays = {slot: [np.array(a, copy=True) for a in values] for slot, values in arrays.items()}
 
 
+@register_optimizer
 class SGD(Optimizer):
     """Stochastic gradient descent, with optional momentum μ and Nesterov momentum.
 
@@ -109,22 +154,32 @@ class SGD(Optimizer):
     Momentum:  v → μ v − η ∇C,  w → w + v                (velocity v, slot "velocity")
     Nesterov:  v → μ v − η ∇C,  w → w + μ v − η ∇C
 
-    These are torch.optim.SGD's updates (its buffer is −v/η) for a constant η.
+    These are torch.optim.SGD's updates (its buffer is −v/η) for a constant η, and scikit-learn's
+    ``SGDOptimizer``'s. Its default η is the book's for the cross-entropy cost (``fit`` gives plain
+    SGD its cost's: 3.0 for the quadratic cost).
     """
 
     name = "sgd"
+    default_eta = 0.5
+    options = (MOMENTUM, Option("nesterov", False, BOOL, "Nesterov momentum (needs a momentum > 0)"))
+    momentum: float
+    nesterov: bool
 
-    def __init__(self, eta: float, lmbda: float = 0.0, l1: float = 0.0, n: int = 1,
-                 momentum: float = 0.0, nesterov: bool = False) -> None:
-        super().__init__(eta, lmbda, l1, n)
-        self.momentum = check_number("momentum", momentum, nonnegative=True, below_one=True)
-        if nesterov and not self.momentum:
+    @classmethod
+    def check_together(cls, values: dict[str, Any]) -> None:
+        if values.get("nesterov") and not values.get("momentum"):
             raise ValueError("nesterov needs a momentum > 0, got momentum=0")
-        self.nesterov = bool(nesterov)
-        self.slots = ("velocity",) if self.momentum else ()
-        self._nesterov_scratch: list[Array] = []  # μ v of each parameter, allocated once
 
-    def _update(self, i: int, param: Array, grad: Array) -> None:
+    @classmethod
+    def eta_for(cls, cost: Any) -> float:
+        """The cost's η (``Cost.default_eta``), the book's: 3.0 for quadratic, 0.5 for the others."""
+        return cost.default_eta
+
+    @property
+    def slots(self) -> tuple[str, ...]:
+        return ("velocity",) if self.momentum else ()
+
+    def _update(self, i: int, param: Array, grad: Array, scratch: Array) -> None:
         grad *= -self.eta  # −η ∇C (the gradient array is the optimizer's to overwrite)
         if not self.momentum:
             param += grad  # w → w − η ∇C
@@ -133,60 +188,119 @@ class SGD(Optimizer):
         velocity *= self.momentum
         velocity += grad  # v → μ v − η ∇C
         if self.nesterov:
-            if len(self._nesterov_scratch) <= i:
-                self._nesterov_scratch.append(np.empty_like(param))
-            _add_scaled(self.momentum, velocity, grad, self._nesterov_scratch[i])
+            np.multiply(velocity, self.momentum, out=scratch)
+            grad += scratch
             param += grad  # w → w + μ v − η ∇C
         else:
             param += velocity  # w → w + v
 
 
+@register_optimizer
 class Adam(Optimizer):
     """Adam (Kingma & Ba), as torch.optim.Adam defines it, L2 through the gradient.
 
     m → β₁ m + (1 − β₁) ∇C,  v → β₂ v + (1 − β₂) ∇C²,  w → w − η m̂ / (√v̂ + ε)
     with m̂ = m / (1 − β₁^t) and v̂ = v / (1 − β₂^t) at step t (slots "exp_avg", "exp_avg_sq").
+
+    ``sklearn_step=True`` places ε as scikit-learn's ``AdamOptimizer`` does, operation for
+    operation: w → w − η_t m / (√v + ε) with η_t = η √(1 − β₂^t) / (1 − β₁^t).
     """
 
     name = "adam"
-    slots = ("exp_avg", "exp_avg_sq")
+    default_eta = 0.001
+    options = (Option("beta_1", 0.9, FRACTION, "Adam's decay of the gradient's mean, in [0, 1)"),
+               Option("beta_2", 0.999, FRACTION, "Adam's decay of the gradient's square, in [0, 1)"),
+               EPSILON)
+    slots = ("exp_avg", "exp_avg_sq")  # type: ignore[assignment]
+    beta_1: float
+    beta_2: float
+    epsilon: float
 
-    def __init__(self, eta: float = 0.001, lmbda: float = 0.0, l1: float = 0.0, n: int = 1,
-                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8) -> None:
-        super().__init__(eta, lmbda, l1, n)
-        self.beta_1 = check_number("beta_1", beta_1, nonnegative=True, below_one=True)
-        self.beta_2 = check_number("beta_2", beta_2, nonnegative=True, below_one=True)
-        self.epsilon = check_number("epsilon", epsilon, positive=True)
-        self.t = 0
-        self._denominators: list[Array] = []
+    def __init__(self, eta: float | None = None, lmbda: float = 0.0, l1: float = 0.0, n: float = 1,
+                 sklearn_step: bool = False, **options: Any) -> None:
+        super().__init__(eta, lmbda, l1, n, **options)
+        self.sklearn_step = sklearn_step
 
-    def _begin_step(self) -> None:
-        self.t += 1
+    @classmethod
+    def from_config(cls, config: Any, n: float) -> Optimizer:
+        optimizer = super().from_config(config, n)
+        optimizer.sklearn_step = False  # type: ignore[attr-defined]
+        return optimizer
 
-    def _update(self, i: int, param: Array, grad: Array) -> None:
+    def _update(self, i: int, param: Array, grad: Array, scratch: Array) -> None:
         m, v = self.arrays["exp_avg"][i], self.arrays["exp_avg_sq"][i]
-        if len(self._denominators) <= i:
-            self._denominators.append(np.empty_like(param))
-        denominator = self._denominators[i]
         m *= self.beta_1
-        _add_scaled(1.0 - self.beta_1, grad, m, denominator)  # m → β₁ m + (1 − β₁) g
+        np.multiply(grad, 1.0 - self.beta_1, out=scratch)
+        m += scratch  # m → β₁ m + (1 − β₁) g
         v *= self.beta_2
         np.multiply(grad, grad, out=grad)
-        _add_scaled(1.0 - self.beta_2, grad, v, denominator)  # v → β₂ v + (1 − β₂) g²
-        np.sqrt(v, out=denominator)
-        denominator /= np.sqrt(1.0 - self.beta_2 ** self.t)
-        denominator += self.epsilon  # √v̂ + ε
-        np.divide(m, denominator, out=denominator)
-        step = -self.eta / (1.0 - self.beta_1 ** self.t)
-        _add_scaled(step, denominator, param, grad)  # w → w − η m̂/(√v̂ + ε)
+        grad *= 1.0 - self.beta_2
+        v += grad  # v → β₂ v + (1 − β₂) g²
+        if self.sklearn_step:
+            step = self.eta * np.sqrt(1 - self.beta_2 ** self.t) / (1 - self.beta_1 ** self.t)
+            np.sqrt(v, out=grad)
+            grad += self.epsilon  # √v + ε
+            np.multiply(m, -step, out=scratch)
+            scratch /= grad
+            param += scratch  # w → w − η_t m / (√v + ε)
+            return
+        np.sqrt(v, out=scratch)
+        scratch /= np.sqrt(1.0 - self.beta_2 ** self.t)
+        scratch += self.epsilon  # √v̂ + ε
+        np.divide(m, scratch, out=scratch)
+        scratch *= -self.eta / (1.0 - self.beta_1 ** self.t)
+        param += scratch  # w → w − η m̂/(√v̂ + ε)
 
-    def state(self) -> tuple[dict[str, Any], dict[str, list[Array]]]:
-        numbers, arrays = super().state()
-        return {**numbers, "t": self.t}, arrays
 
-    def load_state(self, numbers: dict[str, Any], arrays: dict[str, list[Array]]) -> None:
-        super().load_state(numbers, arrays)
-        self.t = int(numbers["t"])
+@register_optimizer
+class RMSprop(Optimizer):
+    """RMSprop (Hinton), as torch.optim.RMSprop defines it, with torch's defaults.
 
+    s → ρ s + (1 − ρ) ∇C²                                  (slot "square_avg")
+    centered: ḡ → ρ ḡ + (1 − ρ) ∇C, d = √(s − ḡ²) + ε      (slot "grad_avg")
+    else:     d = √s + ε
+    w → w − η ∇C / d, or with momentum μ: b → μ b + ∇C / d, w → w − η b   (slot "momentum_buffer")
+    """
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam}
+    name = "rmsprop"
+    default_eta = 0.01
+    options = (Option("rho", 0.99, FRACTION, "RMSprop's decay of the squared gradient's mean "
+                                             "(torch's alpha), in [0, 1)"),
+               MOMENTUM, EPSILON,
+               Option("centered", False, BOOL, "RMSprop: divide by the gradient's estimated variance "
+                                               "instead of its mean square"))
+    rho: float
+    momentum: float
+    epsilon: float
+    centered: bool
+
+    @property
+    def slots(self) -> tuple[str, ...]:
+        return (("square_avg",) + (("grad_avg",) if self.centered else ())
+                + (("momentum_buffer",) if self.momentum else ()))
+
+    def _update(self, i: int, param: Array, grad: Array, scratch: Array) -> None:
+        square_avg = self.arrays["square_avg"][i]
+        square_avg *= self.rho
+        np.multiply(grad, grad, out=scratch)
+        scratch *= 1.0 - self.rho
+        square_avg += scratch  # s → ρ s + (1 − ρ) g²
+        if self.centered:
+            grad_avg = self.arrays["grad_avg"][i]
+            grad_avg *= self.rho
+            np.multiply(grad, 1.0 - self.rho, out=scratch)
+            grad_avg += scratch  # ḡ → ρ ḡ + (1 − ρ) g
+            np.multiply(grad_avg, grad_avg, out=scratch)
+            np.subtract(square_avg, scratch, out=scratch)
+            np.sqrt(scratch, out=scratch)
+        else:
+            np.sqrt(square_avg, out=scratch)
+        scratch += self.epsilon  # d
+        grad /= scratch  # g / d
+        if self.momentum:
+            buffer = self.arrays["momentum_buffer"][i]
+            buffer *= self.momentum
+            buffer += grad  # b → μ b + g / d
+            grad = buffer
+        np.multiply(grad, -self.eta, out=scratch)
+        param += scratch  # w → w − η b (or η g / d)

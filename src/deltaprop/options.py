@@ -1,117 +1,136 @@
 """The training options: one table from which ``fit``'s defaults and the command line's options come.
 
-``TrainingConfig`` is that table. Each field is one option: its name, its type, its default, and in
-its metadata the help text, the check applied to it and, where it differs from the name, the
-command-line flag. ``fit`` takes each option as a keyword argument defaulting to the field's default;
-``deltaprop train`` makes one ``--flag`` per field with the same default and help. A run's
-configuration is stored with its model and checkpoints as ``TrainingConfig.as_dict()``.
+``OPTIONS`` is that table: the options of every run (``RUN_OPTIONS``), then the options each
+registered optimizer declares (``deltaprop.optimizers.OPTIMIZERS``), each once. Every option is a
+``deltaprop.registry.Option``: its name, default, rule (the one check of its values) and help text.
+``TrainingConfig`` is made from the table: one frozen dataclass field per option. ``fit`` takes each
+option as a keyword argument defaulting to its default; ``deltaprop train`` makes one ``--flag`` per
+option with the same default, rule and help; checkpoints and model files store
+``TrainingConfig.as_dict()``, and a stored configuration that predates an option gets its default.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 from typing import Any
 
-from deltaprop._validation import check_number, check_positive_int
+from deltaprop._validation import (
+    BOOL,
+    FRACTION,
+    NONNEGATIVE,
+    OPTIONAL_POSITIVE,
+    OPTIONAL_POSITIVE_INT,
+    OPTIONAL_SEED,
+    POSITIVE_INT,
+    choice,
+)
+from deltaprop.optimizers import OPTIMIZERS, Optimizer
+from deltaprop.registry import Option
+from deltaprop.regularization import SCALES, Regularization
 
-OPTIMIZER_NAMES = ("sgd", "adam")
-REGULARIZATION_SCALES = ("training_set", "mini_batch")
 TRAIN_METRICS = ("running", "full")
-DEFAULT_ETA = {"sgd": 0.5, "adam": 0.001}
-"""η of a configuration made with eta=None; ``fit`` and ``deltaprop train`` first give plain SGD
-its cost's (``default_eta``)."""
+MIN_ETA_FRACTION = 1 / 128
+"""The η schedule (option ``schedule``) stops once η has fallen to η0/128."""
+
+RUN_OPTIONS = (
+    Option("epochs", 30, POSITIVE_INT, "passes over the training data"),
+    Option("batch_size", 10, POSITIVE_INT, "rows per mini-batch (the last one of an epoch may be shorter)"),
+    Option("eta", None, OPTIONAL_POSITIVE,
+           "learning rate η (default: the optimizer's; for sgd the cost's, 3.0 for quadratic and 0.5 "
+           "for cross-entropy and log-likelihood as in the book; 0.001 for adam; 0.01 for rmsprop)"),
+    Option("lmbda", 0.0, NONNEGATIVE, "L2 regularization λ, the book's (λ/2n) Σ w²"),
+    Option("l1", 0.0, NONNEGATIVE, "L1 regularization λ₁, (λ₁/n) Σ |w|"),
+    Option("regularization_scale", "training_set", choice(SCALES),
+           "the n of λ/n and λ₁/n: the training set's rows (the book) or each mini-batch's total "
+           "sample weight (scikit-learn's alpha)"),
+    Option("optimizer", "sgd", choice(OPTIMIZERS), "the optimizer"),
+)
+"""The options every run has, before the optimizers'."""
+
+END_OPTIONS = (
+    Option("dropout", 0.0, FRACTION, "probability of dropping each hidden unit, in [0, 1)"),
+    Option("schedule", None, OPTIONAL_POSITIVE_INT,
+           "halve η after this many epochs without validation improvement; stop at η0/128",
+           metavar="PATIENCE"),
+    Option("early_stopping", None, OPTIONAL_POSITIVE_INT,
+           "stop after this many epochs without validation improvement", flag="--early-stop",
+           metavar="PATIENCE"),
+    Option("shuffle", True, BOOL, "reshuffle the rows every epoch"),
+    Option("seed", 0, OPTIONAL_SEED, "seed of the shuffling and the dropout masks (None: fresh entropy)"),
+    Option("train_metrics", "running", choice(TRAIN_METRICS),
+           "training cost and accuracy per epoch: 'running' (mean over the epoch's mini-batches, "
+           "from their forward passes) or 'full' (a pass over the training set)"),
+)
 
 
-def default_eta(optimizer: str, cost: Any) -> float | None:
-    """The η a run asking for none gets before its ``TrainingConfig`` is made: plain SGD's is the
-    cost's (``Cost.default_eta``: the book's 3.0 for the quadratic cost, 0.5 for the others); None
-    for other optimizers, which ``TrainingConfig`` then gives ``DEFAULT_ETA`` (or refuses by name)."""
-    return cost.default_eta if optimizer == "sgd" else None
+def _optimizer_options() -> tuple[Option, ...]:
+    """Each registered optimizer's options, once each (an option two optimizers share must be the
+    same: same default, rule and help)."""
+    found: dict[str, Option] = {}
+    for cls in OPTIMIZERS.values():
+        for option in cls.options:
+            if found.setdefault(option.name, option) != option:
+                raise ValueError(f"optimizer {cls.name!r} declares option {option.name!r} unlike "
+                                 f"another optimizer's")
+    return tuple(found.values())
 
 
-def _option(default: Any, help: str, check: str, flag: str | None = None,
-            metavar: str | None = None, choices: tuple[str, ...] | None = None) -> Any:
-    metadata = {"help": help, "check": check, "flag": flag, "metavar": metavar, "choices": choices}
-    return field(default=default, metadata=metadata)
-
-
-@dataclass
-class TrainingConfig:
-    """Everything that defines a training run; stored with the model and in checkpoints."""
-
-    epochs: int = _option(30, "passes over the training data", "positive_int")
-    batch_size: int = _option(10, "rows per mini-batch (the last one of an epoch may be shorter)",
-                              "positive_int")
-    eta: float | None = _option(
-        None, "learning rate η (default: the cost's for sgd, 3.0 for quadratic and 0.5 for "
-        "cross-entropy and log-likelihood as in the book; 0.001 for adam)", "positive")
-    lmbda: float = _option(0.0, "L2 regularization λ, the book's (λ/2n) Σ w²", "nonnegative")
-    l1: float = _option(0.0, "L1 regularization λ₁, (λ₁/n) Σ |w|", "nonnegative")
-    regularization_scale: str = _option(
-        "training_set", "the n of λ/n and λ₁/n: the training set's rows (the book) or each "
-        "mini-batch's total sample weight (scikit-learn's alpha)", "choice",
-        choices=REGULARIZATION_SCALES)
-    optimizer: str = _option("sgd", "the optimizer", "choice", choices=OPTIMIZER_NAMES)
-    momentum: float = _option(0.0, "SGD momentum μ in [0, 1)", "fraction")
-    nesterov: bool = _option(False, "Nesterov momentum (needs a momentum > 0)", "bool")
-    beta_1: float = _option(0.9, "Adam's decay of the gradient's mean, in [0, 1)", "fraction")
-    beta_2: float = _option(0.999, "Adam's decay of the gradient's square, in [0, 1)", "fraction")
-    epsilon: float = _option(1e-8, "Adam's ε", "positive")
-    dropout: float = _option(0.0, "probability of dropping each hidden unit, in [0, 1)", "fraction")
-    schedule: int | None = _option(
-        None, "halve η after this many epochs without validation improvement; stop at η0/128",
-        "optional_positive_int", metavar="PATIENCE")
-    early_stopping: int | None = _option(
-        None, "stop after this many epochs without validation improvement",
-        "optional_positive_int", flag="--early-stop", metavar="PATIENCE")
-    shuffle: bool = _option(True, "reshuffle the rows every epoch", "bool")
-    seed: int | None = _option(0, "seed of the shuffling and the dropout masks (None: fresh entropy)",
-                               "optional_seed")
-    train_metrics: str = _option(
-        "running", "training cost and accuracy per epoch: 'running' (mean over the epoch's "
-        "mini-batches, from their forward passes) or 'full' (a pass over the training set)",
-        "choice", choices=TRAIN_METRICS)
-
-    def __post_init__(self) -> None:
-        for option in dataclasses.fields(self):
-            setattr(self, option.name, _checked(option, getattr(self, option.name)))
-        if self.eta is None:
-            self.eta = DEFAULT_ETA[self.optimizer]
-        if self.nesterov and not self.momentum:
-            raise ValueError("nesterov needs a momentum > 0, got momentum=0")
-
-    def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-def _checked(option: dataclasses.Field[Any], value: Any) -> Any:
-    name, check = option.name, option.metadata["check"]
-    if value is None and (check.startswith("optional") or name == "eta"):
-        return None
-    if check == "positive_int" or check == "optional_positive_int":
-        return check_positive_int(name, value)
-    if check == "optional_seed":
-        return check_positive_int(name, value, minimum=0)
-    if check == "bool":
-        if not isinstance(value, bool):
-            raise TypeError(f"{name} must be True or False, got {value!r}")
-        return value
-    if check == "choice":
-        if value not in option.metadata["choices"]:
-            raise ValueError(f"{name} must be one of {list(option.metadata['choices'])}, got {value!r}")
-        return value
-    return check_number(name, value, positive=check == "positive", nonnegative=check != "positive",
-                        below_one=check == "fraction")
-
-
-OPTIONS: tuple[dataclasses.Field[Any], ...] = dataclasses.fields(TrainingConfig)
-"""The table: one dataclass field per training option (name, type, default, metadata)."""
+OPTIONS: tuple[Option, ...] = (*RUN_OPTIONS, *_optimizer_options(), *END_OPTIONS)
+"""The table: every training option, in the order of ``deltaprop train --help``."""
 
 DEFAULTS = {option.name: option.default for option in OPTIONS}
 """Each option's default, as ``fit`` and ``deltaprop train`` use it."""
+
+BY_NAME = {option.name: option for option in OPTIONS}
 
 
 def default(name: str) -> Any:
     """The default of training option ``name``."""
     return DEFAULTS[name]
+
+
+def default_eta(optimizer: str, cost: Any) -> float:
+    """The η of a run that asks for none: the optimizer's (plain SGD's is the cost's,
+    ``Cost.default_eta``: the book's 3.0 for the quadratic cost, 0.5 for the others)."""
+    return OPTIMIZERS.get_entry(optimizer).eta_for(cost)
+
+
+def _post_init(self: Any, checked: bool) -> None:
+    """Check each value by its option's rule (unless ``checked``: the command line's parser did),
+    then the options that must go together; an η of None becomes the optimizer's default."""
+    if not checked:
+        for option in OPTIONS:
+            object.__setattr__(self, option.name, option.check(getattr(self, option.name)))
+    optimizer = OPTIMIZERS.get_entry(self.optimizer)
+    optimizer.check_together({option.name: getattr(self, option.name) for option in optimizer.options})
+    if self.eta is None:
+        object.__setattr__(self, "eta", optimizer.default_eta)
+
+
+def _as_dict(self: Any) -> dict[str, Any]:
+    """The configuration as stored in model files, checkpoints and config.json."""
+    return {option.name: getattr(self, option.name) for option in OPTIONS}
+
+
+def _regularization(self: Any) -> Regularization:
+    """λ, λ₁ and the n they are divided by (``deltaprop.regularization``)."""
+    return Regularization(self.lmbda, self.l1, self.regularization_scale)
+
+
+def _make_optimizer(self: Any, n: float) -> Optimizer:
+    """The optimizer this configuration names, with ``n`` training rows for λ/n."""
+    return OPTIMIZERS.get_entry(self.optimizer).from_config(self, n)
+
+
+TrainingConfig = dataclasses.make_dataclass(
+    "TrainingConfig",
+    [*((option.name, Any, dataclasses.field(default=option.default)) for option in OPTIONS),
+     ("checked", dataclasses.InitVar[bool], dataclasses.field(default=False, kw_only=True))],
+    namespace={"__post_init__": _post_init, "as_dict": _as_dict,
+               "regularization": property(_regularization), "make_optimizer": _make_optimizer,
+               "__doc__": "Everything that defines a training run (one field per option of "
+                          "``OPTIONS``); frozen; stored with the model and in checkpoints. "
+                          "``checked=True``: the values were checked by their rules already."},
+    frozen=True,
+)
+TrainingConfig.__module__ = __name__  # pickles and shows as deltaprop.options.TrainingConfig

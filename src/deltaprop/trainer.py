@@ -24,15 +24,14 @@ import numpy as np
 from deltaprop._validation import check_allocation
 from deltaprop.errors import TrainingDivergedError, TrainingInterrupted
 from deltaprop.history import EpochSums, History
-from deltaprop.monitoring import Monitor
+from deltaprop.monitoring import Monitor, diverged_advice
 from deltaprop.network import Network, Workspace
-from deltaprop.optimizers import SGD, Adam, Optimizer
-from deltaprop.options import TrainingConfig
+from deltaprop.optimizers import Optimizer
+from deltaprop.options import MIN_ETA_FRACTION, TrainingConfig
 from deltaprop.training_data import TrainingData
 
 Array = np.ndarray
 Callback = Callable[[dict[str, Any]], Any]
-MIN_ETA_FRACTION = 1 / 128  # the schedule stops once η has fallen to η0/128
 SMALL_PRODUCT = 1 << 22  # multiply-adds of the largest product of a step below which BLAS gets 1 thread
 
 
@@ -46,14 +45,6 @@ class CheckpointStore(Protocol):
         when nothing was saved; the numbers hold ``network``: the saved ``Network.architecture``."""
 
 
-def make_optimizer(config: TrainingConfig, n: int) -> Optimizer:
-    """The optimizer a configuration names, with its η, regularization and n training rows."""
-    assert config.eta is not None  # set by TrainingConfig
-    if config.optimizer == "adam":
-        return Adam(config.eta, config.lmbda, config.l1, n, config.beta_1, config.beta_2, config.epsilon)
-    return SGD(config.eta, config.lmbda, config.l1, n, config.momentum, config.nesterov)
-
-
 class Trainer:
     """One training run: the network, its data, the optimizer and the position reached.
 
@@ -65,7 +56,7 @@ class Trainer:
     def __init__(self, net: Network, data: TrainingData, config: TrainingConfig,
                  monitor: Monitor, optimizer: Optimizer | None = None) -> None:
         self.net, self.data, self.config, self.monitor = net, data, config, monitor
-        self.optimizer = make_optimizer(config, data.rows) if optimizer is None else optimizer
+        self.optimizer = config.make_optimizer(data.rows) if optimizer is None else optimizer
         self.rng = np.random.default_rng(config.seed)
         self.rng_epoch_start = self.rng.bit_generator.state
         k = min(config.batch_size, data.rows)
@@ -143,8 +134,7 @@ class Trainer:
         if weight_sum == 0:  # rows of weight 0 teach nothing: no step
             return
         row_weights = None if weights is None else weights / weight_sum  # r_x = s_x / Σ s_x
-        if self.config.regularization_scale == "mini_batch":  # scikit-learn: alpha / Σ s_x
-            self.optimizer.n = weight_sum
+        self.optimizer.n = self.config.regularization.n(self.data.rows, weight_sum)
         nabla_b, nabla_w = self.net.gradient(X, Y, row_weights, self.dropout_masks(X.shape[0]),
                                              self.workspace)
         space = self.workspace.rows(X.shape[0])
@@ -173,10 +163,7 @@ class Trainer:
         arrays += [a for slot in self.optimizer.arrays.values() for a in slot]
         if self.sums.finite() and all(bool(np.isfinite(a).all()) for a in arrays):
             return
-        config = self.config
-        cause = f"try a smaller eta (now {self.optimizer.eta:g})"
-        if config.lmbda or config.l1:
-            cause += f" or a smaller lmbda/l1 (now {config.lmbda:g}/{config.l1:g})"
+        cause = diverged_advice(self.optimizer.eta, self.config)
         raise TrainingDivergedError(
             f"training diverged in epoch {self.epoch + 1}, between mini-batches {since + 1} and "
             f"{self.batch}: the cost, the gradient or the optimizer's state became NaN or "
@@ -225,7 +212,6 @@ class Trainer:
         ):
             self.optimizer.eta /= 2
             self.epochs_without_improvement = 0
-            assert self.config.eta is not None
             if self.optimizer.eta <= self.config.eta * MIN_ETA_FRACTION * (1 + 1e-12):
                 return "schedule: eta fell to eta0/128"
         return None

@@ -10,6 +10,7 @@ when the labels are not output-unit indices, warns once of inputs far beyond [0,
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -22,7 +23,8 @@ from deltaprop.errors import ModelFormatError, UnscaledInputWarning
 from deltaprop.history import History, epoch_line
 from deltaprop.monitoring import Monitor
 from deltaprop.network import Network
-from deltaprop.options import TrainingConfig, default, default_eta
+from deltaprop.optimizers import Optimizer
+from deltaprop.options import DEFAULTS, OPTIONS, TrainingConfig, default_eta
 from deltaprop.trainer import Callback, CheckpointStore, Trainer
 from deltaprop.training_data import TrainingData, data_fingerprint
 
@@ -39,24 +41,8 @@ def fit(
     y: Any,
     sample_weight: Any = None,
     *,
-    epochs: int = default("epochs"),
-    batch_size: int = default("batch_size"),
-    eta: float | None = default("eta"),
-    lmbda: float = default("lmbda"),
-    l1: float = default("l1"),
-    regularization_scale: str = default("regularization_scale"),
-    optimizer: str = default("optimizer"),
-    momentum: float = default("momentum"),
-    nesterov: bool = default("nesterov"),
-    beta_1: float = default("beta_1"),
-    beta_2: float = default("beta_2"),
-    epsilon: float = default("epsilon"),
-    dropout: float = default("dropout"),
-    schedule: int | None = default("schedule"),
-    early_stopping: int | None = default("early_stopping"),
-    shuffle: bool = default("shuffle"),
-    seed: int | None = default("seed"),
-    train_metrics: str = default("train_metrics"),
+    config: TrainingConfig | None = None,
+    optimizer: str | Optimizer = DEFAULTS["optimizer"],
     validation_data: tuple[Any, Any] | None = None,
     test_data: tuple[Any, Any] | None = None,
     callbacks: Iterable[Callback] = (),
@@ -66,6 +52,7 @@ def fit(
     should_stop: Callable[[], bool] | None = None,
     checkpoint: CheckpointStore | None = None,
     resume: bool = False,
+    **options: Any,
 ) -> History:
     """Train ``net`` in place by mini-batch stochastic gradient descent.
 
@@ -78,10 +65,14 @@ def fit(
             sorted distinct values (as many as output units), and ``predict`` returns them.
         sample_weight: optional weights s_x >= 0 of the rows, shape (n,): each mini-batch's cost is
             then the weighted mean Σ s_x C_x / Σ s_x (so scaling all weights changes nothing).
-        epochs .. train_metrics: the training options; ``deltaprop.options.TrainingConfig`` documents
+        config: a ``TrainingConfig`` (checked already); the training options are then left out.
+        optimizer: a name of ``deltaprop.optimizers.OPTIMIZERS`` ("sgd", "adam", "rmsprop"), or an
+            optimizer of a registered class (its η, regularization and options are the run's).
+        **options: the training options (epochs, batch_size, eta, lmbda, ..., the optimizers'
+            options such as momentum or beta_1): ``deltaprop.options.OPTIONS`` lists and documents
             each (the same table as ``deltaprop train --help``). The book's defaults: 30 epochs,
-            mini-batches of 10; ``eta=None`` means the cost's η for plain SGD (3.0 for the
-            quadratic cost, 0.5 for cross-entropy and log-likelihood) and 0.001 for Adam.
+            mini-batches of 10; ``eta=None`` means the optimizer's η: for plain SGD the cost's
+            (3.0 for the quadratic cost, 0.5 for cross-entropy and log-likelihood).
         validation_data, test_data: (X, y) pairs evaluated after every epoch.
         callbacks: functions called with each epoch's record (a dict; see ``History``).
         progress: show a progress bar (True), on a given rich Console.
@@ -107,18 +98,8 @@ def fit(
             epoch and mini-batches, and no checkpoint of the diverged state is written.
         TrainingInterrupted: ``should_stop`` asked to stop.
     """
-    options = {
-        "epochs": epochs, "batch_size": batch_size, "eta": eta, "lmbda": lmbda, "l1": l1,
-        "regularization_scale": regularization_scale,
-        "optimizer": optimizer, "momentum": momentum, "nesterov": nesterov, "beta_1": beta_1,
-        "beta_2": beta_2, "epsilon": epsilon, "dropout": dropout, "schedule": schedule,
-        "early_stopping": early_stopping, "shuffle": shuffle, "seed": seed,
-        "train_metrics": train_metrics,
-    }
     saved = _saved_state(checkpoint, resume)
-    if saved is None and eta is None:
-        options["eta"] = default_eta(optimizer, net.cost_function)
-    config = _config_from(options, None if saved is None else saved[0]["config"])
+    config = _run_config(net, config, optimizer, options, None if saved is None else saved[0]["config"])
     callbacks = [*callbacks, *_verbosity(verbose, progress, config.epochs)]
     if net.classes is None and np.ndim(y) == 1 and np.size(y):
         net.classes = classes_of("training y", y, net.sizes[-1])
@@ -133,7 +114,8 @@ def fit(
         "validation" not in monitored
     ):
         raise ValueError("schedule and early_stopping need validation_data, got none")
-    trainer = Trainer(net, data, config, Monitor(net, monitored))
+    trainer = Trainer(net, data, config, Monitor(net, monitored),
+                      optimizer if isinstance(optimizer, Optimizer) else None)
     trainer.checkpoint = checkpoint
     trainer.fingerprint = data_fingerprint(data) if checkpoint is not None else {}
     if saved is not None:
@@ -142,6 +124,20 @@ def fit(
         trainer.should_stop = should_stop
     net.training_config = config.as_dict()
     return trainer.run(callbacks, progress or verbose == 1)
+
+
+def _signature_with_options() -> inspect.Signature:
+    """``fit``'s signature with each training option of the table as a keyword argument at its
+    default, in place of ``**options``: ``help(fit)`` and editors show the book's defaults."""
+    signature = inspect.signature(fit)
+    parameters = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    given = {p.name for p in parameters}
+    parameters += [inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=option.default)
+                   for option in OPTIONS if option.name not in given]
+    return signature.replace(parameters=parameters)
+
+
+fit.__signature__ = _signature_with_options()  # type: ignore[attr-defined]
 
 
 def _verbosity(verbose: int, progress: Any, epochs: int) -> list[Callback]:
@@ -205,12 +201,30 @@ def _saved_state(checkpoint: CheckpointStore | None,
     return saved
 
 
-def _config_from(options: dict[str, Any], stored: dict[str, Any] | None) -> TrainingConfig:
-    """The run's configuration: the options given, or those stored in the checkpoint being resumed."""
+def _run_config(net: Network, config: TrainingConfig | None, optimizer: str | Optimizer,
+                options: dict[str, Any], stored: dict[str, Any] | None) -> TrainingConfig:
+    """The run's configuration: ``config``, or the options given (an optimizer instance gives its
+    own), or, resuming, those stored in the checkpoint (which options given must equal)."""
+    if isinstance(optimizer, Optimizer):
+        options = {**optimizer.as_options(), **options}
+    else:
+        options = {**options, "optimizer": optimizer}
+    unknown = sorted(set(options) - set(DEFAULTS))
+    if unknown:
+        raise TypeError(f"fit got unknown options {unknown}; the training options are {list(DEFAULTS)}")
+    if config is not None:
+        given = [name for name, value in options.items() if value != DEFAULTS[name]]
+        if given:
+            raise ValueError(f"fit takes a config or training options, got both: {given}")
+        options = config.as_dict()
     if stored is None:
+        if config is not None:
+            return config
+        if options.get("eta") is None:
+            options["eta"] = default_eta(options["optimizer"], net.cost_function)
         return TrainingConfig(**options)
     for name, value in options.items():
-        if value != default(name) and value != stored.get(name):
+        if value != DEFAULTS[name] and value != stored.get(name, DEFAULTS[name]):
             raise ValueError(
                 f"{name}={value!r} differs from the checkpoint's {name}={stored.get(name)!r}; "
                 f"a resumed run keeps its original configuration"

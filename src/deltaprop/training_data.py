@@ -35,6 +35,11 @@ class TrainingData:
     def rows(self) -> int:
         return self.X.shape[0]
 
+    @property
+    def mean_weight(self) -> float:
+        """The mean sample weight of a row (1 without sample weights)."""
+        return 1.0 if self.weights is None else float(np.mean(self.weights, dtype=np.float64))
+
 
 def _labels_and_targets(net: Network, y: Any, name: str) -> tuple[Array | None, Array]:
     """Class indices (None for float targets that are not one-hot rows) and targets (n, n_out):

@@ -48,7 +48,7 @@ BAD = [
     ({"search": {}}, "[search]"),
     ({"fixed": {"eta": 0.5}, "search": {"eta": {"low": 0.1, "high": 1.0}}}, "search.eta"),
     ({"fixed": {"epochs": 0}, "search": {"eta": {"low": 0.1, "high": 1.0}}}, "fixed.epochs"),
-    ({"fixed": {"optimizer": "rmsprop"}, "search": {"eta": {"low": 0.1, "high": 1}}}, "fixed.optimizer"),
+    ({"fixed": {"optimizer": "lion"}, "search": {"eta": {"low": 0.1, "high": 1}}}, "fixed.optimizer"),
     ({"fixed": {"hidden": 30}, "search": {"eta": {"low": 0.1, "high": 1.0}}}, "fixed.hidden"),
     ({"fixed": {"bogus": 1}, "search": {"eta": {"low": 0.1, "high": 1.0}}}, "fixed.bogus"),
     ({"data": {"subset": 0}, "search": {"eta": {"low": 0.1, "high": 1.0}}}, "data.subset"),

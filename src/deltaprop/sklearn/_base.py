@@ -36,7 +36,7 @@ from deltaprop.sklearn._params import (
     STOCHASTIC_SOLVERS,
     sklearn_name,
 )
-from deltaprop.sklearn._schedules import end_of_epoch, make_optimizer, stall_stops
+from deltaprop.sklearn._schedules import end_of_epoch, solver_optimizer, stall_stops
 from deltaprop.sklearn._training import BatchTrainer
 
 Array = np.ndarray
@@ -159,7 +159,7 @@ class BaseMLP(BaseEstimator):
         """scikit-learn's ``_fit_stochastic``: the optimizer (kept across partial_fit calls), the
         validation split, the epochs; with early stopping the best parameters are restored."""
         if not incremental or not hasattr(self, "_optimizer"):
-            self._optimizer = make_optimizer(self.solver, self.get_params())
+            self._optimizer = solver_optimizer(self.solver, self.get_params())
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         (X, y, sample_weight), validation = self._split(X, y, sample_weight, random_state)

@@ -1,11 +1,8 @@
 """scikit-learn's optimizers and learning-rate schedules, on deltaprop's optimizers.
 
 scikit-learn's ``SGDOptimizer`` is deltaprop's ``SGD`` step for step (v → μ v − η ∇C, Nesterov's
-w → w + μ v − η ∇C). Its ``AdamOptimizer`` places ε differently from torch's (and deltaprop's)
-Adam, so ``ScikitAdam`` overrides the update:
-
-    scikit-learn:  w → w − η_t m / (√v + ε),          η_t = η √(1 − β₂^t) / (1 − β₁^t)
-    torch:         w → w − η m̂ / (√v̂ + ε),           m̂ = m / (1 − β₁^t), v̂ = v / (1 − β₂^t)
+w → w + μ v − η ∇C). Its ``AdamOptimizer`` places ε differently from torch's: deltaprop's ``Adam``
+with ``sklearn_step=True`` (w → w − η_t m / (√v + ε), η_t = η √(1 − β₂^t) / (1 − β₁^t)).
 
 The schedules act between epochs on the optimizer's mutable ``eta``: 'constant' keeps it,
 'invscaling' sets η = η₀ / (t + 1)^power_t (t: samples seen so far), 'adaptive' divides it by 5 each
@@ -25,48 +22,19 @@ ADAPTIVE_DIVISOR = 5.0
 ADAPTIVE_MIN_ETA = 1e-6
 
 
-class ScikitAdam(Adam):
-    """Adam with scikit-learn's placement of ε (see the module docstring); slots as ``Adam``'s."""
-
-    def __init__(self, eta: float = 0.001, lmbda: float = 0.0, l1: float = 0.0, n: int = 1,
-                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8) -> None:
-        super().__init__(eta, lmbda, l1, n, beta_1, beta_2, epsilon)
-        self.step_size = eta
-
-    def _begin_step(self) -> None:
-        super()._begin_step()
-        # scikit-learn's expression, operation for operation
-        self.step_size = self.eta * np.sqrt(1 - self.beta_2 ** self.t) / (1 - self.beta_1 ** self.t)
-
-    def _update(self, i: int, param: Array, grad: Array) -> None:
-        m, v = self.arrays["exp_avg"][i], self.arrays["exp_avg_sq"][i]
-        if len(self._denominators) <= i:
-            self._denominators.append(np.empty_like(param))
-        scratch = self._denominators[i]
-        m *= self.beta_1
-        np.multiply(grad, 1 - self.beta_1, out=scratch)
-        m += scratch  # m → β₁ m + (1 − β₁) g
-        v *= self.beta_2
-        np.multiply(grad, grad, out=grad)
-        grad *= 1 - self.beta_2
-        v += grad  # v → β₂ v + (1 − β₂) g²
-        np.sqrt(v, out=grad)
-        grad += self.epsilon  # √v + ε
-        np.multiply(m, -self.step_size, out=scratch)
-        scratch /= grad
-        param += scratch  # w → w − η_t m / (√v + ε)
-
-
-def make_optimizer(solver: str, params: dict[str, Any]) -> Optimizer:
-    """The optimizer of ``solver`` ("sgd" or "adam") with an estimator's parameters.
+def solver_optimizer(solver: str, params: dict[str, Any]) -> Optimizer:
+    """deltaprop's optimizer for scikit-learn's ``solver`` ("sgd" or "adam") and an estimator's
+    parameters: Adam with scikit-learn's step-size rule, SGD as it is.
 
     ``n`` (the λ/n of the L2 term) is set per mini-batch by the trainer (scikit-learn's alpha).
     """
     eta, alpha, l1 = params["learning_rate_init"], params["alpha"], params["l1"]
     if solver == "adam":
-        return ScikitAdam(eta, alpha, l1, 1, params["beta_1"], params["beta_2"], params["epsilon"])
+        return Adam(eta, alpha, l1, sklearn_step=True, beta_1=params["beta_1"],
+                    beta_2=params["beta_2"], epsilon=params["epsilon"])
     momentum = float(params["momentum"])
-    return SGD(eta, alpha, l1, 1, momentum, bool(params["nesterovs_momentum"]) and momentum > 0)
+    return SGD(eta, alpha, l1, momentum=momentum,
+               nesterov=bool(params["nesterovs_momentum"]) and momentum > 0)
 
 
 def end_of_epoch(optimizer: Optimizer, schedule: str, eta0: float, power_t: float,

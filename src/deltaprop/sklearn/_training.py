@@ -67,8 +67,9 @@ class BatchTrainer(Trainer):
         weight_sum = float(m if weights is None else weights.sum())
         if weight_sum == 0:
             return 0.0
-        penalty = self._penalty()
-        self.optimizer.n = weight_sum  # scikit-learn's alpha: λ / Σ s of the mini-batch
+        regularization = self.optimizer.regularization  # alpha and l1, over Σ s of the mini-batch
+        penalty = regularization.penalty(self.net.weights, weight_sum)
+        self.optimizer.n = weight_sum
         row_weights = None if weights is None else weights / self.net.dtype.type(weight_sum)
         nabla_b, nabla_w = self.net.gradient(X, Y, row_weights, self.dropout_masks(m),
                                              self.workspace)
@@ -76,17 +77,7 @@ class BatchTrainer(Trainer):
         loss = batch_loss(self.loss_kind, self.net.cost_function, self.net.activations[-1],
                           space.zs[-1], space.activations[-1], Y, weights)
         self.optimizer.step(self.net.weights, self.net.biases, nabla_w, nabla_b)
-        return loss + penalty / weight_sum
-
-    def _penalty(self) -> float:
-        """½ α Σ‖W‖² + λ₁ Σ|W| of the current weights (the L2 and L1 terms times Σ s)."""
-        alpha, l1 = self.optimizer.lmbda, self.optimizer.l1
-        total = 0.0
-        if alpha:
-            total += 0.5 * alpha * sum(float(np.vdot(w, w)) for w in self.net.weights)
-        if l1:
-            total += l1 * sum(float(np.abs(w).sum()) for w in self.net.weights)
-        return total
+        return loss + penalty
 
     @contextlib.contextmanager
     def threads(self) -> Iterator[None]:

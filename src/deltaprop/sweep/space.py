@@ -25,7 +25,7 @@ from deltaprop.activations import ACTIVATIONS
 from deltaprop.costs import COSTS
 from deltaprop.initializers import INITIALIZERS
 from deltaprop.network import DEFAULT_COST
-from deltaprop.options import OPTIONS, TrainingConfig
+from deltaprop.options import OPTIONS
 
 __all__ = ["METRICS", "NETWORK_DEFAULTS", "Param", "Space", "load_space"]
 
@@ -40,8 +40,6 @@ NETWORK_DEFAULTS: dict[str, Any] = {"hidden": [30], "activation": "sigmoid",
 METRICS = {"validation_accuracy": "maximize", "validation_cost": "minimize",
            "train_accuracy": "maximize", "train_cost": "minimize"}
 TRAINING = {option.name: option for option in OPTIONS}
-INT_CHECKS = ("positive_int", "optional_positive_int", "optional_seed")
-NUMBER_CHECKS = (*INT_CHECKS, "positive", "nonnegative", "fraction")
 
 
 def _names(names: Any) -> str:
@@ -84,8 +82,7 @@ def check_value(key: str, name: str, value: Any) -> Any:
         raise ValueError(f"{key}: unknown option; expected a training option "
                          f"({_names(TRAINING)}) or a network option ({_names(NETWORK_DEFAULTS)})")
     try:
-        others = {"momentum": 0.5} if name == "nesterov" else {}  # checked on its own
-        return getattr(TrainingConfig(**{name: value}, **others), name)
+        return TRAINING[name].check(value)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{key}: {error}") from None
 
@@ -138,10 +135,10 @@ def _range_param(key: str, name: str, spec: Mapping[str, Any]) -> Param:
     for flag in ("log", "int"):
         if not isinstance(spec.get(flag, False), bool):
             raise ValueError(f"{key}.{flag}: expected true or false, got {spec[flag]!r}")
-    check = "positive_int" if name == "hidden" else TRAINING.get(name) and TRAINING[name].metadata["check"]
-    if check not in NUMBER_CHECKS:
+    kind = "int" if name == "hidden" else TRAINING[name].rule.kind if name in TRAINING else None
+    if kind not in ("int", "number"):
         raise ValueError(f"{key}: {name} is not a number; search it with choices = [...]")
-    integer = check in INT_CHECKS or spec.get("int", False)
+    integer = kind == "int" or spec.get("int", False)
     low, high, log, step = spec["low"], spec["high"], spec.get("log", False), spec.get("step")
     if integer and not all(isinstance(v, int) for v in (low, high)):
         raise ValueError(f"{key}: {name} is an integer option; low and high must be integers")
