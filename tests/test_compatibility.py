@@ -37,6 +37,7 @@ def test_a_release_checkpoint_resumes_exactly_as_the_release_did(tmp_path):
     folder = tmp_path / "checkpoint"
     shutil.copytree(FIXTURES / "fit-checkpoint", folder)
     saved = load_checkpoint(folder)
+    assert "rho" not in saved.state["config"]  # the file predates RMSprop's options
     data = load_digits()
     net = deltaprop.Network([64, 6, 10], seed=1)
     history = deltaprop.fit(net, data.train.X[:50], data.train.y[:50], checkpoint=Checkpoint(folder),

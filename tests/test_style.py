@@ -1,4 +1,5 @@
-"""The code base stays ruff-clean and small-grained: lint and sizes are checked with the tests."""
+"""The code base stays ruff-clean and its functions short: lint and function sizes are checked with the
+tests. Modules have no line cap: they are as long as their one idea needs."""
 
 import ast
 import shutil
@@ -9,7 +10,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60  # of body, after the docstring: signatures and docs may be long
 
 
@@ -33,13 +33,10 @@ def _body_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     return node.end_lineno - body[0].lineno + 1
 
 
-def test_modules_and_functions_stay_small():
+def test_functions_stay_short():
     too_long = []
     for path in _sources():
         source = path.read_text()
-        lines = len(source.splitlines())
-        if lines > MAX_MODULE_LINES:
-            too_long.append(f"{path.relative_to(ROOT)}: {lines} lines")
         for node in ast.walk(ast.parse(source)):
             is_function = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
             if is_function and _body_lines(node) > MAX_FUNCTION_LINES:

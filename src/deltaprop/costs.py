@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from deltaprop.activations import Activation, Sigmoid, Softmax, log_one_minus_softmax, log_softmax
+from deltaprop.registry import Registry
 
 Array = np.ndarray
 
@@ -182,15 +183,15 @@ def check_pairing(cost: Cost, output: Activation, n_out: int) -> None:
         )
 
 
-COSTS: dict[str, Cost] = {}
+COSTS: Registry[Cost] = Registry("cost")
+"""Costs by name: the one table networks, the command line and the model schema read."""
 
 
 def register_cost(cost: Cost) -> Cost:
     """Add a cost to the table so that networks can name it; returns it unchanged."""
     if not isinstance(cost, Cost):
         raise TypeError(f"cost must be a Cost, got {type(cost).__name__}")
-    COSTS[cost.name] = cost
-    return cost
+    return COSTS.register(cost.name, cost)
 
 
 def get_cost(spec: str | Cost) -> Cost:
@@ -199,10 +200,7 @@ def get_cost(spec: str | Cost) -> Cost:
         return spec
     if not isinstance(spec, str):
         raise TypeError(f"cost must be a name or a Cost, got {type(spec).__name__}")
-    try:
-        return COSTS[spec.replace("-", "_")]
-    except KeyError:
-        raise ValueError(f"unknown cost {spec!r}; expected one of {sorted(COSTS)}") from None
+    return COSTS.get_entry(spec)
 
 
 for _cost in (QuadraticCost(), CrossEntropyCost(), LogLikelihoodCost()):

@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from deltaprop.registry import Registry
+
 Array = np.ndarray
 Initializer = Callable[[np.random.Generator, int, int], tuple[Array, Array]]
 
@@ -33,9 +35,8 @@ def _he_init(rng: np.random.Generator, n_in: int, n_out: int) -> tuple[Array, Ar
     return rng.normal(0.0, np.sqrt(2.0 / n_in), (n_out, n_in)), np.zeros(n_out)
 
 
-INITIALIZERS: dict[str, Initializer] = {
-    "default": _default_init,
-    "large": _large_init,
-    "xavier": _xavier_init,
-    "he": _he_init,
-}
+INITIALIZERS: Registry[Initializer] = Registry("init")
+"""Initializers by name: the one table networks, the command line and the sweeps read."""
+for _name, _initializer in (("default", _default_init), ("large", _large_init),
+                            ("xavier", _xavier_init), ("he", _he_init)):
+    INITIALIZERS.register(_name, _initializer)

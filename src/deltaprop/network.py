@@ -105,12 +105,11 @@ class Network:
         dtype: str | np.dtype = "float64",
         classes: Sequence[Any] | None = None,
     ) -> None:
-        if init not in INITIALIZERS:
-            raise ValueError(f"unknown init {init!r}; expected one of {sorted(INITIALIZERS)}")
+        initializer = INITIALIZERS.get_entry(init)
         self._describe(sizes, activation, output_activation, cost, dtype, classes)
         self.init = init
         rng = np.random.default_rng(seed)
-        layers = [INITIALIZERS[init](rng, n_in, n_out) for n_in, n_out in self.layer_shapes()]
+        layers = [initializer(rng, n_in, n_out) for n_in, n_out in self.layer_shapes()]
         self.weights = [w.astype(self.dtype) for w, _ in layers]
         self.biases = [b.astype(self.dtype) for _, b in layers]
 

@@ -13,7 +13,7 @@ the training options and every registered optimizer's options.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -51,9 +51,10 @@ class Option:
         return self.flag or "--" + self.name.replace("_", "-")
 
 
-class Registry(Mapping[str, T], Generic[T]):
+class Registry(MutableMapping[str, T], Generic[T]):
     """The named entries of one idea (``concept``: 'activation', 'optimizer', ...), in the order they
-    were registered. Lookups read hyphens as underscores (``cross-entropy``)."""
+    were registered. Lookups read hyphens as underscores (``cross-entropy``); ``del`` and ``pop``
+    remove an entry (a test's, a user's)."""
 
     def __init__(self, concept: str) -> None:
         self.concept = concept
@@ -82,12 +83,18 @@ class Registry(Mapping[str, T], Generic[T]):
 
     def unknown(self, name: str) -> str:
         """The message for an unknown name: the known ones, and the closest when there is one."""
-        message = f"unknown {self.concept} {name!r}; expected one of {', '.join(self._entries)}"
+        message = f"unknown {self.concept} {name!r}; expected one of {sorted(self._entries)}"
         close = difflib.get_close_matches(name.replace("-", "_"), self._entries, n=1)
         return message + (f" (did you mean {close[0]!r}?)" if close else "")
 
     def __getitem__(self, name: str) -> T:
         return self._entries[name]
+
+    def __setitem__(self, name: str, entry: T) -> None:
+        self.register(name, entry)
+
+    def __delitem__(self, name: str) -> None:
+        del self._entries[name]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._entries)
