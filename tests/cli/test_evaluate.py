@@ -103,8 +103,28 @@ def test_evaluate_finds_the_data_the_model_was_trained_on(tmp_path, capsys, monk
     code, out, err = run(capsys, "evaluate", "../run/model.safetensors", "--json")
     assert code == 0, err
     assert json.loads(out)["rows"] == 20 and json.loads(out)["data"] == "mnist"
+    for data in (["--data", "mnist"], []):  # explain finds the same folder, with --data or without
+        code, out, err = run(capsys, "explain", "../run/model.safetensors", *data, "--row", "19",
+                             "--max-checks", "10", "--json")
+        assert code == 0, err
+        assert len(json.loads(out)["x"]) == 784
     # Elsewhere, the data cannot be downloaded: one short line, without the mirrors' addresses.
     code, out, err = run(capsys, "evaluate", "../run/model.safetensors", "--data-dir", "empty")
     assert code == 2 and out == ""
     assert err.startswith("deltaprop: error: could not download") and err.count("\n") == 1
     assert "http" not in err and "offline" in err and len(err.strip()) <= 300
+
+
+def test_evaluate_splits_with_the_models_seed_unless_given(model, tmp_path, capsys) -> None:
+    """The split seed: --seed, else the model's data_seed, else 0 (``resolve_data``)."""
+    from deltaprop.datasets import load_dataset
+
+    net = model_io.load(model)
+    seeded = tmp_path / "seeded.safetensors"
+    model_io.save(net, seeded, {"data_spec": "digits", "data_seed": 1})
+    for argv, seed in (([], 1), (["--seed", "0"], 0)):
+        code, out, err = run(capsys, "evaluate", seeded, *argv, "--json")
+        assert code == 0, err
+        test = load_dataset("digits", seed=seed).test
+        expected = np.mean(np.argmax(net.feedforward(test.X), axis=1) == test.y)
+        assert json.loads(out)["accuracy"] == pytest.approx(expected)

@@ -11,7 +11,7 @@ from deltaprop import io as model_io
 from deltaprop.datasets import load_dataset
 from deltaprop.explanation import explain
 
-from .support import check_user_error, run
+from .support import assert_one_line_error, check_user_error, run
 
 
 def _fits(out: str, width: int = 100) -> None:
@@ -72,7 +72,11 @@ def test_model_and_a_data_row(capsys, model, monkeypatch) -> None:
 
 
 ERROR_CASES = {
-    "model without data": (["explain", "{model}"], ["--data"]),
+    "input size mismatch": (["explain", "{mismatched_model}"], ["10 inputs", "64 features"]),
+    "softmax hidden": (["explain", "--activation", "softmax"],
+                       ["--activation", "softmax couples the units", "only for the output layer",
+                        "use --output-activation softmax"]),
+    "unknown activation": (["explain", "--activation", "swish"], ["unknown activation 'swish'", "sigmoid"]),
     "data without model": (["explain", "--data", "digits"], ["MODEL"]),
     "sizes with model": (["explain", "{model}", "--data", "digits", "--sizes", "3,2"], ["--sizes"]),
     "row too large": (["explain", "{model}", "--data", "digits", "--row", "99999"], ["--row", "below"]),
@@ -87,9 +91,41 @@ ERROR_CASES = {
 
 
 @pytest.mark.parametrize("case", list(ERROR_CASES), ids=list(ERROR_CASES))
-def test_user_errors_exit_2_with_one_line(case, tmp_path, capsys, monkeypatch, model) -> None:
+def test_user_errors_exit_2_with_one_line(case, bad_files, tmp_path, capsys, monkeypatch,
+                                          model) -> None:
     argv, fragments = ERROR_CASES[case]
-    check_user_error(capsys, monkeypatch, tmp_path, argv, fragments, {"model": model})
+    check_user_error(capsys, monkeypatch, tmp_path, argv, fragments, {**bad_files, "model": model})
+
+
+def test_a_model_without_data_runs_on_its_own_data(capsys, model) -> None:
+    """No --data: the data and split seed stored in the model (digits, 0); --seed still wins."""
+    code, out, err = run(capsys, "explain", model, "--row", "3", "--json")
+    assert code == 0, err
+    assert json.loads(out)["x"] == load_dataset("digits", seed=0).test.X[3].tolist()
+    code, out, err = run(capsys, "explain", model, "--row", "3", "--seed", "1", "--json")
+    assert code == 0, err
+    assert json.loads(out)["x"] == load_dataset("digits", seed=1).test.X[3].tolist()
+    code, out, _ = run(capsys, "explain", model, "--row", "0")
+    assert code == 0 and "row 0 of the test split of digits" in " ".join(out.split())
+
+
+def test_hidden_layers_are_offered_only_elementwise_activations(capsys, monkeypatch) -> None:
+    from deltaprop.activations import ACTIVATIONS, Activation
+
+    code, out, _ = run(capsys, "explain", "--help")
+    text = " ".join(out.split())
+    hidden = text.split("activation of the hidden layers:")[1].split("(default")[0]
+    output = text.split("activation of the output layer:")[1].split("(default")[0]
+    assert "softmax" not in hidden and "sigmoid" in hidden and "softmax" in output
+    # the registry is read when parsing: activations registered later count, coupled ones refused
+    cube = Activation("cube", lambda z: z**3, lambda z, a: 3 * z**2)
+    monkeypatch.setitem(ACTIVATIONS, "cube", cube)
+    monkeypatch.setitem(ACTIVATIONS, "coupled", Activation("coupled", jvp=ACTIVATIONS["softmax"].jvp))
+    code, out, err = run(capsys, "explain", "--activation", "cube", "--json")
+    assert code == 0, err
+    assert json.loads(out)["activations"] == ["cube", "sigmoid"]
+    code, out, err = run(capsys, "explain", "--activation", "coupled")
+    assert_one_line_error(code, out, err, "use --output-activation coupled", "cube")
 
 
 def test_the_help_states_the_cost_a_fresh_network_gets(capsys) -> None:

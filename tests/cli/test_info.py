@@ -22,6 +22,28 @@ def test_info_describes_the_model(model, capsys) -> None:
     assert code == 0
     assert "2,260" in out and "cross_entropy" in out and "sigmoid" in out
     assert "training" in out and "data_spec" in out
+    assert "digits, split seed 0" in " ".join(out.split())  # the data evaluate would use
+
+
+def test_info_names_the_data_evaluate_would_use(model, tmp_path, capsys, monkeypatch) -> None:
+    from deltaprop import io as model_io
+
+    monkeypatch.setenv("COLUMNS", "300")  # the folder on one line
+
+    code, out, _ = run(capsys, "info", model, "--json")
+    assert code == 0 and json.loads(out)["data_used"] == {"spec": "digits", "data_dir": None, "seed": 0}
+    moved = tmp_path / "moved.safetensors"
+    model_io.save(model_io.load(model), moved, {"data_spec": "mnist", "data_dir": str(tmp_path),
+                                                "data_seed": 4})
+    code, out, _ = run(capsys, "info", moved, "--json")
+    assert json.loads(out)["data_used"] == {"spec": "mnist", "data_dir": str(tmp_path), "seed": 4}
+    code, out, _ = run(capsys, "info", moved)
+    assert code == 0 and f"mnist in {tmp_path}, split seed 4" in " ".join(out.split())
+    (tmp_path / "gone").mkdir()
+    model_io.save(model_io.load(model), moved, {"data_spec": "mnist", "data_dir": str(tmp_path / "gone")})
+    (tmp_path / "gone").rmdir()
+    code, out, _ = run(capsys, "info", moved)
+    assert code == 0 and "mnist in the default folder, split seed 0" in " ".join(out.split())
 
 
 ERROR_CASES = {

@@ -122,3 +122,18 @@ def test_the_data_is_found_by_the_models_absolute_folder(tmp_path, capsys) -> No
     code, _, err = _run(capsys, out)
     assert code == 0, err
     assert "the data could not be loaded" not in (out / "report.html").read_text()
+
+
+def test_the_models_data_settings_win_over_config_json(tmp_path) -> None:
+    """The model's metadata first (its absolute folder, a seed of 0), config.json's options fill in."""
+    from deltaprop.report.rundata import load_data, stored_data
+
+    config = {"options": {"data": "mnist", "data_dir": "relative", "seed": 5}}
+    meta = {"data_spec": "mnist", "data_dir": str(tmp_path), "data_seed": 0}
+    assert stored_data(meta, config) == {"data_spec": "mnist", "data_dir": str(tmp_path), "data_seed": 0}
+    assert stored_data({"data_spec": "", "data_dir": None}, config) == {
+        "data_spec": "mnist", "data_dir": "relative", "data_seed": 5}
+    with pytest.raises(ValueError, match="names no data set"):
+        load_data({}, {}, "float64")
+    with pytest.raises(FileNotFoundError, match="download=False"):  # never downloaded
+        load_data(meta, config, "float64")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
 import numpy as np
@@ -20,6 +19,7 @@ from deltaprop.cli._common import (
     print_json,
 )
 from deltaprop.datasets import Dataset
+from deltaprop.datasets.resolve import resolve_data
 from deltaprop.limits import short_list
 from deltaprop.network import Network
 from deltaprop.plots import confusion_matrix
@@ -67,33 +67,11 @@ def check_compatible(net: Network, dataset: Dataset, model: str) -> None:
                          f"{dataset.name} data has the classes {short_list(given)}")
 
 
-def _data_seed(args: argparse.Namespace, meta: dict[str, Any]) -> int:
-    """--seed, else the seed the model's data were split with (when it is a valid one), else 0."""
-    seed = args.seed if args.seed is not None else meta.get("data_seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        return 0
-    return seed
-
-
-def data_source(args: argparse.Namespace, meta: dict[str, Any]) -> tuple[str, str | None]:
-    """(spec, data folder) to evaluate on: --data, else the spec stored with the model, else
-    digits; --data-dir, else the model's stored absolute data folder (when the spec is the model's
-    own and that folder still exists), else None (the default folder)."""
-    stored_spec = meta.get("data_spec") if isinstance(meta.get("data_spec"), str) else None
-    spec = args.data or stored_spec or "digits"
-    if args.data_dir is not None:
-        return spec, args.data_dir
-    stored_dir = meta.get("data_dir")
-    if spec == stored_spec and isinstance(stored_dir, str) and os.path.isdir(stored_dir):
-        return spec, stored_dir
-    return spec, None
-
-
 def evaluation(args: argparse.Namespace) -> tuple[dict[str, Any], Dataset]:
     """The result --json prints, and the data set it was measured on."""
     net, meta = load_model(args.model)
-    spec, data_dir = data_source(args, meta)
-    dataset = load_data(spec, data_dir, net.dtype.name, _data_seed(args, meta))
+    spec, data_dir, seed = resolve_data(meta, args.data, args.data_dir, args.seed)
+    dataset = load_data(spec, data_dir, net.dtype.name, seed)
     check_compatible(net, dataset, args.model)
     split = getattr(dataset, args.split)
     if split.X.shape[0] == 0:

@@ -1,9 +1,10 @@
 """``deltaprop explain``: one example traced through the feedforward pass and BP1-BP4.
 
-Either a saved model and one row of a data set (``deltaprop explain MODEL --data mnist --row 0``)
-or a fresh small network with a seeded random example and target (``deltaprop explain --sizes
-3,4,2``). Rich tables that fit 100 columns (small layers show every number, large ones norms,
-extremes and a sample), or ``--json``: the exact values of ``Explanation.to_dict()``.
+Either a saved model and one row of a data set (``deltaprop explain MODEL --row 0``: the data the
+model was trained on, found as ``evaluate`` finds it; ``--data`` names other data) or a fresh small
+network with a seeded random example and target (``deltaprop explain --sizes 3,4,2``). Rich
+tables that fit 100 columns (small layers show every number, large ones norms, extremes and a
+sample), or ``--json``: the exact values of ``Explanation.to_dict()``.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from deltaprop.cli._common import (
     positive_int,
     print_json,
 )
+from deltaprop.cli.evaluate import check_compatible
+from deltaprop.datasets.resolve import resolve_data
 from deltaprop.explanation import MAX_CHECKS, Explanation, LayerTrace, explain
 from deltaprop.network import Network
-from deltaprop.options import DEFAULT_ETA
+from deltaprop.optimizers import SGD
 
 SMALL = 12  # layers with at most this many units show every unit
 SMALL_MATRIX = 7  # ∂C/∂w shown whole when it has at most this many columns (and SMALL rows)
@@ -42,20 +45,27 @@ def add_parser(commands: Any) -> None:
                     "z, a, σ'(z), δ, ∂C/∂b and ∂C/∂w of every layer, the cost of that one example, "
                     "every partial checked against a central finite difference, the SGD step the "
                     "example would cause, the sum over paths for one weight, and plain-word notes. "
-                    "Give a MODEL with --data and --row, or a fresh network with --sizes.",
+                    "Give a MODEL and --row (the data the model was trained on, or --data), or a "
+                    "fresh network with --sizes.",
     )
     parser.add_argument("model", nargs="?", default=None,
                         help="a model file written by 'deltaprop train' (else a fresh network)")
-    parser.add_argument("--data", default=None, help="the data set of the example (with MODEL)")
-    parser.add_argument("--data-dir", default=None, help="where the MNIST files are (with --data mnist)")
+    parser.add_argument("--data", default=None,
+                        help="the data set of the example, with MODEL (default: the one the model "
+                             "was trained on, else digits)")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder holding MNIST (default: the folder the model was trained "
+                             "from, stored in it, else as for train)")
     parser.add_argument("--row", type=nonnegative_int, default=0, help="row of the split (default: 0)")
     parser.add_argument("--split", choices=["train", "validation", "test"], default="test",
                         help="split the row is taken from (default: test)")
     parser.add_argument("--sizes", type=layer_sizes, default=None,
                         help="layer sizes of a fresh network, input first (default: 3,4,2)")
     add_network_options(parser, cost="quadratic")  # a fresh network: chapter 2's cost
-    parser.add_argument("--seed", type=nonnegative_int, default=0,
-                        help="seed of a fresh network's weights, example and target (default: 0)")
+    parser.add_argument("--seed", type=nonnegative_int, default=None,
+                        help="seed of a fresh network's weights, example and target, or of a "
+                             "MODEL's data split (default: 0, or the one the model was trained "
+                             "with)")
     parser.add_argument("--eta", type=positive_float, default=None,
                         help="η of the SGD step shown (default: the model's, else 0.5)")
     parser.add_argument("--weight", default=None, metavar="L,J,K",
@@ -78,41 +88,47 @@ def _weight(text: str | None) -> tuple[int, int, int] | None:
     return layer, j, k
 
 
+def _fresh_example(args: argparse.Namespace) -> tuple[Network, np.ndarray, Any, str, float]:
+    """A fresh network of --sizes and a seeded random example and target."""
+    if args.data is not None:
+        raise ValueError("--data needs a MODEL to run the example through; give a model file "
+                         "or leave --data out for a fresh network")
+    sizes, seed = args.sizes or [3, 4, 2], args.seed or 0
+    net = Network(sizes, activation=args.activation, output_activation=args.output_activation,
+                  cost=args.cost, seed=seed, dtype="float64")
+    rng = np.random.default_rng(seed)
+    x, label = rng.uniform(0.0, 1.0, sizes[0]), int(rng.integers(0, sizes[-1]))
+    eta = args.eta or SGD.default_eta
+    return net, x, label, f"a random example (seed {seed}) with target label {label}", eta
+
+
 def example(args: argparse.Namespace) -> tuple[Network, np.ndarray, Any, str, float]:
-    """The network, the example x (n_in,), its target, a description, and η."""
+    """The network, the example x (n_in,), its target, a description, and η: a row of the data a
+    MODEL resolves to (``resolve_data``: --data, else the model's own, else digits), or a fresh
+    network's random example."""
     if args.model is None:
-        if args.data is not None:
-            raise ValueError("--data needs a MODEL to run the example through; give a model file "
-                             "or leave --data out for a fresh network")
-        sizes = args.sizes or [3, 4, 2]
-        net = Network(sizes, activation=args.activation,
-                      output_activation=args.output_activation,
-                      cost=args.cost, seed=args.seed, dtype="float64")
-        rng = np.random.default_rng(args.seed)
-        x, label = rng.uniform(0.0, 1.0, sizes[0]), int(rng.integers(0, sizes[-1]))
-        eta = args.eta or DEFAULT_ETA["sgd"]
-        return net, x, label, f"a random example (seed {args.seed}) with target label {label}", eta
+        return _fresh_example(args)
     if args.sizes is not None:
         raise ValueError("--sizes describes a fresh network; leave it out when giving a MODEL")
-    if args.data is None:
-        raise ValueError("a MODEL needs --data naming the data set the example comes from, "
-                         "e.g. --data mnist or --data digits")
-    net, _ = load_model(args.model)
-    split = getattr(load_data(args.data, args.data_dir, "float64", args.seed), args.split)
+    net, meta = load_model(args.model)
+    spec, data_dir, seed = resolve_data(meta, args.data, args.data_dir, args.seed)
+    dataset = load_data(spec, data_dir, "float64", seed)
+    check_compatible(net, dataset, args.model)
+    split = getattr(dataset, args.split)
     if args.row >= split.X.shape[0]:
         raise ValueError(f"--row must be below {split.X.shape[0]}, the rows of the {args.split} "
-                         f"split of {args.data}, got {args.row}")
+                         f"split of {spec}, got {args.row}")
     label = int(split.y[args.row])
-    eta = args.eta or net.training_config.get("eta") or DEFAULT_ETA["sgd"]
+    eta = args.eta or net.training_config.get("eta") or SGD.default_eta
     return (net, split.X[args.row], label,
-            f"row {args.row} of the {args.split} split of {args.data} (label {label})", eta)
+            f"row {args.row} of the {args.split} split of {spec} (label {label})", eta)
 
 
 def run(args: argparse.Namespace) -> int:
     """``deltaprop explain``."""
     net, x, y, described, eta = example(args)
     trace = explain(net, x, y, eta=eta, path_weight=_weight(args.weight), max_checks=args.max_checks,
-                    seed=args.seed)
+                    seed=args.seed or 0)
     if args.json:
         print_json(trace.to_dict())
     else:

@@ -8,6 +8,7 @@ import os
 from typing import Any
 
 from deltaprop.cli._common import EXIT_OK, console, load_model, print_json
+from deltaprop.datasets.resolve import DataSource, resolve_data
 from deltaprop.network import Network
 
 #: Metadata keys shown in their own rows or tables; the others are listed as they are.
@@ -33,6 +34,13 @@ def layer_rows(net: Network) -> list[dict[str, Any]]:
              "parameters": n_in * n_out + n_out}
             for i, ((n_in, n_out), act) in enumerate(
                 zip(net.layer_shapes(), net.activation_names, strict=True))]
+
+
+def data_text(source: DataSource) -> str:
+    """The data a model is run on, in words: 'mnist in /data/mnist, split seed 0'."""
+    folder = "the default folder" if source.data_dir is None else source.data_dir
+    where = f" in {folder}" if source.spec.strip().lower() == "mnist" else ""
+    return f"{source.spec}{where}, split seed {source.seed}"
 
 
 def _key_value_table(title: str, rows: list[tuple[str, str]]) -> Any:
@@ -61,12 +69,14 @@ def run(args: argparse.Namespace) -> int:
     """``deltaprop info``."""
     net, meta = load_model(args.model)
     layers = layer_rows(net)
+    source = resolve_data(meta)  # what evaluate, explain and report run the model on by default
     if args.json:
         print_json({**meta, "path": args.model, "file_bytes": os.path.getsize(args.model),
-                    "parameters": net.num_parameters, "layers": layers})
+                    "parameters": net.num_parameters, "layers": layers, "data_used": source._asdict()})
         return EXIT_OK
     rows = [("sizes", " → ".join(map(str, net.sizes))), ("cost", net.cost_function.name),
             ("dtype", net.dtype.name), ("parameters", f"{net.num_parameters:,}"),
+            ("data used", data_text(source)),
             ("format version", str(meta.get("format_version"))),
             ("deltaprop version", str(meta.get("deltaprop_version")))]
     rows += [(key, json.dumps(value)) for key, value in sorted(meta.items()) if key not in SHOWN_KEYS]

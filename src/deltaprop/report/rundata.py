@@ -16,6 +16,7 @@ from typing import Any
 from deltaprop import io
 from deltaprop.datasets import Dataset, load_dataset
 from deltaprop.datasets.mnist import load_mnist
+from deltaprop.datasets.resolve import resolve_data, stored_spec
 from deltaprop.errors import DeltapropError
 from deltaprop.network import Network
 from deltaprop.recording import SNAPSHOT_FILE, Snapshots
@@ -88,16 +89,25 @@ def check_run_directory(path: str | os.PathLike[str]) -> Path:
     return folder
 
 
-def load_data(meta: dict[str, Any], config: dict[str, Any], dtype: str) -> Dataset:
-    """The run's data set from its model metadata (data_spec, data_seed, data_dir: the absolute
-    folder, which a sweep's trial also stores), else its config; MNIST is never downloaded."""
+def stored_data(meta: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """The run's stored data settings (data_spec, data_dir, data_seed): the model's metadata, where
+    it has them, else config.json's options (a sweep's trial keeps its space file's data_dir there
+    as written, maybe relative; its model holds the absolute one, which wins)."""
     options = config.get("options") or {}
-    spec = meta.get("data_spec") or options.get("data")
-    if not spec:
+    fallback = {"data_spec": options.get("data"), "data_dir": options.get("data_dir"),
+                "data_seed": options.get("seed")}
+    return {key: value if meta.get(key) in (None, "") else meta[key]
+            for key, value in fallback.items()}
+
+
+def load_data(meta: dict[str, Any], config: dict[str, Any], dtype: str) -> Dataset:
+    """The run's data set, found by ``resolve_data`` from ``stored_data``; MNIST is never
+    downloaded. Raises ValueError when neither names a data set."""
+    stored = stored_data(meta, config)
+    if stored_spec(stored) is None:
         raise ValueError("the model names no data set (no data_spec in its metadata)")
-    seed = int(meta.get("data_seed", options.get("seed", 0)) or 0)
-    data_dir = meta.get("data_dir") or options.get("data_dir")
-    if str(spec).strip().lower() == "mnist":
+    spec, data_dir, seed = resolve_data(stored)
+    if spec.strip().lower() == "mnist":
         return load_mnist(data_dir=data_dir, dtype=dtype, download=False)
     return load_dataset(spec, data_dir=data_dir, dtype=dtype, seed=seed)
 
