@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import BaseModel
 
 from deltaprop import io
 from deltaprop.checkpoint_schema import STATE_VERSION, validate_state
@@ -56,21 +55,17 @@ class Checkpoint:
     Args:
         directory: created when first saved to.
         extra: JSON-ready values stored in every checkpoint (the command line keeps its options there).
-        extra_schema: a pydantic model ``extra`` must follow, checked on save and on load, so that
-            what the caller stores is validated like the rest of the state.
     """
 
-    def __init__(self, directory: str | os.PathLike[str], extra: dict[str, Any] | None = None,
-                 extra_schema: type[BaseModel] | None = None) -> None:
+    def __init__(self, directory: str | os.PathLike[str], extra: dict[str, Any] | None = None) -> None:
         self.directory = Path(directory)
         self.extra = dict(extra or {})
-        self.extra_schema = extra_schema
 
     def save(self, trainer: Trainer) -> None:
         numbers, slots = trainer.state()
         state = {"version": STATE_VERSION, **numbers, "extra": self.extra}
         # never write what load would refuse
-        validate_state(state, list(trainer.net.sizes), sorted(slots), self.extra_schema)
+        validate_state(state, list(trainer.net.sizes), sorted(slots))
         path = checkpoint_file(self.directory)
         path.parent.mkdir(parents=True, exist_ok=True)
         io.save(trainer.net, path, extra_metadata={"checkpoint": state}, slots=slots)
@@ -84,8 +79,7 @@ class Checkpoint:
         return numbers, {"weights": net.weights, "biases": net.biases, "optimizer": saved.slots}
 
 
-def _check_state(path: Path, state: Any, meta: dict[str, Any],
-                 extra_schema: type[BaseModel] | None) -> dict[str, Any]:
+def _check_state(path: Path, state: Any, meta: dict[str, Any]) -> dict[str, Any]:
     """The training state of a checkpoint, checked against ``deltaprop.checkpoint_schema``."""
     if not isinstance(state, dict):
         raise ModelFormatError(f"{path}: not a checkpoint: its metadata has no 'checkpoint' object")
@@ -101,13 +95,12 @@ def _check_state(path: Path, state: Any, meta: dict[str, Any],
             f"resumes version {STATE_VERSION}; finish the run with the deltaprop that started it"
         ))
     try:
-        return validate_state(state, meta["sizes"], meta["slots"], extra_schema)
+        return validate_state(state, meta["sizes"], meta["slots"])
     except ValueError as error:
         raise ModelFormatError(shorten(f"{path}: {error}")) from None
 
 
-def load_checkpoint(directory: str | os.PathLike[str],
-                    extra_schema: type[BaseModel] | None = None) -> SavedCheckpoint:
+def load_checkpoint(directory: str | os.PathLike[str]) -> SavedCheckpoint:
     """The checkpoint in ``directory``.
 
     Raises:
@@ -119,5 +112,5 @@ def load_checkpoint(directory: str | os.PathLike[str],
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint to resume in {directory}: expected {path}")
     net, meta, slots = io.load_with_metadata(path)
-    state = _check_state(path, meta.get("checkpoint"), meta, extra_schema)
+    state = _check_state(path, meta.get("checkpoint"), meta)
     return SavedCheckpoint(net, state, slots, path)

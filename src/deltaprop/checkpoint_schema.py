@@ -23,7 +23,7 @@ import math
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from deltaprop.limits import MAX_LAYERS, short_list, short_repr
 from deltaprop.optimizers import OPTIMIZERS
@@ -252,11 +252,10 @@ def _check_generators(state: CheckpointState) -> None:
             raise ValueError(f"{field!r} is not a PCG64 state: {error}") from None
 
 
-def validate_state(state: Any, sizes: list[int] | None = None, slots: list[str] | None = None,
-                   extra_schema: type[BaseModel] | None = None) -> dict[str, Any]:
-    """``state`` checked against ``CheckpointState`` and, where given, the network's ``sizes``, the
-    optimizer ``slots`` stored with it, and the schema of what the caller keeps in its ``extra``
-    (e.g. the command line's options); returns ``state``.
+def validate_state(state: Any, sizes: list[int] | None = None,
+                   slots: list[str] | None = None) -> dict[str, Any]:
+    """``state`` checked against ``CheckpointState`` and, where given, the network's ``sizes`` and
+    the optimizer ``slots`` stored with it; returns ``state``.
 
     Raises:
         ValueError: one line naming the field, what was expected and what was found.
@@ -265,10 +264,5 @@ def validate_state(state: Any, sizes: list[int] | None = None, slots: list[str] 
         CheckpointState.model_validate(state, context={"sizes": sizes, "slots": slots})
     except ValidationError as error:
         raise ValueError(validation_message(error, "checkpoint state")) from None
-    if extra_schema is not None:
-        try:
-            extra_schema.model_validate(state["extra"])
-        except ValidationError as error:
-            raise ValueError(validation_message(error, "checkpoint state, 'extra'")) from None
     return state
 

@@ -106,16 +106,17 @@ class Network:
         classes: Sequence[Any] | None = None,
     ) -> None:
         initializer = INITIALIZERS.get_entry(init)
-        self._describe(sizes, activation, output_activation, cost, dtype, classes)
+        self._set_structure(sizes, activation, output_activation, cost, dtype, classes)
         self.init = init
         rng = np.random.default_rng(seed)
         layers = [initializer(rng, n_in, n_out) for n_in, n_out in self.layer_shapes()]
         self.weights = [w.astype(self.dtype) for w, _ in layers]
         self.biases = [b.astype(self.dtype) for _, b in layers]
 
-    def _describe(self, sizes: Sequence[int], activation: Any, output_activation: Any, cost: Any,
+    def _set_structure(self, sizes: Sequence[int], activation: Any, output_activation: Any, cost: Any,
                   dtype: Any, classes: Any = None) -> None:
-        """Check and set everything but the parameters (refusing a network larger than memory)."""
+        """Check and set sizes, dtype, cost, activations and classes: everything but the parameters
+        (refusing a network larger than memory)."""
         self.sizes = _check_sizes(sizes)
         self.dtype = check_dtype(dtype)
         check_allocation(f"a network with sizes {_shortened(self.sizes)}",
@@ -156,7 +157,7 @@ class Network:
                 raise ValueError(f"weights[{i}] must be a non-empty 2-D array, got shape {w.shape}")
         sizes = [weights[0].shape[1]] + [w.shape[0] for w in weights]  # checked again below
         net = cls.__new__(cls)  # no random parameters drawn only to be replaced
-        net._describe(sizes, activation, output_activation, cost, dtype, classes)
+        net._set_structure(sizes, activation, output_activation, cost, dtype, classes)
         net.weights = [as_parameter(f"weights[{i}]", w, (sizes[i + 1], sizes[i]), net.dtype)
                        for i, w in enumerate(weights)]
         net.biases = [as_parameter(f"biases[{i}]", b, (sizes[i + 1],), net.dtype)
