@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from deltaprop._validation import classes_of
-from deltaprop.errors import ModelFormatError, UnscaledInputWarning
+from deltaprop.errors import UnscaledInputWarning
 from deltaprop.history import History, epoch_line
 from deltaprop.monitoring import Monitor
 from deltaprop.network import Network
@@ -229,10 +229,7 @@ def _run_config(net: Network, config: TrainingConfig | None, optimizer: str | Op
                 f"{name}={value!r} differs from the checkpoint's {name}={stored.get(name)!r}; "
                 f"a resumed run keeps its original configuration"
             )
-    try:
-        return TrainingConfig(**stored)
-    except (TypeError, ValueError) as error:
-        raise ModelFormatError(f"the checkpoint's training configuration is invalid: {error}") from None
+    return TrainingConfig(**stored, checked=True)  # the checkpoint's schema checked it
 
 
 def _restore(trainer: Trainer, numbers: dict[str, Any], tensors: dict[str, Any]) -> None:

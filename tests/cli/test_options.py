@@ -1,28 +1,29 @@
-"""deltaprop train's training options come from the one table, deltaprop.options.TrainingConfig:
-every field is a flag whose help shows its default (and choices), and the parsed defaults are the
-table's, which are also fit's."""
+"""deltaprop train's training options come from the one table, deltaprop.options.OPTIONS: every
+option is a flag, parsed by its rule, whose help shows its default (and choices), and the parsed
+defaults are the table's, which are also fit's."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import inspect
 import re
 
 import pytest
 
 from deltaprop import cli, fit
-from deltaprop.cli import train, train_options
+from deltaprop._validation import OPTIONAL_POSITIVE_INT
+from deltaprop.cli import train_plan
 from deltaprop.options import DEFAULTS, OPTIONS
+from deltaprop.registry import Option
 
 from .support import assert_one_line_error, run
 
 
-def flag(option: dataclasses.Field) -> str:
-    return option.metadata["flag"] or "--" + option.name.replace("_", "-")
+def flag(option: Option) -> str:
+    return option.cli_flag
 
 
-def expected_default(option: dataclasses.Field) -> str:
+def expected_default(option: Option) -> str:
     value = option.default
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -50,20 +51,21 @@ def help_entries() -> dict[str, str]:
 @pytest.mark.parametrize("option", OPTIONS, ids=[option.name for option in OPTIONS])
 def test_every_option_is_in_the_help_with_its_default(option, help_entries) -> None:
     entry = help_entries[option.name]
-    if "(default:" in option.metadata["help"]:  # eta: its default depends on the optimizer
-        assert " ".join(option.metadata["help"].split()) in entry
+    if "(default:" in option.help:  # eta: its default depends on the optimizer
+        assert " ".join(option.help.split()) in entry
     else:
         assert f"(default: {expected_default(option)})" in entry, entry
-    for choice in option.metadata["choices"] or ():
+    for choice in option.rule.choices if option.rule.kind == "choice" else ():
         assert choice in entry
-    if option.metadata["check"] == "bool":
+    if option.rule.kind == "bool":
         assert flag(option).replace("--", "--no-", 1) in entry
 
 
 def test_parsed_defaults_are_the_table_defaults_and_fits() -> None:
     args = cli.build_parser().parse_args(["train"])
     assert {name: getattr(args, name) for name in DEFAULTS} == DEFAULTS
-    assert {name: train.defaults()[name] for name in DEFAULTS} == DEFAULTS
+    defaults = vars(train_plan.train_parser().parse_args([]))
+    assert {name: defaults[name] for name in DEFAULTS} == DEFAULTS
     parameters = inspect.signature(fit).parameters
     assert {name: parameters[name].default for name in DEFAULTS} == DEFAULTS
 
@@ -71,21 +73,16 @@ def test_parsed_defaults_are_the_table_defaults_and_fits() -> None:
 def test_the_training_options_are_exactly_the_table() -> None:
     args = cli.build_parser().parse_args(["train", "--early-stop", "3", "--no-shuffle",
                                           "--optimizer", "adam", "--beta-1", "0.5"])
-    options = train_options.training_options(args)
+    options = train_plan.training_config(args).as_dict()
     assert options.keys() == DEFAULTS.keys()
     assert options["early_stopping"] == 3 and options["shuffle"] is False
     assert options["optimizer"] == "adam" and options["beta_1"] == 0.5
 
 
 def test_a_new_field_of_the_table_becomes_a_flag() -> None:
-    extra = dataclasses.make_dataclass("Extra", [(
-        "warmup_epochs", "int | None",
-        dataclasses.field(default=None, metadata={"help": "epochs of warm-up", "check":
-                                                  "optional_positive_int", "flag": None,
-                                                  "metavar": "N", "choices": None}),
-    )])
+    extra = Option("warmup_epochs", None, OPTIONAL_POSITIVE_INT, "epochs of warm-up", metavar="N")
     parser = argparse.ArgumentParser()
-    train_options.add_training_option(parser, dataclasses.fields(extra)[0])
+    train_plan.add_training_option(parser, extra)
     assert parser.parse_args(["--warmup-epochs", "4"]).warmup_epochs == 4
     assert parser.parse_args([]).warmup_epochs is None
     assert "epochs of warm-up (default: none)" in " ".join(parser.format_help().split())
@@ -108,10 +105,12 @@ def test_every_train_option_shows_its_default_and_its_allowed_names() -> None:
     from deltaprop.costs import COSTS
     from deltaprop.network import INITIALIZERS
 
-    registries = {"activation": ACTIVATIONS, "output_activation": ACTIVATIONS, "cost": COSTS,
+    hidden = [name for name, activation in ACTIVATIONS.items() if activation.elementwise]
+    registries = {"activation": hidden, "output_activation": ACTIVATIONS, "cost": COSTS,
                   "init": INITIALIZERS}
     checked = set()
-    for dest, action in train.actions().items():
+    for action in train_plan.train_parser()._actions:
+        dest = action.dest
         if dest == "help" or not action.option_strings:
             continue
         text = " ".join((action.help or "").split())
@@ -130,9 +129,9 @@ def test_every_train_option_shows_its_default_and_its_allowed_names() -> None:
 
 @pytest.mark.parametrize(("argv", "eta"), [
     (["--cost", "quadratic"], 3.0), (["--cost", "cross-entropy"], 0.5), ([], 0.5),
-    (["--cost", "quadratic", "--optimizer", "adam"], None), (["--cost", "quadratic", "--eta", "1"], 1.0),
+    (["--cost", "quadratic", "--optimizer", "adam"], 0.001), (["--cost", "quadratic", "--eta", "1"], 1.0),
 ])
 def test_a_new_runs_eta_is_the_one_fit_would_choose(argv, eta) -> None:
     """The checks made before training (the weight-decay limit) see the η the run will use."""
     args = cli.build_parser().parse_args(["train", *argv])
-    assert train_options.training_options(args)["eta"] == eta
+    assert train_plan.training_config(args).eta == eta

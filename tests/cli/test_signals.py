@@ -8,7 +8,7 @@ import signal
 import pytest
 
 from deltaprop._signals import StopRequest
-from deltaprop.cli.signals import StopOnSignal
+from deltaprop.cli.train_run import StopOnSignal
 
 
 def test_train_stops_after_the_first_signal_and_at_once_on_the_second(capsys) -> None:

@@ -35,8 +35,9 @@ def test_train_writes_a_complete_run_directory(trained_run) -> None:
     assert config["network"]["sizes"] == [64, 30, 10]
     assert config["network"]["activations"] == ["sigmoid", "sigmoid"]
     assert config["network"]["cost"] == "cross_entropy"
-    assert config["options"]["eta"] is None and config["training"]["eta"] == 0.5
-    assert config["options"]["batch_size"] == 10 and config["training"]["optimizer"] == "sgd"
+    assert "eta" not in config["options"] and config["training"]["eta"] == 0.5
+    assert config["training"]["batch_size"] == 10 and config["training"]["optimizer"] == "sgd"
+    assert config["options"].keys().isdisjoint(config["training"])  # the configuration once
     assert config["dataset"]["image_shape"] == [8, 8]
     assert not (out.parent / "run.checkpoint").exists()  # the default checkpoint went at the end
     assert "epoch" in stdout and "val acc" in stdout  # the per-epoch table
@@ -147,7 +148,7 @@ ERROR_CASES = {
     "zero epochs": (["train", "--epochs", "0"], ["--epochs"]),
     "momentum 1": (["train", "--momentum", "1"], ["--momentum"]),
     "beta-2 1": (["train", "--beta-2", "1"], ["--beta-2"]),
-    "unknown optimizer": (["train", "--optimizer", "rmsprop"], ["--optimizer", "rmsprop"]),
+    "unknown optimizer": (["train", "--optimizer", "lbfgs"], ["--optimizer", "lbfgs"]),
     "nesterov without momentum": (["train", "--nesterov"], ["nesterov", "momentum"]),
     "schedule without validation": (["train", "--data", "{tiny}", "--schedule", "2"],
                                     ["validation"]),
@@ -210,6 +211,18 @@ def test_diverged_training_exits_2_and_leaves_nothing(tmp_path, capsys, monkeypa
     monkeypatch.setattr(deltaprop.cli.train, "run_training", diverged)
     code, stdout, stderr = run(capsys, "train", "--out", tmp_path / "run", "--quiet")
     assert_one_line_error(code, stdout, stderr, "diverged", "smaller eta")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_diverging_run_names_each_suspect_once(tmp_path, capsys) -> None:
+    """The library's advice, in flags, once: not followed by the command line's own."""
+    code, out, err = run(capsys, "train", "--activation", "linear", "--output-activation", "linear",
+                         "--cost", "quadratic", "--eta", "10", "--lmbda", "0.1", "--l1", "0.1",
+                         "--epochs", "2", "--quiet", "--no-plots", "--out", tmp_path / "run")
+    assert_one_line_error(code, out, err, "diverged", "a smaller --eta (now 10), or a smaller --lmbda "
+                          "(now 0.1), or a smaller --l1 (now 0.1)")
+    for suspect in ("eta", "lmbda", "l1"):
+        assert err.count(f"smaller --{suspect} ") == 1 and f"smaller {suspect} " not in err
     assert list(tmp_path.iterdir()) == []
 
 

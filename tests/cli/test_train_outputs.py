@@ -21,9 +21,9 @@ from deltaprop import checkpoint as checkpoint_module
 from deltaprop import io as model_io
 from deltaprop.checkpoint import load_checkpoint
 from deltaprop.cli._common import MAX_MESSAGE
-from deltaprop.cli.checkpoints import MARKER
-from deltaprop.cli.signals import StopOnSignal
-from deltaprop.cli.train_checks import check_regularization, decay_limit, diverged_hint
+from deltaprop.cli.train import diverged_hint
+from deltaprop.cli.train_plan import MARKER, check_regularization, decay_limit
+from deltaprop.cli.train_run import StopOnSignal
 from deltaprop.errors import TrainingDivergedError
 from deltaprop.limits import shorten_middle
 from deltaprop.network import Network
@@ -298,6 +298,6 @@ def test_regularization_checks_name_the_option_and_the_bound():
         check_regularization(TrainingConfig(lmbda=1e200, optimizer="adam"), 1000, net)
     with pytest.raises(ValueError, match="--l1 1e\\+30 .* overflows float32"):
         check_regularization(TrainingConfig(l1=1e30), 1000, Network([4, 2], dtype="float32"))
-    hint = diverged_hint(TrainingDivergedError("diverged; try a smaller eta (now 0.5)"),
-                         TrainingConfig(lmbda=3.0))
+    hint = diverged_hint(TrainingDivergedError("diverged; try a smaller eta (now 0.5), or a smaller "
+                                               "lmbda (now 3)"))
     assert str(hint) == "diverged; try a smaller --eta (now 0.5), or a smaller --lmbda (now 3)"

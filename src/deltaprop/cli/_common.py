@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import errno
 import json
-import math
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -20,6 +19,7 @@ import numpy as np
 
 from deltaprop import io
 from deltaprop._files import jsonable
+from deltaprop._validation import FRACTION, NONNEGATIVE, NONNEGATIVE_INT, POSITIVE, POSITIVE_INT, Rule
 from deltaprop.activations import ACTIVATIONS
 from deltaprop.costs import COSTS
 from deltaprop.datasets import Dataset, load_dataset
@@ -54,39 +54,24 @@ class Parser(argparse.ArgumentParser):
 # -- argument types --------------------------------------------------------------------------------
 
 
-def _number(text: str, check: Callable[[float], bool], wanted: str, kind: type = float) -> Any:
-    try:
-        value = kind(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
-    if not (math.isfinite(value) and check(value)):
-        raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
-    return value
+def rule_type(rule: Rule) -> Callable[[str], Any]:
+    """An argparse type: ``rule.parse``, the one check of such values, its ValueError raised as the
+    ``argparse.ArgumentTypeError`` whose message argparse shows ("expected an integer >= 1, got '0'")."""
+
+    def parse(text: str) -> Any:
+        try:
+            return rule.parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
 
 
-def positive_int(text: str) -> int:
-    """An integer >= 1."""
-    return _number(text, lambda v: v >= 1, "an integer >= 1", int)
-
-
-def nonnegative_int(text: str) -> int:
-    """An integer >= 0."""
-    return _number(text, lambda v: v >= 0, "an integer >= 0", int)
-
-
-def positive_float(text: str) -> float:
-    """A finite number > 0."""
-    return _number(text, lambda v: v > 0, "a number > 0")
-
-
-def nonnegative_float(text: str) -> float:
-    """A finite number >= 0."""
-    return _number(text, lambda v: v >= 0, "a number >= 0")
-
-
-def fraction(text: str) -> float:
-    """A number in [0, 1)."""
-    return _number(text, lambda v: 0 <= v < 1, "a number in [0, 1)")
+positive_int = rule_type(POSITIVE_INT)
+nonnegative_int = rule_type(NONNEGATIVE_INT)
+positive_float = rule_type(POSITIVE)
+nonnegative_float = rule_type(NONNEGATIVE)
+fraction = rule_type(FRACTION)
 
 
 def _size_list(text: str, allow_empty: bool = False) -> list[int]:
@@ -143,10 +128,27 @@ def one_of(names: Mapping[str, Any] | tuple[str, ...]) -> str:
 
 def add_network_options(parser: Any, cost: str = DEFAULT_COST) -> None:
     """--activation, --output-activation, --cost: shared by train, gradcheck and explain (whose
-    fresh networks default to chapter 2's quadratic ``cost``)."""
-    parser.add_argument("--activation", type=name_in("activation", ACTIVATIONS),
-                        default=DEFAULT_ACTIVATION,
-                        help=f"activation of the hidden layers: {one_of(ACTIVATIONS)} "
+    fresh networks default to chapter 2's quadratic ``cost``). --activation takes only the
+    elementwise activations (read when parsing, so those registered later count); one that couples
+    the units, like softmax, is refused in one line pointing at --output-activation."""
+
+    def hidden() -> tuple[str, ...]:
+        return tuple(sorted(name for name, act in ACTIVATIONS.items() if act.elementwise))
+
+    def hidden_activation(text: str) -> str:
+        name = text.strip().replace("-", "_")
+        if name in ACTIVATIONS and not ACTIVATIONS[name].elementwise:
+            raise argparse.ArgumentTypeError(
+                f"{name} couples the units of a layer (each output depends on all of them), so it "
+                f"is only for the output layer: use --output-activation {name}; hidden layers take "
+                f"{one_of(hidden())}")
+        if name not in ACTIVATIONS:
+            raise argparse.ArgumentTypeError(
+                f"unknown activation {text!r}; expected one of {', '.join(hidden())}")
+        return name
+
+    parser.add_argument("--activation", type=hidden_activation, default=DEFAULT_ACTIVATION,
+                        help=f"activation of the hidden layers: {one_of(hidden())} "
                              f"(default: {DEFAULT_ACTIVATION})")
     parser.add_argument("--output-activation", type=name_in("activation", ACTIVATIONS), default=None,
                         help=f"activation of the output layer: {one_of(ACTIVATIONS)} (default: "

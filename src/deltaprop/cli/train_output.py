@@ -1,14 +1,12 @@
 """What ``deltaprop train`` prints and writes: the per-epoch table, the summary, the run directory.
 
-A run directory holds ``model.safetensors`` (with enough metadata for evaluate and predict),
-``history.json``, ``config.json`` (options, data set, network, training configuration) and, unless
-``--no-plots``, the PNG plots.
+A run directory holds ``model.safetensors`` (with enough metadata for evaluate and predict, and the
+training configuration), ``history.json``, ``config.json`` (the command's other options, the data set,
+the network, the training configuration once) and, unless ``--no-plots``, the PNG plots.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +18,7 @@ from deltaprop import io, plots
 from deltaprop._files import jsonable, write_json
 from deltaprop._version import __version__
 from deltaprop.cli._common import class_names, console, percent
+from deltaprop.cli.train_plan import RunPlan
 from deltaprop.datasets import Dataset, Split
 from deltaprop.history import History
 from deltaprop.network import Network
@@ -34,6 +33,8 @@ PLOT_FILES = {
     "confusion_matrix": "confusion_matrix.png",
     "weights": "first_layer_weights.png",
 }
+#: What a run directory may hold: the names ``write_run`` writes.
+RUN_FILE_NAMES = (MODEL_FILE, HISTORY_FILE, CONFIG_FILE, SNAPSHOT_FILE, *PLOT_FILES.values())
 
 
 class EpochTable:
@@ -104,12 +105,12 @@ def summary(history: History, seconds: float, dataset: Dataset, net: Network,
     }
 
 
-def run_config(args: argparse.Namespace, dataset: Dataset, net: Network) -> dict[str, Any]:
-    """config.json: the command's options, the data set, the network and the training config."""
-    options = {key: value for key, value in vars(args).items() if key != "handler"}
+def run_config(plan: RunPlan, dataset: Dataset, net: Network) -> dict[str, Any]:
+    """config.json: the command's options but the training ones, the data set, the network and the
+    training configuration."""
     return {
         "command": "train",
-        "options": options,
+        "options": plan.options(),
         "dataset": {
             "name": dataset.name,
             "n_features": dataset.n_features,
@@ -132,28 +133,28 @@ def run_config(args: argparse.Namespace, dataset: Dataset, net: Network) -> dict
     }
 
 
-def data_folder(spec: str, data_dir: str | None) -> str | None:
+def data_folder(plan: RunPlan) -> str | None:
     """The absolute folder a data set came from: MNIST's (``--data-dir``, else the default one),
     an ``idx:DIR`` spec's DIR; None for the digits and for single files."""
     from deltaprop.datasets import default_data_dir
 
-    keyword = spec.strip().lower()
+    keyword = plan.data.strip().lower()
     if keyword == "mnist":
-        return os.path.abspath(data_dir if data_dir is not None else default_data_dir())
-    if keyword.startswith("idx:") and spec.strip()[4:]:
-        return os.path.abspath(os.path.expanduser(spec.strip()[4:]))
+        return str(plan.data_dir or default_data_dir().absolute())
+    if keyword.startswith("idx:") and plan.data.strip()[4:]:
+        return plan.data.strip()[4:]  # absolute in the plan
     return None
 
 
-def model_metadata(args: argparse.Namespace, dataset: Dataset, summary: dict[str, Any]) -> dict:
+def model_metadata(plan: RunPlan, dataset: Dataset, summary: dict[str, Any]) -> dict:
     """Extra metadata saved with the model: enough for evaluate and predict to find their way,
     the data set's folder (``data_dir``) included, absolute, so that ``evaluate MODEL`` finds the
     same data from anywhere."""
     return jsonable({
         "dataset": dataset.name,
-        "data_spec": args.data,
-        "data_dir": data_folder(args.data, args.data_dir),
-        "data_seed": args.seed,
+        "data_spec": plan.data,
+        "data_dir": data_folder(plan),
+        "data_seed": plan.config.seed,
         "n_classes": dataset.n_classes,
         "image_shape": list(dataset.image_shape) if dataset.image_shape else None,
         "test_accuracy": summary["test_accuracy"],
@@ -214,7 +215,7 @@ def plot_writers(folder: Path, dataset: Dataset, net: Network, history: History,
     return writers
 
 
-def write_run(folder: Path, args: argparse.Namespace, dataset: Dataset, net: Network,
+def write_run(folder: Path, plan: RunPlan, dataset: Dataset, net: Network,
               history: History, summary: dict[str, Any],
               before_each: Callable[[str], None] = lambda name: None) -> list[str]:
     """Write the model, history, config, the report's snapshots (``snapshots.npz``, when ``history``
@@ -224,14 +225,14 @@ def write_run(folder: Path, args: argparse.Namespace, dataset: Dataset, net: Net
     """
     writers: list[tuple[str, Callable[[], object]]] = [
         (MODEL_FILE, lambda: io.save(net, folder / MODEL_FILE,
-                                     extra_metadata=model_metadata(args, dataset, summary))),
+                                     extra_metadata=model_metadata(plan, dataset, summary))),
         (HISTORY_FILE, lambda: write_json(folder / HISTORY_FILE, history.as_dict())),
-        (CONFIG_FILE, lambda: write_json(folder / CONFIG_FILE, run_config(args, dataset, net))),
+        (CONFIG_FILE, lambda: write_json(folder / CONFIG_FILE, run_config(plan, dataset, net))),
     ]
     snapshots = history.snapshots if isinstance(history, RecordedHistory) else None
     if snapshots is not None and snapshots.epochs:  # the report's histograms (deltaprop report)
         writers.append((SNAPSHOT_FILE, lambda: snapshots.save(folder / SNAPSHOT_FILE)))
-    if not args.no_plots:
+    if not plan.no_plots:
         writers += plot_writers(folder, dataset, net, history, summary)
     for name, write in writers:
         before_each(name)
