@@ -1,5 +1,5 @@
-"""ONNX export: onnxruntime runs the exported graph and gets feedforward's outputs, for every activation
-as hidden and output layer and both dtypes; names, shapes, metadata, errors and file writing."""
+"""ONNX export: onnxruntime runs the exported graph and gets feedforward's outputs, for every registered
+activation as hidden and output layer and both dtypes; names, shapes, metadata, errors and file writing."""
 
 from __future__ import annotations
 
@@ -15,15 +15,16 @@ pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 import onnx  # noqa: E402
-from helpers import HIDDEN, OUTPUTS  # noqa: E402
 
 import deltaprop  # noqa: E402
 import deltaprop.onnx as dponnx  # noqa: E402
 from deltaprop import Activation, Network  # noqa: E402
-from deltaprop.activations import LeakyReLU, ReLU  # noqa: E402
+from deltaprop.activations import ACTIVATIONS, LeakyReLU, ReLU  # noqa: E402
 from deltaprop.errors import ModelFormatError  # noqa: E402
 
 TOLERANCE = {"float64": 1e-12, "float32": 1e-6}
+OUTPUTS = list(ACTIVATIONS)  # every registered activation brings its ONNX form
+HIDDEN = [name for name in OUTPUTS if ACTIVATIONS[name].elementwise]
 
 
 def run(proto: onnx.ModelProto, X: np.ndarray, input_name: str = "input") -> np.ndarray:
@@ -93,6 +94,32 @@ def test_graph_structure_names_shapes_and_dtypes(dtype):
     assert proto.opset_import[0].version == dponnx.DEFAULT_OPSET
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_softplus_is_one_softplus_node(dtype):
+    net = Network([3, 5, 4, 2], activation="softplus", output_activation="softplus", cost="quadratic",
+                  seed=1, dtype=dtype)
+    proto = dponnx.to_onnx(net)
+    assert [node.op_type for node in proto.graph.node] == ["Gemm", "Softplus"] * 3
+    X = inputs(net, 40) * 20  # both tails: ln(1 + e^z) ≈ e^z and ≈ z
+    assert_matches(net, proto, X)
+
+
+class Softsign(Activation):
+    """σ(z) = z / (1 + |z|): a custom activation that declares its ONNX operator."""
+
+    onnx_operator = ("Softsign", {})
+
+    def __init__(self) -> None:
+        super().__init__("softsign", lambda z: z / (1 + np.abs(z)), lambda z, a: (1 - np.abs(a)) ** 2)
+
+
+def test_a_custom_activation_that_declares_its_operator_is_exported():
+    net = Network([3, 4, 2], activation=Softsign(), output_activation="linear", cost="quadratic", seed=0)
+    proto = dponnx.to_onnx(net)
+    assert [node.op_type for node in proto.graph.node] == ["Gemm", "Softsign", "Gemm"]
+    assert_matches(net, proto, inputs(net, 6))
+
+
 def test_linear_layers_add_no_node():
     net = Network([3, 4, 2], activation="linear", output_activation="linear", cost="quadratic", seed=0)
     assert [node.op_type for node in dponnx.to_onnx(net).graph.node] == ["Gemm", "Gemm"]
@@ -158,7 +185,7 @@ def test_models_without_a_network_are_refused():
 
 def test_custom_activations_are_refused_by_name():
     swish = Activation("swish", lambda z: z / (1 + np.exp(-z)), lambda z, a: np.ones_like(z))
-    with pytest.raises(ValueError, match="'swish' of layer 1 has no ONNX form"):
+    with pytest.raises(ValueError, match="'swish' of layer 1 has no ONNX form.*: sigmoid, .*softplus"):
         dponnx.to_onnx(Network([3, 4, 2], activation=swish, output_activation="linear",
                                          cost="quadratic", seed=0))
 

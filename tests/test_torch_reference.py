@@ -18,6 +18,7 @@ import torch
 from helpers import HIDDEN, PAIRINGS
 
 from deltaprop import Network
+from deltaprop.activations import ACTIVATIONS
 
 TORCH_ACTIVATIONS = {
     "sigmoid": torch.sigmoid,
@@ -26,7 +27,11 @@ TORCH_ACTIVATIONS = {
     "leaky_relu": lambda z: torch.nn.functional.leaky_relu(z, negative_slope=0.01),
     "linear": lambda z: z,  # the identity
     "softmax": lambda z: torch.softmax(z, dim=1),
+    "softplus": torch.nn.functional.softplus,  # ln(1 + e^z); z itself above its threshold 20
 }
+HIDDEN_ACTIVATIONS = [name for name, act in ACTIVATIONS.items() if act.elementwise]
+"""Every registered elementwise activation, in registration order (HIDDEN's, then softplus): each
+needs its torch twin above."""
 
 # Hidden widths for 1..4 hidden layers; (input, output) widths vary with the case.
 DEPTHS = {
@@ -169,15 +174,33 @@ def test_gradients_match_autograd(depth, output, cost):
     check_against_torch(net, cost, X, targets(cost, m, n_out, rng))
 
 
-@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("hidden", HIDDEN_ACTIVATIONS)
 @pytest.mark.parametrize(("output", "cost"), PAIRINGS, ids=[f"{o}-{c}" for o, c in PAIRINGS])
 def test_every_hidden_activation_matches_autograd(hidden, output, cost):
     sizes = [4, 6, 5, 3]
-    rng = np.random.default_rng(HIDDEN.index(hidden) * 31 + PAIRINGS.index((output, cost)))
+    rng = np.random.default_rng(HIDDEN_ACTIVATIONS.index(hidden) * 31 + PAIRINGS.index((output, cost)))
     net = Network(sizes, activation=hidden, output_activation=output, cost=cost,
-                  seed=HIDDEN.index(hidden))
+                  seed=HIDDEN_ACTIVATIONS.index(hidden))
     X = rng.normal(size=(8, sizes[0]))
     check_against_torch(net, cost, X, targets(cost, 8, sizes[-1], rng))
+
+
+@pytest.mark.parametrize(("output", "cost"), [("softplus", "quadratic"), ("softmax", "log_likelihood"),
+                                              ("sigmoid", "cross_entropy")])
+def test_softplus_gradient_equals_autograd_to_1e_10(output, cost):
+    """Network.gradient through softplus layers (and a softplus output) against autograd of
+    torch.nn.functional.softplus, 1e-10 relative in float64; |z| stays below torch's threshold 20."""
+    rng = np.random.default_rng(17)
+    sizes = [5, 8, 6, 4]
+    net = Network(sizes, activation=["softplus", "softplus", output], cost=cost, seed=6)
+    X = rng.normal(size=(13, sizes[0])) * 3
+    Y = targets(cost, 13, sizes[-1], rng)
+    _, _, t_nabla_b, t_nabla_w = torch_gradients(net, cost, X, Y)
+    X_checked, Y_checked = net.check_XY(X, Y)
+    nabla_b, nabla_w = net.gradient(X_checked, Y_checked)
+    for i in range(net.num_layers):
+        assert_close(nabla_w[i], t_nabla_w[i], f"nabla_w[{i}]", rel_tol=1e-10)
+        assert_close(nabla_b[i], t_nabla_b[i], f"nabla_b[{i}]", rel_tol=1e-10)
 
 
 @pytest.mark.parametrize("output", ["sigmoid", "softmax"])

@@ -9,12 +9,14 @@ Each activation is one small object that owns two kernels, both writing into arr
   shape.
 
 and, for reading and testing, the plain forms ``σ(z)`` (calling the object) and ``derivative(z, a)``.
-The tests hold every in-place kernel equal to its plain formula.
+The tests hold every in-place kernel equal to its plain formula. ``onnx_operator`` names σ's ONNX
+operator, as plain data (this module imports no onnx).
 
-The four equations of backpropagation hold for any activation (Nielsen, ch. 2), so the table is open:
-``register_activation(Activation("name", function, derivative))`` adds one that every network can
-then name, or subclass ``Activation`` and override the kernels. Activations are plain objects of
-module-level classes, so networks that use them pickle.
+The four equations of backpropagation hold for any activation (Nielsen, ch. 2), so the registry
+``ACTIVATIONS`` is open: ``register_activation(Activation("name", function, derivative))`` adds one that
+every network, the command line, the model files and the sweep can then name, or subclass
+``Activation`` and override the kernels. Activations are plain objects of module-level classes, so
+networks that use them pickle.
 
 softmax couples the units of a layer, so it has no elementwise σ'. It provides the Jacobian-vector
 product instead and may only be used in the output layer.
@@ -27,9 +29,13 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy.special import expit
 
+from deltaprop.registry import Registry
+
 Array = np.ndarray
 Function = Callable[[Array], Array]
 Derivative = Callable[[Array, Array], Array]
+OnnxOperator = tuple[str, dict[str, int | float]]
+"""An ONNX operator of one input and one output, and its attributes: ("LeakyRelu", {"alpha": 0.01})."""
 
 SATURATION_FRACTION = 0.01
 """A sigmoid or tanh unit counts as saturated where σ'(z) is below this fraction of its maximum."""
@@ -54,14 +60,14 @@ class Activation:
     builds them from ``function`` and ``derivative`` (allocating their results).
     """
 
-    def __init__(
-        self,
-        name: str,
-        function: Function | None = None,
-        derivative: Derivative | None = None,
-        jvp: Callable[[Array, Array], Array] | None = None,
-        outputs_probabilities: bool = False,
-    ) -> None:
+    onnx_operator: OnnxOperator | None = None
+    """The ONNX operator computing σ on z of shape (m, n), ("Identity", {}) adding no node; None: no
+    ONNX form. Only the class that declares it is exported (a subclass's kernels may differ). Float
+    attributes are float32 in ONNX (the export writes LeakyRelu's alpha exactly in float64)."""
+
+    def __init__(self, name: str, function: Function | None = None,
+                 derivative: Derivative | None = None, jvp: Callable[[Array, Array], Array] | None = None,
+                 outputs_probabilities: bool = False) -> None:
         self.name = name
         self._function = function
         self._derivative = derivative
@@ -121,6 +127,8 @@ class Activation:
 class Sigmoid(Activation):
     """σ(z) = 1 / (1 + e^(−z)); σ'(z) = σ(z)(1 − σ(z))."""
 
+    onnx_operator = ("Sigmoid", {})
+
     def __init__(self) -> None:
         super().__init__("sigmoid", outputs_probabilities=True)
 
@@ -137,7 +145,7 @@ class Sigmoid(Activation):
         return a * (1.0 - a)
 
     def log_outputs(self, z: Array, a: Array) -> tuple[Array, Array]:
-        return -softplus(-z), -softplus(z)  # ln σ(z), and ln(1 − σ(z)) = ln σ(−z)
+        return -np.logaddexp(0.0, -z), -np.logaddexp(0.0, z)  # ln σ(z) = −ln(1 + e^(−z)), ln σ(−z)
 
     def multiply_derivative(self, z: Array, a: Array, delta: Array, scratch: Array) -> None:
         np.subtract(1.0, a, out=scratch)
@@ -151,6 +159,8 @@ class Sigmoid(Activation):
 
 class Tanh(Activation):
     """tanh(z); σ'(z) = 1 − tanh²(z)."""
+
+    onnx_operator = ("Tanh", {})
 
     def __init__(self) -> None:
         super().__init__("tanh")
@@ -173,6 +183,8 @@ class Tanh(Activation):
 
 class ReLU(Activation):
     """max(z, 0); σ'(z) = 1 where z > 0, else 0."""
+
+    onnx_operator = ("Relu", {})
 
     def __init__(self) -> None:
         super().__init__("relu")
@@ -215,9 +227,15 @@ class LeakyReLU(Activation):
         np.add(scratch, scratch.dtype.type(self.slope), out=scratch)
         np.multiply(delta, scratch, out=delta)
 
+    @property
+    def onnx_operator(self) -> OnnxOperator:  # type: ignore[override]
+        return "LeakyRelu", {"alpha": float(self.slope)}
+
 
 class Linear(Activation):
     """The identity: a = z, σ' = 1."""
+
+    onnx_operator = ("Identity", {})
 
     def __init__(self) -> None:
         super().__init__("linear")
@@ -237,6 +255,8 @@ class Linear(Activation):
 class Softmax(Activation):
     """a_j = e^(z_j) / Σ_k e^(z_k) over each row; couples the units, so output layer only."""
 
+    onnx_operator = ("Softmax", {"axis": 1})  # each row, from opset 13 on
+
     def __init__(self) -> None:
         super().__init__("softmax", jvp=_softmax_jvp, outputs_probabilities=True)
 
@@ -253,9 +273,29 @@ class Softmax(Activation):
         return log_softmax(z), log_one_minus_softmax(z)
 
 
-def softplus(z: Array) -> Array:
-    """ln(1 + e^z), without overflow."""
-    return np.logaddexp(0.0, z)
+class Softplus(Activation):
+    """σ(z) = ln(1 + e^z), a smooth ReLU; σ'(z) = 1 / (1 + e^(−z)), the logistic function. Like ReLU
+    it fades only for z < 0, so its saturation counts dead units (σ'(z) < 1% on every row)."""
+
+    onnx_operator = ("Softplus", {})
+
+    def __init__(self) -> None:
+        super().__init__("softplus")
+
+    def forward(self, z: Array, out: Array) -> Array:
+        # σ(z) = ln(1 + e^z) = ln(e^0 + e^z): logaddexp never overflows, and keeps e^z's digits for z ≪ 0
+        return np.logaddexp(0.0, z, out=out)
+
+    def derivative(self, z: Array, a: Array) -> Array:
+        return expit(z)
+
+    def multiply_derivative(self, z: Array, a: Array, delta: Array, scratch: Array) -> None:
+        expit(z, out=scratch)  # σ'(z) = 1 / (1 + e^(−z))
+        np.multiply(delta, scratch, out=delta)
+
+    def saturation(self, z: Array, a: Array) -> float:
+        """The fraction of dead units: σ'(z) below 1% of its maximum 1 on every row."""
+        return float(np.mean(np.all(expit(z) < SATURATION_FRACTION, axis=0)))
 
 
 def _max_and_log_sum(z: Array, axis: int) -> tuple[Array, Array]:
@@ -290,38 +330,32 @@ def _softmax_jvp(a: Array, v: Array) -> Array:
     return a * (v - np.sum(a * v, axis=1, keepdims=True))
 
 
-ACTIVATIONS: dict[str, Activation] = {}
+ACTIVATIONS: Registry[Activation] = Registry("activation")
+"""Every activation a network, the command line, a model file or a sweep can name, by its name."""
 
 
 def register_activation(activation: Activation) -> Activation:
-    """Add an activation to the table so that networks can name it; returns it unchanged."""
+    """Add (or replace) an activation under its name, an identifier; returns it unchanged."""
     if not isinstance(activation, Activation):
         raise TypeError(f"activation must be an Activation, got {type(activation).__name__}")
-    if not isinstance(activation.name, str) or not activation.name:
-        raise ValueError(f"activation needs a non-empty name, got {activation.name!r}")
     if activation.elementwise and activation._derivative is None and (
         type(activation).derivative is Activation.derivative
     ):
         raise ValueError(f"activation {activation.name!r} needs a derivative or a jvp")
-    ACTIVATIONS[activation.name] = activation
-    return activation
+    return ACTIVATIONS.register(activation.name, activation)
 
 
 def get_activation(spec: str | Activation) -> Activation:
-    """The activation named ``spec`` (or ``spec`` itself when it already is one)."""
+    """The activation named ``spec`` (hyphens read as underscores), or ``spec`` itself when it
+    already is one. An unknown name is a ValueError listing the names and the closest one."""
     if isinstance(spec, Activation):
         return spec
     if not isinstance(spec, str):
         raise TypeError(f"activation must be a name or an Activation, got {type(spec).__name__}")
-    try:
-        return ACTIVATIONS[spec]
-    except KeyError:
-        raise ValueError(
-            f"unknown activation {spec!r}; expected one of {sorted(ACTIVATIONS)}"
-        ) from None
+    return ACTIVATIONS.get_entry(spec)
 
 
-for _activation in (Sigmoid(), Tanh(), ReLU(), LeakyReLU(), Linear(), Softmax()):
+for _activation in (Sigmoid(), Tanh(), ReLU(), LeakyReLU(), Linear(), Softmax(), Softplus()):
     register_activation(_activation)
 
 

@@ -10,21 +10,24 @@ number of rows) and one output, ``output``, of shape ``["batch", sizes[-1]]``, b
 dtype (float32 or float64), and computes ``Network.feedforward``. Layer i (0-based) is one
 ``Gemm(a, layers.{i}.weight, layers.{i}.bias, transB=1)`` (the weights keep deltaprop's and PyTorch's
 (n_out, n_in) layout and dtype, stored as initializers under the model file's tensor names) followed by
-its activation:
+its activation's node: the ONNX operator the activation declares (``Activation.onnx_operator``), so
+that a new activation class brings its ONNX form with it. The built-in ones declare
 
     sigmoid     Sigmoid
     tanh        Tanh
     relu        Relu
-    linear      none (the Gemm's output is the layer's)
+    softplus    Softplus
     softmax     Softmax(axis=1)
-    leaky_relu  float32: LeakyRelu(alpha=slope); float64: Where(Greater(z, 0), z, Mul(z, slope)) with the
-                slope a float64 initializer, as LeakyRelu's ``alpha`` attribute is a float32 and would
-                round the slope (0.01 by 2.2e-10, so each negative output by 2.2e-10 · |z|)
+    linear      Identity, which adds no node (the Gemm's output is the layer's)
+    leaky_relu  LeakyRelu(alpha=slope), written in float64 as Where(Greater(z, 0), z, Mul(z, slope))
+                with the slope a float64 initializer, as LeakyRelu's ``alpha`` attribute is a float32
+                and would round the slope (0.01 by 2.2e-10, so each negative output by 2.2e-10 · |z|)
 
 Every op has a float64 kernel in onnxruntime's CPU provider (the tests run them all in both dtypes).
-The export covers deltaprop's built-in activations; an activation of another class (a custom one, even
-under a built-in name) raises ValueError naming it. Only the network is exported: a scikit-learn-style
-estimator's ``network_`` gives the class probabilities or regression outputs, not class labels.
+An activation that declares no operator (a custom one), or whose class inherits the declaration of
+another (a subclass of a built-in one, whose kernels may differ), raises ValueError naming it. Only
+the network is exported: a scikit-learn-style estimator's ``network_`` gives the class probabilities or
+regression outputs, not class labels.
 
 ``onnx`` is imported only when exporting, so ``import deltaprop`` works without it (install it with
 ``pip install 'deltaprop[onnx]'``).
@@ -41,7 +44,7 @@ import numpy as np
 
 from deltaprop._files import atomic_write
 from deltaprop._version import __version__
-from deltaprop.activations import Activation, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from deltaprop.activations import ACTIVATIONS, Activation, OnnxOperator
 from deltaprop.io import load
 from deltaprop.network import Network
 
@@ -60,14 +63,6 @@ MAX_PROTO_BYTES = 2**31 - 2**24
 """A ModelProto is one protobuf message, which cannot reach 2 GiB; keep a margin for the graph."""
 
 INSTALL_HINT = "ONNX export needs the onnx package: pip install 'deltaprop[onnx]'"
-
-BUILTIN_ACTIVATIONS: dict[str, type[Activation]] = {
-    "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU, "linear": Linear,
-    "softmax": Softmax,
-}
-"""The activations with an ONNX form: name -> the class of deltaprop's own instance."""
-
-_SIMPLE_OPS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
 
 PathLike = str | os.PathLike[str]
 
@@ -106,21 +101,33 @@ def network_of(model: Any) -> Network:
     )
 
 
-def _check_activations(net: Network) -> None:
-    """Raise ValueError unless every layer's activation is one of deltaprop's built-in ones."""
+def _declaring_class(act: Activation) -> type:
+    """The class whose ``onnx_operator`` ``act`` has (``Activation`` itself when none declares one)."""
+    return next(cls for cls in type(act).__mro__ if "onnx_operator" in vars(cls))
+
+
+def _onnx_operators(net: Network) -> list[OnnxOperator]:
+    """The ONNX operator of each layer's activation (see ``Activation.onnx_operator``).
+
+    Raises:
+        ValueError: an activation declares none, or inherits the declaration of another class.
+    """
+    operators = []
     for layer, act in enumerate(net.activations, start=1):
-        name = getattr(act, "name", None)
-        builtin = BUILTIN_ACTIVATIONS.get(name) if isinstance(name, str) else None
-        if builtin is None:
+        operator = act.onnx_operator
+        if operator is None:
+            exportable = [name for name, known in ACTIVATIONS.items()
+                          if known.onnx_operator is not None and _declaring_class(known) is type(known)]
+            raise ValueError(f"activation {act.name!r} of layer {layer} has no ONNX form; the export "
+                             f"supports the activations that declare one: {', '.join(exportable)}")
+        owner = _declaring_class(act)
+        if owner is not type(act):
             raise ValueError(
-                f"activation {name!r} of layer {layer} has no ONNX form; the export supports "
-                f"deltaprop's built-in activations {sorted(BUILTIN_ACTIVATIONS)}"
+                f"activation {act.name!r} of layer {layer} is a custom {type(act).__name__}, not "
+                f"{owner.__name__}: its function may differ, so it has no ONNX form"
             )
-        if type(act) is not builtin:
-            raise ValueError(
-                f"activation {name!r} of layer {layer} is a custom {type(act).__name__}, not "
-                f"deltaprop's {builtin.__name__}: its function may differ, so it has no ONNX form"
-            )
+        operators.append(operator)
+    return operators
 
 
 def _check_options(opset: Any, input_name: Any, output_name: Any, reserved: set[str], latest: int) -> int:
@@ -142,18 +149,21 @@ def _check_options(opset: Any, input_name: Any, output_name: Any, reserved: set[
     return int(opset)
 
 
-def _activation_nodes(onnx: Any, act: Activation, prefix: str, z: str, a: str,
+def _activation_nodes(onnx: Any, act: Activation, operator: OnnxOperator, prefix: str, z: str, a: str,
                       dtype: np.dtype) -> tuple[list[Any], list[Any]]:
     """The nodes computing a = σ(z) for one layer, and the initializers they need."""
+    op_type, attributes = operator
+    if op_type == "LeakyRelu" and dtype == np.float64:
+        return _exact_leaky_relu(onnx, float(attributes["alpha"]), prefix, z, a, dtype)
+    # float attributes are float32: LeakyRelu's alpha is exactly a float32 network's slope
+    return [onnx.helper.make_node(op_type, [z], [a], name=f"{prefix}.{act.name}", **attributes)], []
+
+
+def _exact_leaky_relu(onnx: Any, slope: float, prefix: str, z: str, a: str,
+                      dtype: np.dtype) -> tuple[list[Any], list[Any]]:
+    """a = Where(z > 0, z, slope · z), with the slope a ``dtype`` initializer rather than LeakyRelu's
+    float32 ``alpha``; returns the nodes and their initializers."""
     make_node = onnx.helper.make_node
-    name = act.name
-    if name in _SIMPLE_OPS:
-        return [make_node(_SIMPLE_OPS[name], [z], [a], name=f"{prefix}.{name}")], []
-    if name == "softmax":
-        return [make_node("Softmax", [z], [a], axis=1, name=f"{prefix}.softmax")], []
-    slope = float(act.slope)  # leaky_relu
-    if dtype == np.float32:  # the attribute is a float32, exactly the network's float32 slope
-        return [make_node("LeakyRelu", [z], [a], alpha=slope, name=f"{prefix}.leaky_relu")], []
     constants = [onnx.numpy_helper.from_array(np.array(value, dtype), f"{prefix}.leaky_relu.{label}")
                  for label, value in (("zero", 0.0), ("slope", slope))]
     nodes = [
@@ -167,23 +177,27 @@ def _activation_nodes(onnx: Any, act: Activation, prefix: str, z: str, a: str,
     return nodes, constants
 
 
-def _layers(onnx: Any, net: Network, input_name: str, output_name: str) -> tuple[list[Any], list[Any]]:
-    """The nodes and initializers of every layer, from ``input_name`` to ``output_name``."""
+def _layers(onnx: Any, net: Network, operators: list[OnnxOperator], input_name: str,
+            output_name: str) -> tuple[list[Any], list[Any]]:
+    """The nodes and initializers of every layer, from ``input_name`` to ``output_name``, each layer's
+    activation written as its ONNX operator (one per layer)."""
     nodes: list[Any] = []
     initializers: list[Any] = []
     a = input_name
-    for i, (w, b, act) in enumerate(zip(net.weights, net.biases, net.activations, strict=True)):
+    layers = zip(net.weights, net.biases, net.activations, operators, strict=True)
+    for i, (w, b, act, operator) in enumerate(layers):
         prefix = f"layers.{i}"
         last = i == net.num_layers - 1
         weight = onnx.numpy_helper.from_array(w, f"{prefix}.weight")
         bias = onnx.numpy_helper.from_array(b, f"{prefix}.bias")
         initializers += [weight, bias]
         layer_out = output_name if last else f"{prefix}.a"
-        z = layer_out if act.name == "linear" else f"{prefix}.z"  # the identity needs no node
+        identity = operator[0] == "Identity"  # needs no node: the Gemm writes the layer's output
+        z = layer_out if identity else f"{prefix}.z"
         nodes.append(onnx.helper.make_node("Gemm", [a, weight.name, bias.name], [z], transB=1,
                                            name=f"{prefix}.gemm"))
-        if act.name != "linear":
-            act_nodes, constants = _activation_nodes(onnx, act, prefix, z, layer_out, net.dtype)
+        if not identity:
+            act_nodes, constants = _activation_nodes(onnx, act, operator, prefix, z, layer_out, net.dtype)
             nodes += act_nodes
             initializers += constants
         a = layer_out
@@ -233,7 +247,7 @@ def to_onnx(model: Any, *, opset: int | None = None, input_name: str = "input",
     """
     onnx = _import_onnx()
     net = network_of(model)
-    _check_activations(net)
+    operators = _onnx_operators(net)
     opset = _check_options(opset, input_name, output_name, _reserved_names(net),
                            onnx.defs.onnx_opset_version())
     nbytes = net.num_parameters * net.dtype.itemsize
@@ -242,7 +256,7 @@ def to_onnx(model: Any, *, opset: int | None = None, input_name: str = "input",
                          f"can hold ({MAX_PROTO_BYTES} bytes); the export does not use external data")
     helper = onnx.helper
     elem_type = helper.np_dtype_to_tensor_dtype(net.dtype)
-    nodes, initializers = _layers(onnx, net, input_name, output_name)
+    nodes, initializers = _layers(onnx, net, operators, input_name, output_name)
     description = _description(net, input_name, output_name)
     graph = helper.make_graph(
         nodes, "deltaprop",

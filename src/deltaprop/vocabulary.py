@@ -39,6 +39,16 @@ def _shown(value: Any) -> str:
     return "none" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
+def _onnx(operator: tuple[str, dict[str, Any]] | None) -> str:
+    """An activation's ONNX operator as docs/onnx.md names it: `Softmax(axis=1)`, (no node)."""
+    if operator is None:
+        return "–"
+    name, attributes = operator
+    if name == "Identity":
+        return "(no node)"
+    return f"`{name}({', '.join(f'{k}={v}' for k, v in attributes.items())})`".replace("()", "")
+
+
 def _option_rows(options: tuple[Option, ...]) -> list[str]:
     return [f"| `{o.name}` | `{o.cli_flag}` | {_shown(o.default)} | {o.rule.expected()} | {_cell(o.help)} |"
             for o in options]
@@ -54,8 +64,11 @@ def tables() -> str:
     """The page: activations, costs, initializers, optimizers (with their options and default η),
     and every training option (``fit``'s keyword, ``deltaprop train``'s flag)."""
     lines = [HEADER]
-    lines += _entries("Activations (`activation=`, `--activation`)", ACTIVATIONS,
-                      lambda act: _first_line(type(act).__doc__))
+    lines += ["## Activations (`activation=`, `--activation`)", "", "| name | ONNX | what it is |",
+              "|---|---|---|"]
+    lines += [f"| `{name}` | {_onnx(act.onnx_operator)} | {_first_line(type(act).__doc__)} |"
+              for name, act in ACTIVATIONS.items()]
+    lines += [""]
     lines += _entries("Costs (`cost=`, `--cost`)", COSTS, lambda cost: _first_line(type(cost).__doc__))
     lines += _entries("Initializers (`init=`, `--init`)", INITIALIZERS, lambda f: _first_line(f.__doc__))
     lines += ["## Optimizers (`optimizer=`, `--optimizer`)", "",
