@@ -11,14 +11,10 @@ dtype (float32 or float64), and computes ``Network.feedforward``. Layer i (0-bas
 ``Gemm(a, layers.{i}.weight, layers.{i}.bias, transB=1)`` (the weights keep deltaprop's and PyTorch's
 (n_out, n_in) layout and dtype, stored as initializers under the model file's tensor names) followed by
 its activation's node: the ONNX operator the activation declares (``Activation.onnx_operator``), so
-that a new activation class brings its ONNX form with it. The built-in ones declare
+that a new activation class brings its ONNX form with it (docs/reference.md lists each). Linear
+declares Identity, which adds no node (the Gemm's output is the layer's); one operator is written
+otherwise in float64:
 
-    sigmoid     Sigmoid
-    tanh        Tanh
-    relu        Relu
-    softplus    Softplus
-    softmax     Softmax(axis=1)
-    linear      Identity, which adds no node (the Gemm's output is the layer's)
     leaky_relu  LeakyRelu(alpha=slope), written in float64 as Where(Greater(z, 0), z, Mul(z, slope))
                 with the slope a float64 initializer, as LeakyRelu's ``alpha`` attribute is a float32
                 and would round the slope (0.01 by 2.2e-10, so each negative output by 2.2e-10 · |z|)

@@ -37,7 +37,9 @@ RUN_OPTIONS = (
     Option("batch_size", 10, POSITIVE_INT, "rows per mini-batch (the last one of an epoch may be shorter)"),
     Option("eta", None, OPTIONAL_POSITIVE,
            "learning rate η (default: the optimizer's; for sgd the cost's, 3.0 for quadratic and 0.5 "
-           "for cross-entropy and log-likelihood as in the book; 0.001 for adam; 0.01 for rmsprop)"),
+           "for cross-entropy and log-likelihood as in the book; "
+           + "; ".join(f"{name} {cls.default_eta:g}" for name, cls in OPTIMIZERS.items() if name != "sgd")
+           + ")"),
     Option("lmbda", 0.0, NONNEGATIVE, "L2 regularization λ, the book's (λ/2n) Σ w²"),
     Option("l1", 0.0, NONNEGATIVE, "L1 regularization λ₁, (λ₁/n) Σ |w|"),
     Option("regularization_scale", "training_set", choice(SCALES),

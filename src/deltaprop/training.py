@@ -66,7 +66,7 @@ def fit(
         sample_weight: optional weights s_x >= 0 of the rows, shape (n,): each mini-batch's cost is
             then the weighted mean Σ s_x C_x / Σ s_x (so scaling all weights changes nothing).
         config: a ``TrainingConfig`` (checked already); the training options are then left out.
-        optimizer: a name of ``deltaprop.optimizers.OPTIMIZERS`` ("sgd", "adam", "rmsprop"), or an
+        optimizer: a name of ``deltaprop.optimizers.OPTIMIZERS`` (e.g. "sgd", "adam"), or an
             optimizer of a registered class (its η, regularization and options are the run's).
         **options: the training options (epochs, batch_size, eta, lmbda, ..., the optimizers'
             options such as momentum or beta_1): ``deltaprop.options.OPTIONS`` lists and documents
