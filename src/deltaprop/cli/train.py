@@ -25,7 +25,7 @@ import numpy as np
 
 from deltaprop._validation import as_classes
 from deltaprop.cli._common import EXIT_OK, PROG, console, fail, print_json, shown
-from deltaprop.cli.train_output import MODEL_FILE, EpochTable, report_training, summary, write_run
+from deltaprop.cli.train_output import MODEL_FILE, EpochTable, report_training, run_summary, write_run
 from deltaprop.cli.train_plan import RunPlan, add_arguments, check_regularization, make_plan
 from deltaprop.cli.train_run import RunCheckpoint, RunDirectory, StopOnSignal, StoppedWhileWriting, session
 from deltaprop.datasets import Dataset, Split, load_dataset
@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
         with StopOnSignal() as stop, session(plan) as outputs:
             initial_speed = initial_learning_speed(net, dataset.train)
             history, seconds = run_training(plan, dataset, net, stop)
-            outcome = summary(history, seconds, dataset, net, plan.out, initial_speed)
+            outcome = run_summary(history, seconds, dataset, net, plan.out, initial_speed)
             if dataset.classes is not None:  # trained on unit indices; the file keeps the labels
                 net.classes = as_classes("classes", list(dataset.classes), net.sizes[-1])
             files = outputs.write(lambda folder, before_each: write_run(

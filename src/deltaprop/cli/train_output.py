@@ -76,7 +76,7 @@ def summary_split(dataset: Dataset) -> tuple[str, Split]:
     raise ValueError(f"the {dataset.name} data has no rows")
 
 
-def summary(history: History, seconds: float, dataset: Dataset, net: Network,
+def run_summary(history: History, seconds: float, dataset: Dataset, net: Network,
             run_dir: Path, initial_speed: list[float] | None = None) -> dict[str, Any]:
     """The outcome of a run, as ``--json`` prints it; ``initial_speed`` is the learning speed of
     the initial network (epoch 0 of the learning-speed plot), if measured."""
@@ -146,7 +146,7 @@ def data_folder(plan: RunPlan) -> str | None:
     return None
 
 
-def model_metadata(plan: RunPlan, dataset: Dataset, summary: dict[str, Any]) -> dict:
+def model_metadata(plan: RunPlan, dataset: Dataset, outcome: dict[str, Any]) -> dict:
     """Extra metadata saved with the model: enough for evaluate and predict to find their way,
     the data set's folder (``data_dir``) included, absolute, so that ``evaluate MODEL`` finds the
     same data from anywhere."""
@@ -157,8 +157,8 @@ def model_metadata(plan: RunPlan, dataset: Dataset, summary: dict[str, Any]) -> 
         "data_seed": plan.config.seed,
         "n_classes": dataset.n_classes,
         "image_shape": list(dataset.image_shape) if dataset.image_shape else None,
-        "test_accuracy": summary["test_accuracy"],
-        "validation_accuracy": summary["validation_accuracy"],
+        "test_accuracy": outcome["test_accuracy"],
+        "validation_accuracy": outcome["validation_accuracy"],
     })
 
 
@@ -189,11 +189,11 @@ def run_description(dataset: Dataset, net: Network) -> str:
 
 
 def plot_writers(folder: Path, dataset: Dataset, net: Network, history: History,
-                 summary: dict[str, Any]) -> list[tuple[str, Callable[[], object]]]:
-    """The learning curves, learning speed (from epoch 0 when ``summary`` has the initial
+                 outcome: dict[str, Any]) -> list[tuple[str, Callable[[], object]]]:
+    """The learning curves, learning speed (from epoch 0 when ``outcome`` has the initial
     network's), confusion matrix and (for images) first-layer weights, each titled with the run's
     configuration: (file name, function writing it into ``folder``)."""
-    title = f"Confusion matrix, {dataset.name} {summary['confusion_split']} data"
+    title = f"Confusion matrix, {dataset.name} {outcome['confusion_split']} data"
     config = run_description(dataset, net)
     training = dict(getattr(net, "training_config", None) or {})
     regularized = bool(training.get("lmbda") or training.get("l1"))
@@ -203,9 +203,9 @@ def plot_writers(folder: Path, dataset: Dataset, net: Network, history: History,
             regularized=regularized, config=config)),
         (PLOT_FILES["learning_speed"], lambda: plots.plot_learning_speed(
             history, folder / PLOT_FILES["learning_speed"],
-            initial=summary.get("initial_learning_speed"), config=config)),
+            initial=outcome.get("initial_learning_speed"), config=config)),
         (PLOT_FILES["confusion_matrix"], lambda: plots.plot_confusion_matrix(
-            summary["confusion_matrix"], folder / PLOT_FILES["confusion_matrix"],
+            outcome["confusion_matrix"], folder / PLOT_FILES["confusion_matrix"],
             class_names=class_names(net), title=title, config=config)),
     ]
     shape = dataset.image_shape
@@ -216,7 +216,7 @@ def plot_writers(folder: Path, dataset: Dataset, net: Network, history: History,
 
 
 def write_run(folder: Path, plan: RunPlan, dataset: Dataset, net: Network,
-              history: History, summary: dict[str, Any],
+              history: History, outcome: dict[str, Any],
               before_each: Callable[[str], None] = lambda name: None) -> list[str]:
     """Write the model, history, config, the report's snapshots (``snapshots.npz``, when ``history``
     is a ``RecordedHistory`` holding some) and plots into ``folder``; return the file names.
@@ -225,7 +225,7 @@ def write_run(folder: Path, plan: RunPlan, dataset: Dataset, net: Network,
     """
     writers: list[tuple[str, Callable[[], object]]] = [
         (MODEL_FILE, lambda: io.save(net, folder / MODEL_FILE,
-                                     extra_metadata=model_metadata(plan, dataset, summary))),
+                                     extra_metadata=model_metadata(plan, dataset, outcome))),
         (HISTORY_FILE, lambda: write_json(folder / HISTORY_FILE, history.as_dict())),
         (CONFIG_FILE, lambda: write_json(folder / CONFIG_FILE, run_config(plan, dataset, net))),
     ]
@@ -233,29 +233,29 @@ def write_run(folder: Path, plan: RunPlan, dataset: Dataset, net: Network,
     if snapshots is not None and snapshots.epochs:  # the report's histograms (deltaprop report)
         writers.append((SNAPSHOT_FILE, lambda: snapshots.save(folder / SNAPSHOT_FILE)))
     if not plan.no_plots:
-        writers += plot_writers(folder, dataset, net, history, summary)
+        writers += plot_writers(folder, dataset, net, history, outcome)
     for name, write in writers:
         before_each(name)
         write()
     return [name for name, _ in writers]
 
 
-def report_training(summary: dict[str, Any], files: list[str], final: Path) -> None:
+def report_training(outcome: dict[str, Any], files: list[str], final: Path) -> None:
     """The human-readable outcome: test (and validation) accuracy, why it stopped, where it went."""
     out = console()
-    epochs = summary["history"]
+    epochs = outcome["history"]
     best_epoch = max(
         (r for r in epochs if r["test_accuracy"] is not None),
         key=lambda r: r["test_accuracy"], default=None,
     )
     best = "" if best_epoch is None else (
-        f" (best {percent(summary['best_test_accuracy'])} at epoch {best_epoch['epoch']})"
+        f" (best {percent(outcome['best_test_accuracy'])} at epoch {best_epoch['epoch']})"
     )
-    out.print(f"test accuracy: [bold]{percent(summary['test_accuracy'])}[/]{best}")
-    if summary["validation_accuracy"] is not None:
-        out.print(f"validation accuracy: {percent(summary['validation_accuracy'])} "
-                  f"(best {percent(summary['best_validation_accuracy'])})")
-    if summary["stop_reason"] != "completed":
-        out.print(f"stopped after {summary['epochs_run']} epochs: {summary['stop_reason']}")
-    out.print(f"trained in {summary['seconds']:.1f} s; run saved to {final}: "
+    out.print(f"test accuracy: [bold]{percent(outcome['test_accuracy'])}[/]{best}")
+    if outcome["validation_accuracy"] is not None:
+        out.print(f"validation accuracy: {percent(outcome['validation_accuracy'])} "
+                  f"(best {percent(outcome['best_validation_accuracy'])})")
+    if outcome["stop_reason"] != "completed":
+        out.print(f"stopped after {outcome['epochs_run']} epochs: {outcome['stop_reason']}")
+    out.print(f"trained in {outcome['seconds']:.1f} s; run saved to {final}: "
               f"{', '.join(files)}", soft_wrap=True)

@@ -158,7 +158,7 @@ class RunPlan:
     """Everything a ``deltaprop train`` run will do, checked: the data (a file's or folder's path
     absolute), the network, the training configuration, where the run and its checkpoints go
     (absolute, symlinks followed; ``checkpoint_label`` is how messages name that folder, and
-    ``checkpoint_todo`` what they advise when it cannot be used), the checkpoint folder resumed
+    ``checkpoint_advice`` what they advise when it cannot be used), the checkpoint folder resumed
     (None: a new run), and how the run is shown."""
 
     data: str
@@ -173,7 +173,7 @@ class RunPlan:
     out: Path
     checkpoint_dir: Path
     checkpoint_label: str
-    checkpoint_todo: str
+    checkpoint_advice: str
     keep_checkpoints: bool
     resume: Path | None
     quiet: bool
@@ -216,14 +216,14 @@ def _plan(args: argparse.Namespace, options: dict[str, Any], config: TrainingCon
     """The plan of ``options`` (``STORED``'s, paths absolute) and ``config``, with the presentation
     options of ``args``, once every output location is checked."""
     out = run_directory_path(options["out"])
-    folder, label, todo = checkpoint_place(args.checkpoint_dir, source, out)
-    check_checkpoint_dir(folder, label, todo, source=source, final=out)
+    folder, label, advice = checkpoint_place(args.checkpoint_dir, source, out)
+    check_checkpoint_dir(folder, label, advice, source=source, final=out)
     return RunPlan(
         data=options["data"], data_dir=None if options["data_dir"] is None else Path(options["data_dir"]),
         hidden=tuple(options["hidden"]), activation=options["activation"],
         output_activation=options["output_activation"], cost=options["cost"], init=options["init"],
         dtype=options["dtype"], config=config, out=out, checkpoint_dir=folder, checkpoint_label=label,
-        checkpoint_todo=todo, keep_checkpoints=keep, resume=source, quiet=args.quiet, json=args.json,
+        checkpoint_advice=advice, keep_checkpoints=keep, resume=source, quiet=args.quiet, json=args.json,
         no_plots=args.no_plots)
 
 
@@ -345,34 +345,34 @@ def holder(folder: Path) -> int | None:
     return None
 
 
-def in_use_message(label: str, pid: int, todo: str) -> str:
+def in_use_message(label: str, pid: int, advice: str) -> str:
     who = f"pid {pid}" if pid > 0 else "another process"
-    return f"{label} is in use by another {PROG} train run ({who}); wait for it to end, or {todo}"
+    return f"{label} is in use by another {PROG} train run ({who}); wait for it to end, or {advice}"
 
 
-def check_checkpoint_dir(path: Path, label: str, todo: str, *, source: Path | None,
+def check_checkpoint_dir(path: Path, label: str, advice: str, *, source: Path | None,
                          final: Path) -> None:
     """Before training: ``path`` can take this run's checkpoints. It is the resumed folder, or a
     new folder, or an empty one (deltaprop's marker and dead runs' temporary files aside)."""
     if path == final or final in path.parents:
-        raise OutputError(f"{label} is inside --out {shown(final)}; checkpoints go elsewhere: {todo}")
+        raise OutputError(f"{label} is inside --out {shown(final)}; checkpoints go elsewhere: {advice}")
     if not path.exists():
         check_creatable(path, label)
         return
     if not path.is_dir():
-        raise OutputError(f"{label} is a file; expected a folder for the checkpoints: {todo}")
+        raise OutputError(f"{label} is a file; expected a folder for the checkpoints: {advice}")
     pid = holder(path)
     if pid is not None:
-        raise OutputError(in_use_message(label, pid, todo))
+        raise OutputError(in_use_message(label, pid, advice))
     names = [] if path == source else foreign_entries(path, MARKER)
     if CHECKPOINT_NAME in names:
         raise OutputError(f"{label} holds the checkpoint of another run: resume that run "
-                          f"(--resume with this folder), or remove it, or {todo}")
+                          f"(--resume with this folder), or remove it, or {advice}")
     if names:
         raise OutputError(f"{label} already holds files that are not {PROG}'s; checkpoints go to "
-                          f"a new or empty folder: {todo}")
+                          f"a new or empty folder: {advice}")
     if not os.access(path, os.W_OK | os.X_OK):
-        raise OutputError(f"{label} is not writable; fix its permissions, or {todo}")
+        raise OutputError(f"{label} is not writable; fix its permissions, or {advice}")
 
 
 # -- --resume: the stored options ------------------------------------------------------------------

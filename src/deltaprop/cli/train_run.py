@@ -91,10 +91,10 @@ class CheckpointWriteError(OSError):
     """A checkpoint could not be saved; the message says where, why, and how to go on."""
 
     def __init__(self, directory: Path, error: OSError) -> None:
-        problem, todo = os_problem(error)
+        problem, advice = os_problem(error)
         kept = (directory / CHECKPOINT_NAME).is_file()
         then = f"then resume with: {_resume_advice(directory)}" if kept else "then run again"
-        super().__init__(f"saving the checkpoint in {shown(directory)} failed: {problem}; {todo}, {then}")
+        super().__init__(f"saving the checkpoint in {shown(directory)} failed: {problem}; {advice}, {then}")
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -104,11 +104,11 @@ class RunWriteError(OSError):
     """The run directory could not be written; the message says where, why, and how to go on."""
 
     def __init__(self, final: Path, name: str, error: OSError, checkpoint: Path) -> None:
-        problem, todo = os_problem(error)
+        problem, advice = os_problem(error)
         if error.strerror:  # not the hidden temporary folder's name: the file, or the last step
             problem = f"{error.strerror} ({name or 'moving the run into place'})"
         super().__init__(f"writing the run to {shown(final)} failed: {problem}; nothing was written there; "
-                         f"{todo}, then write it with: {_resume_advice(checkpoint)}")
+                         f"{advice}, then write it with: {_resume_advice(checkpoint)}")
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -175,8 +175,8 @@ class CheckpointFolder:
         new_checkpoint: no checkpoint was there before this run (any there now is this run's).
     """
 
-    def __init__(self, path: Path, label: str, todo: str) -> None:
-        self.path, self.label, self.todo = path, label, todo
+    def __init__(self, path: Path, label: str, advice: str) -> None:
+        self.path, self.label, self.advice = path, label, advice
         self.created: list[Path] = []
         self.owned = False
         self.new_checkpoint = False
@@ -225,7 +225,7 @@ class CheckpointFolder:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise OutputError(in_use_message(self.label, holder(self.path) or -1, self.todo)) from None
+            raise OutputError(in_use_message(self.label, holder(self.path) or -1, self.advice)) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{PROG} checkpoint folder, used by pid {os.getpid()}\n".encode())
         self.lock = fd
@@ -397,7 +397,7 @@ def session(plan: RunPlan) -> Iterator[Session]:
     stays when the run can go on from it (a stop, a failed write), otherwise what this run made goes.
     """
     with run_directory(plan.out) as run:
-        checkpoints = CheckpointFolder(plan.checkpoint_dir, plan.checkpoint_label, plan.checkpoint_todo)
+        checkpoints = CheckpointFolder(plan.checkpoint_dir, plan.checkpoint_label, plan.checkpoint_advice)
         checkpoints.open()
         try:
             yield Session(run, checkpoints)
