@@ -26,6 +26,7 @@ from deltaprop.datasets import Dataset, load_dataset
 from deltaprop.errors import DeltapropError
 from deltaprop.limits import MAX_MESSAGE_CHARS, shorten_middle
 from deltaprop.network import DEFAULT_COST, INITIALIZERS, Network
+from deltaprop.registry import Registry
 
 PROG = "deltaprop"
 EXIT_OK = 0
@@ -105,17 +106,16 @@ def layer_sizes(text: str) -> list[int]:
     return sizes
 
 
-def name_in(kind: str, names: Mapping[str, Any]) -> Callable[[str], str]:
-    """An argparse type: a key of the registry ``names`` (read when parsing, so names registered
-    later count), with hyphens read as underscores."""
+def name_in(registry: Registry[Any]) -> Callable[[str], str]:
+    """An argparse type: a name of ``registry`` (read when parsing, so names registered later
+    count), with hyphens read as underscores; an unknown one gets the registry's message."""
 
     def parse(text: str) -> str:
-        name = text.strip().replace("-", "_")
-        if name not in names:
-            raise argparse.ArgumentTypeError(
-                f"unknown {kind} {text!r}; expected one of {', '.join(sorted(names))}"
-            )
-        return name
+        try:
+            registry.get_entry(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        return text.strip().replace("-", "_")
 
     return parse
 
@@ -143,24 +143,23 @@ def add_network_options(parser: Any, cost: str = DEFAULT_COST) -> None:
                 f"is only for the output layer: use --output-activation {name}; hidden layers take "
                 f"{one_of(hidden())}")
         if name not in ACTIVATIONS:
-            raise argparse.ArgumentTypeError(
-                f"unknown activation {text!r}; expected one of {', '.join(hidden())}")
+            raise argparse.ArgumentTypeError(ACTIVATIONS.unknown(text))
         return name
 
     parser.add_argument("--activation", type=hidden_activation, default=DEFAULT_ACTIVATION,
                         help=f"activation of the hidden layers: {one_of(hidden())} "
                              f"(default: {DEFAULT_ACTIVATION})")
-    parser.add_argument("--output-activation", type=name_in("activation", ACTIVATIONS), default=None,
+    parser.add_argument("--output-activation", type=name_in(ACTIVATIONS), default=None,
                         help=f"activation of the output layer: {one_of(ACTIVATIONS)} (default: "
                              "softmax with the log_likelihood cost, else sigmoid)")
-    parser.add_argument("--cost", type=name_in("cost", COSTS), default=cost,
+    parser.add_argument("--cost", type=name_in(COSTS), default=cost,
                         help=f"cost function: {one_of(COSTS)}; hyphens may replace underscores "
                              f"(default: {cost})")
 
 
 def add_init_option(parser: Any) -> None:
     """--init: how the weights start (train)."""
-    parser.add_argument("--init", type=name_in("init", INITIALIZERS), default="default",
+    parser.add_argument("--init", type=name_in(INITIALIZERS), default="default",
                         help=f"weight initialization: {one_of(INITIALIZERS)} (default: default)")
 
 
