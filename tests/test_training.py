@@ -327,3 +327,46 @@ def test_the_warning_can_be_switched_off_and_the_sklearn_drop_ins_never_warn():
         warnings.simplefilter("error", UnscaledInputWarning)
         fit(Network([4, 3, 2], seed=0), X, y, epochs=1, warn_unscaled=False)
         MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0).fit(X, y)
+
+
+# -- one loop, many drivers: the trainer's hooks ----------------------------------------------------
+
+
+def test_a_driver_brings_its_own_hooks_to_the_one_loop():
+    """The loop asks the hooks for each epoch's order, shows them each mini-batch's forward pass
+    before its update, and lets them stop after an epoch; the engine's own records are skipped."""
+    from deltaprop.monitoring import Monitor
+    from deltaprop.options import TrainingConfig
+    from deltaprop.trainer import Trainer
+    from deltaprop.training_data import TrainingData
+
+    net = Network([2, 3, 2], seed=0)
+    X, y = np.random.default_rng(0).normal(size=(10, 2)), np.arange(10) % 2
+    trainer = Trainer(net, TrainingData(net, X, y, None, "training"),
+                      TrainingConfig(epochs=5, batch_size=4, eta=0.5), Monitor(net, {}))
+    calls = []
+
+    class Hooks:
+        def start_epoch(self):
+            calls.append(("start", trainer.epoch))
+            return np.arange(10)[::-1]
+
+        def measure(self, space, Y, weights, weight_sum, labels, nabla_b):
+            calls.append(("measure", trainer.batch, Y.shape[0], weight_sum))
+            np.testing.assert_array_equal(labels, y[::-1][4 * trainer.batch:4 * trainer.batch + 4])
+            np.testing.assert_array_equal(space.activations[-1], net.feedforward(X[::-1])[
+                4 * trainer.batch:4 * trainer.batch + 4])  # before the update
+
+        def after_step(self):
+            calls.append(("step", trainer.batch))
+
+        def end_epoch(self, seconds):
+            calls.append(("end", trainer.epoch, trainer.batch))
+            return trainer.epoch == 2
+
+    trainer.hooks = Hooks()
+    history = trainer.run()
+    epoch = [("measure", 0, 4, 4), ("step", 1), ("measure", 1, 4, 4), ("step", 2),
+             ("measure", 2, 2, 2), ("step", 3)]
+    assert calls == [("start", 0), *epoch, ("end", 1, 0), ("start", 1), *epoch, ("end", 2, 0)]
+    assert trainer.epoch == 2 and len(history) == 0 and trainer.sums.batches == 0

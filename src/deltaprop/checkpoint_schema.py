@@ -27,7 +27,8 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 
 from deltaprop.limits import MAX_LAYERS, short_list, short_repr
 from deltaprop.optimizers import OPTIMIZERS
-from deltaprop.options import MIN_ETA_FRACTION, OPTIONS, TrainingConfig
+from deltaprop.options import OPTIONS, TrainingConfig
+from deltaprop.schedules import MIN_ETA_FRACTION
 from deltaprop.schema import Count, Fraction, Positive, Strict, validation_message
 
 __all__ = ["STATE_VERSION", "CheckpointState", "validate_state"]
@@ -77,7 +78,7 @@ class OptimizerState(Strict):
     @classmethod
     def _registered(cls, name: str) -> str:
         if name not in OPTIMIZERS:
-            raise ValueError(OPTIMIZERS.unknown(short_repr(name)))
+            raise ValueError(OPTIMIZERS.unknown(name[:64]))
         return name
 
 
@@ -201,9 +202,8 @@ def _check_optimizer(state: CheckpointState, config: TrainingConfig, per_epoch: 
         raise ValueError(f"'optimizer.eta' is {optimizer.eta!r}, expected the configured eta "
                          f"{config.eta!r}" + (" halved at most 7 times" if len(allowed) > 1 else ""))
     steps = state.epoch * per_epoch + state.batch
-    if (optimizer.t is None and optimizer.name == "adam") or (optimizer.t or 0) > steps:
-        raise ValueError(f"'optimizer.t' is {optimizer.t!r}, expected at most {steps} (the steps "
-                         f"taken)")
+    if optimizer.t not in (steps, None) or (optimizer.t is None and optimizer.name == "adam"):
+        raise ValueError(f"'optimizer.t' is {optimizer.t!r}, expected {steps} (the steps taken)")
     expected = sorted(config.make_optimizer(state.data.rows).slots)
     if slots is not None and sorted(slots) not in ([], expected):
         raise ValueError(f"the file holds optimizer slots {short_list(sorted(slots))}, but "

@@ -135,14 +135,13 @@ class Optimizer:
         return {"name": self.name, "eta": self.eta, "t": self.t}, self.arrays
 
     def load_state(self, numbers: dict[str, Any], arrays: dict[str, list[Array]]) -> None:
-        """Continue from ``state()``'s output (arrays are copied in). A state without t (written
-        before every optimizer counted its steps) continues from t = 0."""
+        """Continue from ``state()``'s output (arrays are copied in)."""
         if numbers.get("name") != self.name:
             raise ValueError(f"optimizer state of {numbers.get('name')!r} given to {self.name!r}")
         if set(arrays) not in (set(), set(self.slots)):
             raise ValueError(f"optimizer {self.name!r} keeps slots {list(self.slots)}, got {list(arrays)}")
         self.eta = float(numbers["eta"])
-        self.t = int(numbers.get("t") or 0)
+        self.t = int(numbers["t"])
         self.arrays = {slot: [np.array(a, copy=True) for a in values] for slot, values in arrays.items()}
 
 

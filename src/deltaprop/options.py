@@ -27,10 +27,9 @@ from deltaprop._validation import (
 from deltaprop.optimizers import OPTIMIZERS, Optimizer
 from deltaprop.registry import Option
 from deltaprop.regularization import SCALES, Regularization
+from deltaprop.schedules import MIN_ETA_FRACTION  # in the schedule option's help
 
 TRAIN_METRICS = ("running", "full")
-MIN_ETA_FRACTION = 1 / 128
-"""The η schedule (option ``schedule``) stops once η has fallen to η0/128."""
 
 RUN_OPTIONS = (
     Option("epochs", 30, POSITIVE_INT, "passes over the training data"),
@@ -52,7 +51,8 @@ RUN_OPTIONS = (
 END_OPTIONS = (
     Option("dropout", 0.0, FRACTION, "probability of dropping each hidden unit, in [0, 1)"),
     Option("schedule", None, OPTIONAL_POSITIVE_INT,
-           "halve η after this many epochs without validation improvement; stop at η0/128",
+           f"halve η after this many epochs without validation improvement; stop at "
+           f"η0/{1 / MIN_ETA_FRACTION:g}",
            metavar="PATIENCE"),
     Option("early_stopping", None, OPTIONAL_POSITIVE_INT,
            "stop after this many epochs without validation improvement", flag="--early-stop",

@@ -1,7 +1,7 @@
 """Registries: one table of named entries per idea, and the options an entry declares.
 
 Each idea deltaprop lets users name has one ``Registry``: activations, costs, initializers,
-optimizers. An entry is registered once, with its name; everything that lists or checks the names
+optimizers, schedules. An entry is registered once, with its name; everything that lists or checks the names
 (``Network``, ``fit``, the command line's choices and help, the model and checkpoint schemas, the
 sweep's vocabulary, the docs' tables) reads the registry, so that a new entry needs no other edit.
 

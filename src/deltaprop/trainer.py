@@ -6,14 +6,16 @@ backpropagation (``Network.gradient``) gives ∇C of the mini-batch's mean cost,
 (``deltaprop.optimizers``) moves the parameters. The step allocates nothing: the network's workspace,
 the activation and cost kernels and the optimizer write into arrays they own.
 
-After each epoch the trainer records costs and accuracies (``deltaprop.monitoring``), applies the
-η schedule and early stopping, and hands itself to the checkpoint store and the callbacks. Where its
-state goes is not this module's business: a ``CheckpointStore`` saves and loads ``Trainer.state()``.
+One loop (``run`` → ``run_epoch`` → ``step``) serves every driver through its ``Hooks``: the trainer's
+own are ``fit``'s (records, ``deltaprop.monitoring``; the η schedule, ``deltaprop.schedules``; early
+stopping, checkpoints, callbacks), the estimators' scikit-learn's (``deltaprop.sklearn._training``).
+Where the state goes is not this module's business: a ``CheckpointStore`` saves ``Trainer.state()``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -27,7 +29,8 @@ from deltaprop.history import EpochSums, History
 from deltaprop.monitoring import Monitor, diverged_advice
 from deltaprop.network import Network, Workspace
 from deltaprop.optimizers import Optimizer
-from deltaprop.options import MIN_ETA_FRACTION, TrainingConfig
+from deltaprop.options import TrainingConfig
+from deltaprop.schedules import SCHEDULES
 from deltaprop.training_data import TrainingData
 
 Array = np.ndarray
@@ -45,6 +48,20 @@ class CheckpointStore(Protocol):
         when nothing was saved; the numbers hold ``network``: the saved ``Network.architecture``."""
 
 
+class Hooks(Protocol):
+    """A driver's part in the loop (``Trainer.hooks``; None: the trainer's own methods, ``fit``'s,
+    without a reference cycle). ``start_epoch`` gives the epoch's row order (indices (n,); None: row order);
+    ``measure`` sees each mini-batch after backprop, before its update (``space``: its forward pass,
+    m rows; Y (m, n_out); weights, labels (m,) or None; weight_sum Σ s_x; nabla_b ∂C/∂b^l);
+    ``after_step`` follows each update; ``end_epoch`` each epoch (counted) and says whether to stop."""
+
+    def start_epoch(self) -> Array | None: ...
+    def measure(self, space: Workspace, Y: Array, weights: Array | None, weight_sum: float,
+                labels: Array | None, nabla_b: list[Array]) -> None: ...
+    def after_step(self) -> None: ...
+    def end_epoch(self, seconds: float) -> bool: ...
+
+
 class Trainer:
     """One training run: the network, its data, the optimizer and the position reached.
 
@@ -56,6 +73,8 @@ class Trainer:
     def __init__(self, net: Network, data: TrainingData, config: TrainingConfig,
                  monitor: Monitor, optimizer: Optimizer | None = None) -> None:
         self.net, self.data, self.config, self.monitor = net, data, config, monitor
+        self.regularization = config.regularization  # made once: the property makes a new one
+        self.batches_per_epoch = -(-data.rows // config.batch_size)
         self.optimizer = config.make_optimizer(data.rows) if optimizer is None else optimizer
         self.rng = np.random.default_rng(config.seed)
         self.rng_epoch_start = self.rng.bit_generator.state
@@ -71,32 +90,35 @@ class Trainer:
         self.sums = EpochSums(net, k)
         self.history = History()
         self.best_validation, self.epochs_without_improvement = -math.inf, 0
+        self.schedule = None if config.schedule is None else SCHEDULES["halve"](config.eta)
         self.epoch, self.batch = 0, 0
         self.order: Array | None = None
         self.should_stop: Callable[[], bool] = lambda: False
         self.checkpoint: CheckpointStore | None = None
         self.fingerprint: dict[str, Any] = {}  # of the training data, stored in checkpoints
-
-    @property
-    def batches_per_epoch(self) -> int:
-        return -(-self.data.rows // self.config.batch_size)
+        self.hooks: Hooks | None = None
+        self.callbacks: Sequence[Callback] = ()
+        self.advance: Callable[[], None] = lambda: None  # the progress bar's
+        self.checked = 0  # the mini-batch after which the parameters were last found finite
 
     # -- one mini-batch ---------------------------------------------------------------------------
 
-    def _draw_order(self) -> None:
-        """This epoch's order of the rows (None: row order). Mid-epoch (after a resume) the order is
-        drawn again from the generator's state at the epoch's start, which then continues."""
+    def start_epoch(self) -> Array | None:
+        """``fit``'s order of the rows: a permutation drawn from the run's generator (None: row order,
+        without ``shuffle``). Mid-epoch (after a resume) the order is drawn again from the generator's
+        state at the epoch's start, which then continues."""
+        self.checked = self.batch
         if not self.config.shuffle:
-            self.order = None
-            return
+            return None
         current = self.rng.bit_generator.state
         if self.batch == 0:
             self.rng_epoch_start = current
         else:
             self.rng.bit_generator.state = self.rng_epoch_start
-        self.order = self.rng.permutation(self.data.rows)
+        order = self.rng.permutation(self.data.rows)
         if self.batch != 0:
             self.rng.bit_generator.state = current
+        return order
 
     def mini_batch(self, start: int) -> tuple[Array, Array, Array | None, Array | None]:
         """Rows start..start+k of this epoch's order: X, Y, sample weights, labels (views, or
@@ -127,36 +149,44 @@ class Trainer:
             mask *= 1.0 / (1.0 - p)
         return masks
 
-    def step(self, start: int) -> None:
-        """One step of mini-batch SGD on the rows from ``start``: backprop, then the update."""
+    def step(self, start: int, hooks: Hooks) -> None:
+        """One step of mini-batch SGD on the rows from ``start``: backprop, hooks.measure, update."""
         X, Y, weights, labels = self.mini_batch(start)
-        weight_sum = X.shape[0] if weights is None else float(weights.sum())
+        m = X.shape[0]
+        weight_sum = m if weights is None else float(weights.sum())
         if weight_sum == 0:  # rows of weight 0 teach nothing: no step
             return
         row_weights = None if weights is None else weights / weight_sum  # r_x = s_x / Σ s_x
-        self.optimizer.n = self.config.regularization.n(self.data.rows, weight_sum)
-        nabla_b, nabla_w = self.net.gradient(X, Y, row_weights, self.dropout_masks(X.shape[0]),
-                                             self.workspace)
-        space = self.workspace.rows(X.shape[0])
-        self.sums.add(space.zs[-1], space.activations[-1], Y, weights, labels, nabla_b)
+        self.optimizer.n = self.regularization.n(self.data.rows, weight_sum)
+        nabla_b, nabla_w = self.net.gradient(X, Y, row_weights, self.dropout_masks(m), self.workspace)
+        hooks.measure(self.workspace.rows(m), Y, weights, weight_sum, labels, nabla_b)
         self.optimizer.step(self.net.weights, self.net.biases, nabla_w, nabla_b)
+
+    def measure(self, space: Workspace, Y: Array, weights: Array | None, weight_sum: float,
+                labels: Array | None, nabla_b: list[Array]) -> None:
+        """``fit``'s: the epoch's running sums of cost, accuracy and bias gradients."""
+        self.sums.add(space.zs[-1], space.activations[-1], Y, weights, labels, nabla_b)
 
     # -- one epoch --------------------------------------------------------------------------------
 
-    def run_epoch(self, on_batch: Callable[[], None]) -> None:
-        """Train the rest of the current epoch (from mini-batch ``batch``)."""
-        self._draw_order()
+    def run_epoch(self, hooks: Hooks) -> None:
+        """Train the rest of the current epoch (from mini-batch ``batch``) in the hooks' order."""
+        self.order = hooks.start_epoch()
         k, n_batches = self.config.batch_size, self.batches_per_epoch
-        checked = self.batch
         while self.batch < n_batches:
-            self.step(self.batch * k)
+            self.step(self.batch * k, hooks)
             self.batch += 1
-            on_batch()
-            if self.sums.filled == 0 or self.batch == n_batches:  # a block of costs was computed
-                self._check_finite(checked)
-                checked = self.batch
-            if self.batch < n_batches and self.should_stop():
-                self.interrupt()
+            hooks.after_step()
+
+    def after_step(self) -> None:
+        """``fit``'s: advance the progress bar, check that the parameters are finite after each block
+        of costs, and stop between two steps when asked to."""
+        self.advance()
+        if self.sums.filled == 0 or self.batch == self.batches_per_epoch:  # a block of costs computed
+            self._check_finite(self.checked)
+            self.checked = self.batch
+        if self.batch < self.batches_per_epoch and self.should_stop():
+            self.interrupt()
 
     def _check_finite(self, since: int) -> None:
         arrays = self.net.weights + self.net.biases
@@ -182,18 +212,23 @@ class Trainer:
 
     # -- the run ----------------------------------------------------------------------------------
 
-    def end_epoch(self, seconds: float) -> dict[str, Any]:
-        """Record the epoch just trained, apply the schedule; returns the record."""
-        self.epoch += 1
+    def end_epoch(self, seconds: float) -> bool:
+        """``fit``'s: record the epoch, apply the η schedule and early stopping, save the checkpoint,
+        call the callbacks; a stop request between two epochs interrupts."""
         record = self.monitor.record(self.epoch, self.optimizer.eta, seconds, self.config, self.data,
                                      self.sums)
         self.history.records.append(record)
         reason = self._stop_reason_after(record)
         if reason is not None:
             self.history.stop_reason = reason
-        self.batch = 0
         self.sums.reset()
-        return record
+        if self.checkpoint is not None:
+            self.checkpoint.save(self)
+        for callback in self.callbacks:
+            callback(record)
+        if reason is None and self.epoch < self.config.epochs and self.should_stop():
+            self.interrupt()
+        return reason is not None
 
     def _stop_reason_after(self, record: dict[str, Any]) -> str | None:
         """Apply the η schedule and early stopping; return why training stops, or None."""
@@ -207,33 +242,26 @@ class Trainer:
         patience = self.config.early_stopping
         if patience is not None and self.epochs_without_improvement >= patience:
             return f"early stopping: no validation improvement in {patience} epochs"
-        if self.config.schedule is not None and (
-            self.epochs_without_improvement >= self.config.schedule
-        ):
-            self.optimizer.eta /= 2
+        if self.schedule is not None and self.epochs_without_improvement >= self.config.schedule:
             self.epochs_without_improvement = 0
-            if self.optimizer.eta <= self.config.eta * MIN_ETA_FRACTION * (1 + 1e-12):
-                return "schedule: eta fell to eta0/128"
+            return self.schedule.stalled(self.optimizer)
         return None
 
-    def run(self, callbacks: Sequence[Callback], progress: Any) -> History:
+    def run(self, callbacks: Sequence[Callback] = (), progress: Any = False) -> History:
+        """Train until ``config.epochs`` epochs are done or ``hooks.end_epoch`` stops; returns ``fit``'s
+        History, whose records ``callbacks`` get; ``progress``: a progress bar (on a given Console)."""
         if self.history.stop_reason != "completed" or self.epoch >= self.config.epochs:
             return self.history  # a resumed run that had already finished
+        self.callbacks, hooks = callbacks, self if self.hooks is None else self.hooks
         remaining = (self.config.epochs - self.epoch) * self.batches_per_epoch - self.batch
-        with _progress_bar(progress, remaining, self.batches_per_epoch) as advance, \
+        with _progress_bar(progress, remaining, self.batches_per_epoch) as self.advance, \
                 blas_threads_for(self), np.errstate(over="ignore", invalid="ignore"):
             while self.epoch < self.config.epochs:
                 started = time.perf_counter()
-                self.run_epoch(advance)
-                record = self.end_epoch(time.perf_counter() - started)
-                if self.checkpoint is not None:
-                    self.checkpoint.save(self)
-                for callback in callbacks:
-                    callback(record)
-                if self.history.stop_reason != "completed":
+                self.run_epoch(hooks)
+                self.epoch, self.batch = self.epoch + 1, 0
+                if hooks.end_epoch(time.perf_counter() - started):
                     break
-                if self.epoch < self.config.epochs and self.should_stop():
-                    self.interrupt()
         return self.history
 
     # -- state, for checkpoints -------------------------------------------------------------------
@@ -261,7 +289,11 @@ class Trainer:
         """Continue from ``state()``: parameters copied into the network's arrays, position, RNG."""
         for target, source in zip(self.net.weights + self.net.biases, weights + biases, strict=True):
             np.copyto(target, source)
-        self.optimizer.load_state(numbers["optimizer"], arrays)
+        # a state written before every optimizer counted its steps continues from the steps taken
+        optimizer = dict(numbers["optimizer"])
+        if optimizer.get("t") is None:
+            optimizer["t"] = numbers["epoch"] * self.batches_per_epoch + numbers["batch"]
+        self.optimizer.load_state(optimizer, arrays)
         best = numbers["best_validation"]
         self.best_validation = -math.inf if best is None else best
         self.epochs_without_improvement = numbers["epochs_without_improvement"]
@@ -272,50 +304,42 @@ class Trainer:
         self.history = History(list(numbers["history"]["records"]), numbers["history"]["stop_reason"])
 
 
-class _progress_bar:
-    """A rich progress bar over all mini-batches of the run, or nothing when disabled."""
+@contextlib.contextmanager
+def _progress_bar(progress: Any, total: int, batches_per_epoch: int) -> Iterator[Callable[[], None]]:
+    """A rich progress bar over the run's ``total`` mini-batches (its advance by one), or nothing
+    when ``progress`` is False; a Console given as ``progress`` shows it."""
+    if not progress:
+        yield lambda: None
+        return
+    from rich.progress import Progress
 
-    def __init__(self, progress: Any, total: int, batches_per_epoch: int) -> None:
-        self.enabled = bool(progress)
-        self.console = None if isinstance(progress, bool) else progress
-        self.total, self.count = total, 0
-        self.every = max(1, batches_per_epoch // 50)  # redraw ~50 times per epoch, not per batch
+    every, count = max(1, batches_per_epoch // 50), 0  # redraw ~50 times per epoch, not per batch
+    with Progress(console=None if isinstance(progress, bool) else progress, transient=True) as bar:
+        task = bar.add_task("training", total=total)
 
-    def __enter__(self) -> Callable[[], None]:
-        if not self.enabled:
-            return lambda: None
-        from rich.progress import Progress
+        def advance() -> None:
+            nonlocal count
+            count += 1
+            if count % every == 0:
+                bar.update(task, completed=count)
 
-        self.bar = Progress(console=self.console, transient=True)
-        self.bar.start()
-        self.task = self.bar.add_task("training", total=self.total)
-        return self.advance
-
-    def advance(self) -> None:
-        self.count += 1
-        if self.count % self.every == 0:
-            self.bar.update(self.task, completed=self.count)
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.enabled:
-            self.bar.stop()
+        yield advance
 
 
-_controller: Any = None
+@functools.cache
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 @contextlib.contextmanager
 def blas_threads_for(trainer: Trainer) -> Iterator[None]:
     """One BLAS thread while the step's products are small: splitting a product of ~1e6 multiply-adds
     costs more in hand-off than it saves, and on a busy machine a waiting thread stalls every step."""
-    global _controller
     net, k = trainer.net, trainer.workspace.m
     if k * max(n_in * n_out for n_in, n_out in net.layer_shapes()) >= SMALL_PRODUCT:
         yield
         return
-    if _controller is None:
-        from threadpoolctl import ThreadpoolController
-
-        _controller = ThreadpoolController()
-    with _controller.limit(limits=1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"):
         yield

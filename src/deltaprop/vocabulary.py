@@ -1,5 +1,6 @@
 """Every name and option a user can give, as the markdown tables of ``docs/reference.md``, read from
-the registries (activations, costs, initializers, optimizers) and the training options' table.
+the registries (activations, costs, initializers, optimizers, schedules) and the training options'
+table.
 
 The docs never list the names again: ``tables()`` makes them, and a test holds ``docs/reference.md``
 equal to it. After registering a new entry, rewrite the file with::
@@ -18,6 +19,7 @@ from deltaprop.initializers import INITIALIZERS
 from deltaprop.optimizers import OPTIMIZERS
 from deltaprop.options import END_OPTIONS, OPTIONS, RUN_OPTIONS
 from deltaprop.registry import Option
+from deltaprop.schedules import SCHEDULES
 
 HEADER = """# Names and options
 
@@ -75,10 +77,14 @@ def tables() -> str:
               "| name | default η | options | what it is |", "|---|---|---|---|"]
     lines += [f"| `{name}` | {cls.default_eta:g} | {', '.join(f'`{o.name}`' for o in cls.options) or '–'}"
               f" | {_first_line(cls.__doc__)} |" for name, cls in OPTIMIZERS.items()]
+    lines += ["", *_entries("Schedules of η (`schedule=N`: halve's patience; the estimators' "
+                            "`learning_rate=`: the others)", SCHEDULES,
+                            lambda cls: _first_line(cls.__doc__))]
     optimizer_options = tuple(o for o in OPTIONS if o not in RUN_OPTIONS + END_OPTIONS)
     for title, options in (("Training options", RUN_OPTIONS + END_OPTIONS),
                            ("The optimizers' options", optimizer_options)):
-        lines += ["", f"## {title}", "", "| keyword | flag | default | expects | what it is |",
+        lines += [""] if lines[-1] else []
+        lines += [f"## {title}", "", "| keyword | flag | default | expects | what it is |",
                   "|---|---|---|---|---|", *_option_rows(options)]
     return "\n".join(lines) + "\n"
 

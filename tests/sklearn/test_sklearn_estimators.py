@@ -191,3 +191,29 @@ def test_sparse_inputs_are_densified():
     dense = MLPClassifier(max_iter=3, random_state=0).fit(X, y)
     csr = MLPClassifier(max_iter=3, random_state=0).fit(sparse.csr_matrix(X), y)
     np.testing.assert_allclose(csr.predict_proba(sparse.csc_matrix(X)), dense.predict_proba(X))
+
+
+def test_the_estimators_train_in_the_engines_loop(monkeypatch):
+    """One epoch loop: the estimators drive deltaprop's Trainer with their own hooks."""
+    from deltaprop.trainer import Trainer
+
+    epochs = []
+    run_epoch = Trainer.run_epoch
+    monkeypatch.setattr(Trainer, "run_epoch",
+                        lambda self, hooks: epochs.append(self.epoch) or run_epoch(self, hooks))
+    X, y = problem("multiclass")
+    model = MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, y)
+    assert epochs == [0, 1, 2] and model.n_iter_ == 3
+
+
+def test_ctrl_c_ends_training_with_scikit_learns_warning_and_a_usable_model():
+    X, y = problem("regression")
+
+    def interrupt(record):
+        if record["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    model = MLPRegressor(max_iter=50, random_state=0, callbacks=[interrupt])
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        model.fit(X, y)
+    assert model.n_iter_ == 2 and len(model.loss_curve_) == 2 and model.predict(X).shape == y.shape

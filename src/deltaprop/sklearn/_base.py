@@ -1,4 +1,4 @@
-"""What MLPClassifier and MLPRegressor share: fit's steps, scikit-learn's epoch loop, attributes.
+"""What MLPClassifier and MLPRegressor share: fit's steps, the epochs' bookkeeping, attributes.
 
 ``_fit`` follows scikit-learn's ``BaseMultilayerPerceptron._fit`` and ``_fit_stochastic`` step for
 step, drawing from the RandomState in the same order (initial parameters, validation split, each
@@ -11,15 +11,12 @@ of them, so editing one edits the other.
 from __future__ import annotations
 
 import functools
-import time
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, is_classifier
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -27,6 +24,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from deltaprop._validation import check_dtype
 from deltaprop.activations import Activation
 from deltaprop.costs import Cost
+from deltaprop.monitoring import Monitor
 from deltaprop.network import Network
 from deltaprop.options import TrainingConfig
 from deltaprop.sklearn._init import initial_parameters
@@ -36,8 +34,9 @@ from deltaprop.sklearn._params import (
     STOCHASTIC_SOLVERS,
     sklearn_name,
 )
-from deltaprop.sklearn._schedules import end_of_epoch, solver_optimizer, stall_stops
-from deltaprop.sklearn._training import BatchTrainer
+from deltaprop.sklearn._training import EstimatorHooks, solver_optimizer
+from deltaprop.trainer import Trainer
+from deltaprop.training_data import TrainingData
 
 Array = np.ndarray
 FLOAT_DTYPES = (np.float64, np.float32)
@@ -49,14 +48,6 @@ def as_dense(X: Any, dtype: np.dtype) -> Array:
     if sparse.issparse(X):
         X = X.toarray()
     return np.ascontiguousarray(X, dtype=dtype)
-
-
-def shuffled(order: Array, random_state: np.random.RandomState) -> Array:
-    """``sklearn.utils.shuffle(order, random_state=random_state)``: the same draw, the same result,
-    without its input checks (which took a fifth of a small fit's time)."""
-    indices = np.arange(order.shape[0])
-    random_state.shuffle(indices)
-    return order[indices]
 
 
 class BaseMLP(BaseEstimator):
@@ -164,11 +155,14 @@ class BaseMLP(BaseEstimator):
             raise ValueError("partial_fit does not support early_stopping=True")
         (X, y, sample_weight), validation = self._split(X, y, sample_weight, random_state)
         trainer = self._trainer(X, y.astype(X.dtype), sample_weight, random_state)
-        self._run_epochs(trainer, validation, random_state, incremental)
+        trainer.hooks = EstimatorHooks(self, trainer, validation, random_state, incremental)
+        self.n_iter_ = 0
+        try:
+            trainer.run()
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.", stacklevel=2)
         if self.early_stopping:
-            for target, best in zip(self.network_.weights + self.network_.biases,
-                                    self._best_parameters, strict=True):
-                np.copyto(target, best)
+            _assign(self.network_.weights + self.network_.biases, self._best_parameters, "best")
 
     def _split(self, X: Array, y: Array, sample_weight: Array | None,
                random_state: np.random.RandomState) -> tuple[tuple[Any, Any, Any], Validation]:
@@ -204,7 +198,8 @@ class BaseMLP(BaseEstimator):
         return as_dense(X, self.network_.dtype), y, None
 
     def _trainer(self, X: Array, Y: Array, sample_weight: Array | None,
-                 random_state: np.random.RandomState) -> BatchTrainer:
+                 random_state: np.random.RandomState) -> Trainer:
+        """deltaprop's trainer of these rows: X (n, n_in), Y (n, n_out), weights (n,) or None."""
         n = X.shape[0]
         if self.batch_size == "auto":
             batch_size = min(200, n)
@@ -214,60 +209,12 @@ class BaseMLP(BaseEstimator):
                               "going to be clipped", stacklevel=4)
             batch_size = int(np.clip(self.batch_size, 1, n))
         seed = int(random_state.randint(np.iinfo(np.int32).max)) if self.dropout else 0
-        config = _config(batch_size, float(self.dropout), seed, self.solver)
-        weights = None if sample_weight is None else sample_weight.astype(X.dtype)
-        return BatchTrainer(self.network_, X, Y, weights, config, self._optimizer)
-
-    # -- the epochs --------------------------------------------------------------------------------
-
-    def _run_epochs(self, trainer: BatchTrainer, validation: Validation,
-                    random_state: np.random.RandomState, incremental: bool) -> None:
-        """scikit-learn's epoch loop: shuffle the order, train, record, test for a stall."""
-        order = np.arange(trainer.data.rows, dtype=int)
-        self.n_iter_ = 0
-        try:
-            with trainer.threads():
-                for _ in range(self.max_iter):
-                    if self.shuffle:
-                        order = shuffled(order, random_state)
-                    started = time.perf_counter()
-                    loss = trainer.train_epoch(order if self.shuffle else None)
-                    seconds = time.perf_counter() - started
-                    if self._end_epoch(loss, trainer.data.rows, validation, seconds, incremental):
-                        break
-        except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", stacklevel=3)
-
-    def _end_epoch(self, loss: float, rows: int, validation: Validation, seconds: float,
-                   incremental: bool) -> bool:
-        """Record an epoch and apply the schedule; returns whether training stops."""
-        self.n_iter_ += 1
-        self.loss_ = loss
-        self.t_ += rows
-        self.loss_curve_.append(loss)
-        if self.verbose:
-            print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
-        score = None if validation is None else self._validation_score(*validation)
-        self._update_no_improvement_count(score)
-        end_of_epoch(self._optimizer, self.learning_rate, self.learning_rate_init, self.power_t,
-                     self.t_)
-        asked_to_stop = self._run_callbacks(loss, score, seconds)
-        if self._no_improvement_count > self.n_iter_no_change:
-            what = "Validation score" if self.early_stopping else "Training loss"
-            message = (f"{what} did not improve more than tol={self.tol:f} for "
-                       f"{self.n_iter_no_change} consecutive epochs.")
-            if stall_stops(self._optimizer, self.learning_rate, message, self.verbose):
-                return True
-            self._no_improvement_count = 0
-        if asked_to_stop or incremental:
-            return True
-        if self.n_iter_ == self.max_iter:
-            warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
-                f"optimization hasn't converged yet.", ConvergenceWarning, stacklevel=4)
-        return False
+        config = _config(batch_size, float(self.dropout), seed, self.solver, self.max_iter)
+        data = TrainingData(self.network_, X, Y, sample_weight, "training")
+        return Trainer(self.network_, data, config, Monitor(self.network_, {}), self._optimizer)
 
     def _validation_score(self, X: Array, y: Any, sample_weight: Array | None) -> float:
+        """The score ``EstimatorHooks.end_epoch`` records (nan when the outputs are not finite)."""
         outputs = self._outputs(X)
         if not np.isfinite(outputs).all():
             return np.nan
@@ -297,13 +244,6 @@ class BaseMLP(BaseEstimator):
             stalled = self.loss_curve_[-1] > self.best_loss_ - self.tol
             self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
         self._no_improvement_count = self._no_improvement_count + 1 if stalled else 0
-
-    def _run_callbacks(self, loss: float, score: float | None, seconds: float) -> bool:
-        """Call each callback with the epoch's record; True when one of them returned True."""
-        record = {"epoch": self.n_iter_, "loss": loss, "validation_score": score,
-                  "learning_rate": self._optimizer.eta, "seconds": seconds}
-        callbacks: list[Callable[[dict[str, Any]], Any]] = list(self.callbacks or ())
-        return any([callback(dict(record)) is True for callback in callbacks])
 
     # -- predictions and attributes ----------------------------------------------------------------
 
@@ -348,9 +288,9 @@ class BaseMLP(BaseEstimator):
 
 
 @functools.lru_cache(maxsize=32)
-def _config(batch_size: int, dropout: float, seed: int, solver: str) -> TrainingConfig:
+def _config(batch_size: int, dropout: float, seed: int, solver: str, epochs: int) -> TrainingConfig:
     """The trainer's configuration (made once per setting: its checks cost a small partial_fit 7%)."""
-    return TrainingConfig(batch_size=batch_size, dropout=dropout, seed=seed, shuffle=False,
+    return TrainingConfig(batch_size=batch_size, dropout=dropout, seed=seed, epochs=epochs,
                           optimizer=solver, regularization_scale="mini_batch")
 
 

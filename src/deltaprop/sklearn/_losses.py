@@ -5,11 +5,11 @@ scikit-learn's ``loss_`` is, per mini-batch, a weighted mean over rows of
     squared_error     ½ Σ_j (y_j − a_j)² / n_outputs     (the gradient is that of ½‖y − a‖²)
     log_loss          −Σ_j y_j ln a_j                   (softmax outputs, a clipped to [ε, 1 − ε])
     binary_log_loss   −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)]   (sigmoid outputs, clipped)
-    poisson           Σ_j [y_j ln(y_j / a_j) − y_j + a_j]          (exp outputs)
+    poisson           Σ_j [y_j ln(y_j / a_j) − y_j + a_j]          (exp outputs: ``PoissonCost``)
 
 plus the L2 term ½ α ‖W‖² / Σ s of the weights before the step; ``batch_loss`` computes them
 exactly so, and the stopping rule (tol, n_iter_no_change) sees the same numbers as scikit-learn's.
-Other costs (deltaprop's ``cost=`` parameter) report the cost's own weighted mean.
+Other costs (deltaprop's ``cost=`` parameter), and ``PoissonCost``, report the cost's own weighted mean.
 
 ``Exp`` (a = e^z) and ``PoissonCost`` give MLPRegressor(loss="poisson"): with exp outputs the output
 error is δ^L = a − y, as for the other canonical pairs. They are module-level classes, so networks
@@ -76,8 +76,8 @@ def batch_loss(kind: str | None, cost: Cost, out_activation: Activation, z: Arra
     """The data term of one mini-batch's loss, as scikit-learn computes it for ``kind``.
 
     Args:
-        kind: "squared_error", "log_loss", "binary_log_loss", "poisson", or None for the
-            weighted mean of ``cost``'s own value.
+        kind: "squared_error", "log_loss", "binary_log_loss", or None for the weighted mean of
+            ``cost``'s own value (the Poisson loss: ``PoissonCost``'s).
         cost, out_activation: the network's cost and output activation.
         z, a, y: output pre-activations, activations and targets, each (m, n_out).
         weights: sample weights (m,) or None.
@@ -93,8 +93,6 @@ def batch_loss(kind: str | None, cost: Cost, out_activation: Activation, z: Arra
     elif kind == "binary_log_loss":
         p = _clipped(a)
         rows = -np.einsum("ij,ij->i", y, np.log(p)) - np.einsum("ij,ij->i", 1 - y, np.log(1 - p))
-    elif kind == "poisson":
-        rows = np.sum(xlogy(y, y / a) - y + a, axis=1)
     else:
         rows = cost.value(z, a, y, out_activation)
     if weights is None:
@@ -105,5 +103,5 @@ def batch_loss(kind: str | None, cost: Cost, out_activation: Activation, z: Arra
 def loss_kind(cost: Cost, out_activation: Activation) -> str | None:
     """Which of scikit-learn's losses a network's (cost, output activation) pair is, if any."""
     pairs = {("quadratic", None): "squared_error", ("log_likelihood", "softmax"): "log_loss",
-             ("cross_entropy", "sigmoid"): "binary_log_loss", ("poisson", "exp"): "poisson"}
+             ("cross_entropy", "sigmoid"): "binary_log_loss"}
     return pairs.get((cost.name, None)) or pairs.get((cost.name, out_activation.name))

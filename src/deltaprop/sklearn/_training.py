@@ -1,87 +1,112 @@
-"""One epoch as scikit-learn's ``_fit_stochastic`` runs it, on deltaprop's Trainer.
+"""scikit-learn's stochastic solvers on deltaprop: its optimizers, schedules and epochs.
 
-``BatchTrainer`` is deltaprop's ``Trainer`` (its preallocated mini-batch buffers, gather by index,
-workspace, dropout masks and backpropagation) driven the way scikit-learn's loop is: the estimator
-hands it each epoch's row order (drawn from scikit-learn's RandomState), and each mini-batch is one
-``Network.gradient`` and one optimizer step with the L2 term α/Σs of that mini-batch. Besides the
-step it computes the loss scikit-learn reports (``deltaprop.sklearn._losses``), from the forward pass
-the step has just done, and leaves out the engine's per-epoch monitoring (running sums, saturation).
+Its ``SGDOptimizer`` is deltaprop's ``SGD`` step for step; its ``AdamOptimizer`` is ``Adam`` with
+``sklearn_step=True`` (w → w − η_t m / (√v + ε)). Its ``learning_rate`` names a schedule of
+``deltaprop.schedules.SCHEDULES``, which SGD follows (Adam keeps η; a stall stops). The epochs are
+deltaprop's ``Trainer`` loop with ``EstimatorHooks``: each epoch's order drawn from scikit-learn's
+RandomState, each mini-batch's loss as it reports it (``_losses``, from the step's forward pass), and
+``_fit_stochastic``'s end of an epoch; the engine's monitoring (sums, records, checks) is left out.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 
-from deltaprop.monitoring import Monitor
-from deltaprop.network import Network
-from deltaprop.optimizers import Optimizer
-from deltaprop.options import TrainingConfig
+from deltaprop.network import Workspace
+from deltaprop.optimizers import SGD, Adam, Optimizer
+from deltaprop.schedules import SCHEDULES
 from deltaprop.sklearn._losses import batch_loss, loss_kind
-from deltaprop.trainer import Trainer, blas_threads_for
-from deltaprop.training_data import TrainingData
+from deltaprop.trainer import Trainer
+
+if TYPE_CHECKING:
+    from deltaprop.sklearn._base import BaseMLP
 
 Array = np.ndarray
 
 
-class BatchTrainer(Trainer):
-    """A Trainer whose epochs follow a given order of rows and return scikit-learn's loss.
+def solver_optimizer(solver: str, params: dict[str, Any]) -> Optimizer:
+    """deltaprop's optimizer for scikit-learn's ``solver`` ("sgd" or "adam") and an estimator's
+    parameters. ``n`` (the λ/n of the L2 term) is each mini-batch's Σ s (scikit-learn's alpha)."""
+    eta, alpha, l1 = params["learning_rate_init"], params["alpha"], params["l1"]
+    if solver == "adam":
+        return Adam(eta, alpha, l1, sklearn_step=True, beta_1=params["beta_1"],
+                    beta_2=params["beta_2"], epsilon=params["epsilon"])
+    momentum = float(params["momentum"])
+    return SGD(eta, alpha, l1, momentum=momentum,
+               nesterov=bool(params["nesterovs_momentum"]) and momentum > 0)
 
-    Args:
-        net: the network, trained in place.
-        X: inputs (n, n_in) of the network's dtype; Y: targets (n, n_out).
-        sample_weight: weights (n,) or None.
-        config: batch_size, dropout, seed and optimizer name (for the memory check) are used.
-        optimizer: the optimizer that steps (kept by the estimator across partial_fit calls).
-    """
 
-    def __init__(self, net: Network, X: Array, Y: Array, sample_weight: Array | None,
-                 config: TrainingConfig, optimizer: Optimizer) -> None:
-        super().__init__(net, TrainingData(net, X, Y, sample_weight, "training"), config,
-                         Monitor(net, {}), optimizer)
-        self.loss_kind = loss_kind(net.cost_function, net.activations[-1])
+class EstimatorHooks:
+    """scikit-learn's hooks in a ``Trainer``'s loop (``deltaprop.trainer.Hooks``), fitting
+    ``estimator`` (its attributes record the epochs) with ``trainer``; ``validation``: (X, y,
+    sample_weight) scored after each epoch, or None; ``incremental``: partial_fit's one epoch."""
 
-    def train_epoch(self, order: Array | None) -> float:
-        """One pass over the rows, in ``order`` (indices (n,)) or in row order (None).
+    def __init__(self, estimator: BaseMLP, trainer: Trainer, validation: Any,
+                 random_state: np.random.RandomState, incremental: bool) -> None:
+        self.estimator, self.net, self.optimizer = estimator, trainer.net, trainer.optimizer
+        self.validation, self.random_state, self.incremental = validation, random_state, incremental
+        self.rows, self.loss_sum = trainer.data.rows, 0.0  # Σ over the mini-batches of loss × rows
+        self.order = np.arange(self.rows, dtype=int)
+        self.loss_kind = loss_kind(self.net.cost_function, self.net.activations[-1])
+        name = estimator.learning_rate if isinstance(self.optimizer, SGD) else "constant"  # Adam's
+        options = {"power_t": estimator.power_t} if name == "invscaling" else {}
+        self.schedule = SCHEDULES.get_entry(name)(estimator.learning_rate_init, **options)
 
-        Returns:
-            scikit-learn's ``loss_``: the mini-batches' losses weighted by their row counts.
-        """
-        self.order = order
-        n, k = self.data.rows, self.config.batch_size
-        total = 0.0
-        for start in range(0, n, k):
-            total += self.train_batch(start) * min(k, n - start)
-        return total / n
+    def start_epoch(self) -> Array | None:
+        """The previous epoch's order shuffled by the RandomState (None: row order, no shuffle): the
+        draw and result of ``sklearn.utils.shuffle``, without its checks (a fifth of a small fit)."""
+        if not self.estimator.shuffle:
+            return None
+        indices = np.arange(self.rows)
+        self.random_state.shuffle(indices)
+        self.order = self.order[indices]
+        return self.order
 
-    def train_batch(self, start: int) -> float:
-        """One step on the mini-batch from ``start``; returns its loss (before the step).
+    def measure(self, space: Workspace, Y: Array, weights: Array | None, weight_sum: float,
+                labels: Array | None, nabla_b: list[Array]) -> None:
+        """Add the mini-batch's loss × its rows: scikit-learn's data term, plus α‖W‖²/2Σs and
+        λ₁‖W‖₁/Σs of the weights before the step. (A mini-batch of weight 0 is skipped: loss 0.)"""
+        net = self.net
+        loss = batch_loss(self.loss_kind, net.cost_function, net.activations[-1], space.zs[-1],
+                          space.activations[-1], Y, weights)
+        penalty = self.optimizer.regularization.penalty(net.weights, weight_sum)
+        self.loss_sum += (loss + penalty) * Y.shape[0]
 
-        A mini-batch whose sample weights are all 0 carries no information and is skipped (loss 0;
-        scikit-learn divides by their sum of 0 and its parameters become NaN).
-        """
-        X, Y, weights, _ = self.mini_batch(start)
-        m = X.shape[0]
-        weight_sum = float(m if weights is None else weights.sum())
-        if weight_sum == 0:
-            return 0.0
-        regularization = self.optimizer.regularization  # alpha and l1, over Σ s of the mini-batch
-        penalty = regularization.penalty(self.net.weights, weight_sum)
-        self.optimizer.n = weight_sum
-        row_weights = None if weights is None else weights / self.net.dtype.type(weight_sum)
-        nabla_b, nabla_w = self.net.gradient(X, Y, row_weights, self.dropout_masks(m),
-                                             self.workspace)
-        space = self.workspace.rows(m)
-        loss = batch_loss(self.loss_kind, self.net.cost_function, self.net.activations[-1],
-                          space.zs[-1], space.activations[-1], Y, weights)
-        self.optimizer.step(self.net.weights, self.net.biases, nabla_w, nabla_b)
-        return loss + penalty
+    def after_step(self) -> None:
+        """Nothing: scikit-learn checks the parameters once, after fit."""
 
-    @contextlib.contextmanager
-    def threads(self) -> Iterator[None]:
-        """The engine's BLAS thread choice for this network and mini-batch size, with overflow in
-        a diverging run left to the finite check at the end of fit."""
-        with blas_threads_for(self), np.errstate(over="ignore", invalid="ignore"):
-            yield
+    def end_epoch(self, seconds: float) -> bool:
+        """scikit-learn's end of an epoch: record loss_, loss_curve_ and the validation score, apply
+        the tol rule, the schedule and the callbacks; returns whether training stops."""
+        est, optimizer = self.estimator, self.optimizer
+        loss, self.loss_sum = self.loss_sum / self.rows, 0.0
+        est.n_iter_, est.loss_, est.t_ = est.n_iter_ + 1, loss, est.t_ + self.rows
+        est.loss_curve_.append(loss)
+        if est.verbose:
+            print(f"Iteration {est.n_iter_}, loss = {loss:.8f}")
+        score = None if self.validation is None else est._validation_score(*self.validation)
+        est._update_no_improvement_count(score)
+        self.schedule.after_epoch(optimizer, est.t_)
+        record = {"epoch": est.n_iter_, "loss": loss, "validation_score": score,
+                  "learning_rate": optimizer.eta, "seconds": seconds}  # one copy per callback
+        asked_to_stop = any([callback(dict(record)) is True for callback in est.callbacks or ()])
+        if est._no_improvement_count > est.n_iter_no_change:  # scikit-learn's trigger_stopping
+            reason = self.schedule.stalled(optimizer)
+            if est.verbose:
+                what = "Validation score" if est.early_stopping else "Training loss"
+                print(f"{what} did not improve more than tol={est.tol:f} for {est.n_iter_no_change} "
+                      f"consecutive epochs. {reason or f'Setting learning rate to {optimizer.eta:f}'}")
+            if reason is not None:
+                return True
+            est._no_improvement_count = 0
+        if asked_to_stop or self.incremental:
+            return True
+        if est.n_iter_ == est.max_iter:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and the "
+                f"optimization hasn't converged yet.", ConvergenceWarning, stacklevel=4)
+        return False
