@@ -102,3 +102,20 @@ def test_rmsprop_resumes_exactly_from_a_checkpoint(tmp_path, options):
     deltaprop.fit(resumed, X, y, checkpoint=Checkpoint(tmp_path), resume=True)
     for a, b in zip(straight.weights + straight.biases, resumed.weights + resumed.biases, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_rmsprop_from_the_command_line_with_its_options(tmp_path, capsys):
+    import json
+
+    from deltaprop.cli import main
+
+    out = tmp_path / "run"
+    status = main(["train", "--optimizer", "rmsprop", "--rho", "0.9", "--centered", "--momentum", "0.5",
+                   "--epochs", "2", "--hidden", "8", "--quiet", "--no-plots", "--out", str(out)])
+    assert status == 0, capsys.readouterr().err
+    training = deltaprop.load(out / "model.safetensors").training_config
+    assert (training["optimizer"], training["rho"], training["centered"], training["eta"]) == (
+        "rmsprop", 0.9, True, 0.01)
+    assert json.loads((out / "config.json").read_text())["training"]["momentum"] == 0.5
+    assert main(["train", "--optimizer", "rmsprop", "--rho", "1", "--out", str(tmp_path / "x")]) == 2
+    assert "--rho" in capsys.readouterr().err and not (tmp_path / "x").exists()
