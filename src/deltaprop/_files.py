@@ -52,10 +52,11 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def _own_or_stale(name: str) -> bool:
-    """Whether ``name`` is a temporary name of this process's or of a process that is gone."""
+def _left_over(name: str, own_too: bool = False) -> bool:
+    """Whether ``name`` is a temporary name of a process that is gone (or, ``own_too``, of this one)."""
     match = TEMPORARY_NAME.match(name)
-    return bool(match) and (int(match["pid"]) == os.getpid() or not process_alive(int(match["pid"])))
+    return bool(match) and ((own_too and int(match["pid"]) == os.getpid())
+                            or not process_alive(int(match["pid"])))
 
 
 def stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
@@ -64,12 +65,7 @@ def stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
         entries = list(os.scandir(folder))
     except OSError:
         return []
-    stale = []
-    for entry in entries:
-        match = TEMPORARY_NAME.match(entry.name)
-        if match and not entry.is_symlink() and not process_alive(int(match["pid"])):
-            stale.append(Path(entry.path))
-    return sorted(stale)
+    return sorted(Path(entry.path) for entry in entries if _left_over(entry.name) and not entry.is_symlink())
 
 
 def remove_known(folder: Path, names: Iterable[str]) -> bool:
@@ -82,7 +78,7 @@ def remove_known(folder: Path, names: Iterable[str]) -> bool:
     known = set(names)
     with contextlib.suppress(OSError):
         for entry in os.scandir(folder):
-            if (entry.name in known or _own_or_stale(entry.name)) and (
+            if (entry.name in known or _left_over(entry.name, own_too=True)) and (
                     entry.is_symlink() or not entry.is_dir()):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)

@@ -41,20 +41,10 @@ def check_number(
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     value = float(value)
-    wanted = []
-    if positive:
-        wanted.append("> 0")
-    if nonnegative:
-        wanted.append(">= 0")
-    if below_one:
-        wanted.append("< 1")
-    expectation = f"a finite number {' and '.join(wanted)}".rstrip()
-    if (
-        not np.isfinite(value)
-        or (positive and value <= 0)
-        or (nonnegative and value < 0)
-        or (below_one and value >= 1)
-    ):
+    bounds = [(text, holds) for wanted, text, holds in ((positive, "> 0", value > 0),
+              (nonnegative, ">= 0", value >= 0), (below_one, "< 1", value < 1)) if wanted]
+    if not np.isfinite(value) or not all(holds for _, holds in bounds):
+        expectation = f"a finite number {' and '.join(text for text, _ in bounds)}".rstrip()
         raise ValueError(f"{name} must be {expectation}, got {value}")
     return value
 

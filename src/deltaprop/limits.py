@@ -76,8 +76,6 @@ MAX_MESSAGE_CHARS = 300
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
-_MEMINFO = "/proc/meminfo"
-_STATUS = "/proc/self/status"
 
 
 def shorten(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
@@ -135,7 +133,7 @@ def _proc_kib(path: str, key: str) -> int | None:
 def available_memory() -> int | None:
     """Bytes a new allocation can get: MemAvailable of /proc/meminfo, or less where an address-space
     limit (``ulimit -v``, RLIMIT_AS) leaves less room; None where the system says neither."""
-    figures = [_proc_kib(_MEMINFO, "MemAvailable:")]
+    figures = [_proc_kib("/proc/meminfo", "MemAvailable:")]
     try:
         import resource
 
@@ -143,7 +141,7 @@ def available_memory() -> int | None:
     except (ImportError, OSError, ValueError):  # pragma: no cover - not Unix
         soft = -1
     if soft != -1 and soft != getattr(resource, "RLIM_INFINITY", -1):
-        used = _proc_kib(_STATUS, "VmSize:")
+        used = _proc_kib("/proc/self/status", "VmSize:")
         if used is not None:
             figures.append(max(soft - used, 0))
     known = [figure for figure in figures if figure is not None]

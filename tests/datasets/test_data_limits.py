@@ -13,7 +13,7 @@ from matplotlib import image as mpimage
 from deltaprop import limits
 from deltaprop.datasets import (
     base,
-    csvrows,
+    imagefiles,
     inputs,
     load_csv,
     load_idx_dir,
@@ -22,6 +22,7 @@ from deltaprop.datasets import (
     read_idx,
     read_image,
     read_npy_rows,
+    tables,
     write_idx,
 )
 from deltaprop.datasets.idx import read_idx_header
@@ -142,7 +143,7 @@ def test_npy_rows_as_floats_are_checked_against_the_memory(tmp_path, little_memo
 def test_csv_files_beyond_their_limit_are_refused_unread(tmp_path, monkeypatch):
     path = tmp_path / "t.csv"
     path.write_text("a,label\n" + "1,0\n" * 100)
-    monkeypatch.setattr(csvrows, "MAX_CSV_BYTES", 100)
+    monkeypatch.setattr(tables, "MAX_CSV_BYTES", 100)
     for read in (load_csv, lambda p: read_csv_rows(p, 1)):
         with pytest.raises(DataFormatError, match=r"the file is 408 bytes, more than the limit of 100 bytes"):
             read(path)
@@ -151,7 +152,7 @@ def test_csv_files_beyond_their_limit_are_refused_unread(tmp_path, monkeypatch):
 def test_csv_values_are_checked_against_the_memory_as_they_are_read(tmp_path, monkeypatch, little_memory):
     path = tmp_path / "t.csv"
     path.write_text("a,label\n" + "1,0\n1,1\n" * 100)
-    monkeypatch.setattr(csvrows, "CHECK_EVERY", 64)
+    monkeypatch.setattr(tables, "CHECK_EVERY", 64)
     with pytest.raises(DataFormatError, match=r"the 64 values read so far would need 1.54 kB of memory"):
         load_csv(path)
 
@@ -171,7 +172,7 @@ def _png(width: int, height: int) -> bytes:
 def test_images_beyond_the_pixel_limit_are_not_decoded(tmp_path, monkeypatch):
     path = tmp_path / "big.png"
     path.write_bytes(_png(300, 200))
-    assert inputs.png_size(path) == (300, 200)
+    assert imagefiles.png_size(path) == (300, 200)
     assert read_image(path, (8, 8)).shape == (1, 64)
     monkeypatch.setattr(inputs, "MAX_IMAGE_PIXELS", 50_000)
     with pytest.raises(DataFormatError, match=r"the image is 300 x 200 = 60,000 pixels, more than the "

@@ -25,19 +25,19 @@ the limits of :mod:`deltaprop.limits` (:data:`MAX_DATA_BYTES` per stored array) 
 available before anything is allocated; labels must number their classes densely (``docs/limits.md``).
 
 Modules: ``base`` (containers, limits), ``idx``, ``download``, ``mnist``, ``tables`` (digits, .npz,
-.csv), ``spec`` (command-line specs), ``inputs`` (prediction inputs); ``csvrows`` and ``npyformat``
-hold the CSV and .npy reading the others share.
+.csv, and the CSV and .npy reading that ``inputs`` shares), ``spec`` (command-line specs), ``inputs``
+(prediction inputs), ``imagefiles`` (decoding PNG and JPEG), ``images`` (preparing digits).
 """
 
 from deltaprop.datasets.base import MAX_DATA_BYTES, Dataset, Split
 from deltaprop.datasets.download import DEFAULT_MIRRORS, MAX_DOWNLOAD_BYTES, MNIST_MD5
 from deltaprop.datasets.idx import IDX_DTYPES, IDX_MAX_RANK, read_idx, write_idx
+from deltaprop.datasets.imagefiles import grayscale
+from deltaprop.datasets.images import area_resize
 from deltaprop.datasets.inputs import (
     IMAGE_SHAPES,
     INPUT_SUFFIXES,
     INVERT_CHOICES,
-    area_resize,
-    grayscale,
     image_shape_for,
     read_csv_rows,
     read_image,

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from deltaprop._validation import as_labels, label_array
+from deltaprop._validation import as_labels, first_non_finite, label_array
 from deltaprop.errors import DataFormatError
 from deltaprop.limits import (
     MAX_CLASSES,
@@ -22,8 +22,8 @@ from deltaprop.limits import (
     short_list,
 )
 
-__all__ = ["MAX_DATA_BYTES", "Dataset", "PathLike", "Split", "check_decoded", "existing_file",
-           "file_labels", "indexed_labels", "table_labels"]
+__all__ = ["MAX_DATA_BYTES", "Dataset", "PathLike", "Split", "check_decoded", "check_finite",
+           "existing_file", "file_labels", "indexed_labels", "table_labels"]
 
 Label = int | str
 
@@ -77,6 +77,14 @@ def check_decoded(what: str, nbytes: int) -> None:
     """Refuse, before allocating, arrays made from a file that need more than
     :data:`~deltaprop.limits.MAX_DECODED_BYTES` or the memory available (DataFormatError)."""
     check_memory(what, nbytes, MAX_DECODED_BYTES, error=DataFormatError)
+
+
+def check_finite(table: np.ndarray, message: Callable[[int, int], str]) -> None:
+    """DataFormatError saying ``message(row, column)`` of the first NaN or infinite entry of a float
+    table read from a file (found in bounded extra memory: :func:`first_non_finite`)."""
+    bad = first_non_finite(table)
+    if bad is not None:
+        raise DataFormatError(message(*bad))
 
 
 def file_labels(values: np.ndarray, name: str, where: Callable[[int], str]) -> np.ndarray:

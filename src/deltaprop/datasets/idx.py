@@ -78,28 +78,20 @@ def read_idx(path: PathLike) -> np.ndarray:
     """
     path = Path(path)
     with _idx_stream(path) as (stream, unit):
-        return _read_idx_stream(stream, path, unit)
-
-
-def _read_idx_stream(stream: IO[bytes], path: Path, unit: str) -> np.ndarray:
-    """The array in ``stream``; ``unit`` tells messages whether sizes are of decompressed data.
-
-    The data are read in chunks, so that memory grows only with the data really there, up to what
-    the header promises and one byte more (to tell extra data)."""
-    dims, dtype = _read_idx_header(stream, path, unit)
-    expected = math.prod(dims) * dtype.itemsize  # Python ints: no overflow
-    check_memory(f"{path}: its IDX data of shape {dims}", expected, error=DataFormatError)
-    data = _read_at_most(stream, expected + 1)
-    if len(data) != expected:
-        if len(data) < expected:
-            actual = str(len(data))
-        else:
-            rest, exhausted = _count_rest(stream, limit=64 * CHUNK)
-            actual = str(len(data) + rest) if exhausted else f"more than {len(data) + rest}"
-        raise DataFormatError(
-            f"{path}: IDX header declares shape {dims} of {dtype.name} = {expected} data bytes, "
-            f"but the file{unit} holds {actual} data bytes after the {4 + 4 * len(dims)}-byte header"
-        )
+        dims, dtype = _read_idx_header(stream, path, unit)
+        expected = math.prod(dims) * dtype.itemsize  # Python ints: no overflow
+        check_memory(f"{path}: its IDX data of shape {dims}", expected, error=DataFormatError)
+        data = _read_at_most(stream, expected + 1)  # one byte more tells extra data
+        if len(data) != expected:
+            if len(data) < expected:
+                actual = str(len(data))
+            else:
+                rest, exhausted = _count_rest(stream, limit=64 * CHUNK)
+                actual = str(len(data) + rest) if exhausted else f"more than {len(data) + rest}"
+            raise DataFormatError(
+                f"{path}: IDX header declares shape {dims} of {dtype.name} = {expected} data bytes, "
+                f"but the file{unit} holds {actual} data bytes after the {4 + 4 * len(dims)}-byte header"
+            )
     native = dtype.newbyteorder("=")
     if expected == 0:
         return np.zeros(dims, dtype=native)
@@ -184,11 +176,8 @@ def write_idx(path: PathLike, array: np.ndarray) -> None:
         raise ValueError(f"array of shape {data.shape} is too large for an IDX file")
     header = bytes([0, 0, code, data.ndim]) + struct.pack(f">{data.ndim}I", *data.shape)
     body = data.astype(IDX_DTYPES[code], copy=False).tobytes(order="C")
-    with atomic_write(path) as out:
-        if path.suffix == ".gz":
-            with gzip.GzipFile(filename="", fileobj=out, mode="wb", compresslevel=6, mtime=0) as z:
-                z.write(header)
-                z.write(body)
-        else:
-            out.write(header)
-            out.write(body)
+    with atomic_write(path) as out, (
+            gzip.GzipFile(filename="", fileobj=out, mode="wb", compresslevel=6, mtime=0)
+            if path.suffix == ".gz" else contextlib.nullcontext(out)) as sink:
+        sink.write(header)
+        sink.write(body)

@@ -34,6 +34,8 @@ def decode_gray(path: Path, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
     """
     kind = "JPEG" if _is_jpeg(path) else "PNG"
     width, height = jpeg_size(path) if kind == "JPEG" else png_size(path)
+    if width == 0 or height == 0:
+        raise DataFormatError(f"{path}: the {kind} header declares an empty {width} x {height} image")
     if width * height > max_pixels:
         raise DataFormatError(f"{path}: the image is {width} x {height} = {width * height:,} pixels, "
                               f"more than the limit of {max_pixels:,}; scale it down first")
@@ -82,12 +84,9 @@ def jpeg_size(path: Path) -> tuple[int, int]:
             with Image.open(path) as image:
                 if image.format != "JPEG":
                     raise ValueError(f"a {image.format} image")
-                width, height = image.size
+                return image.size
     except Exception as error:  # an untrusted header: any failure is a bad file
         raise DataFormatError(f"{path}: not a readable JPEG image: {str(error)[:200]}") from None
-    if width == 0 or height == 0:
-        raise DataFormatError(f"{path}: the JPEG header declares an empty {width} x {height} image")
-    return width, height
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -99,10 +98,7 @@ def png_size(path: Path) -> tuple[int, int]:
         head = file.read(len(PNG_SIGNATURE) + 16)
     if not head.startswith(PNG_SIGNATURE) or head[12:16] != b"IHDR" or len(head) < 24:
         raise DataFormatError(f"{path}: not a readable PNG image: no PNG signature and IHDR header")
-    width, height = struct.unpack(">II", head[16:24])
-    if width == 0 or height == 0:
-        raise DataFormatError(f"{path}: the PNG header declares an empty {width} x {height} image")
-    return width, height
+    return struct.unpack(">II", head[16:24])
 
 
 def grayscale(pixels: np.ndarray) -> np.ndarray:

@@ -135,17 +135,18 @@ def _quadratic_terms(rows: int, columns: int) -> np.ndarray:
     return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=-1)
 
 
-def paper_surface(gray: np.ndarray, dark_ink: bool) -> np.ndarray:
+def paper_surface(gray: np.ndarray, dark_ink: bool, rounds: int = FIT_ROUNDS) -> np.ndarray:
     """The paper's brightness under ``gray``: a quadratic surface in (row, column) fitted by least
-    squares, then refitted over a few rounds to the pixels that are not ink: those not far darker
-    than it (``dark_ink``) or not far lighter. Smooth lighting (a gradient, a vignette) is such a
-    surface, and strokes touching the picture's border do not bend it."""
+    squares, then refitted over ``rounds`` - 1 more rounds to the pixels that are not ink: those not
+    far darker than it (``dark_ink``) or not far lighter. Smooth lighting (a gradient, a vignette)
+    is such a surface, and strokes touching the picture's border do not bend it. With ``rounds=1``
+    it is the plain fit, through ink and paper alike."""
     h, w = gray.shape
     small = area_resize(gray, (min(h, FIT_SIDE), min(w, FIT_SIDE)))
     design = _quadratic_terms(*small.shape).reshape(-1, 6)
     values = small.ravel()
     keep = np.ones(values.size, bool)
-    for round_ in range(FIT_ROUNDS):
+    for round_ in range(rounds):
         coefficients = np.linalg.lstsq(design[keep], values[keep], rcond=None)[0]
         residuals = values - design @ coefficients
         ink_side = -residuals if dark_ink else residuals
@@ -174,20 +175,12 @@ def ink_map(gray: np.ndarray, invert: str = "auto") -> np.ndarray:
         return background - gray if light_paper else gray - background
     smooth = ndimage.gaussian_filter(gray, sigma=max(h, w) / 300)
     if invert == "auto":  # the ink is the minority: its tail makes the mean leave the median
-        residuals = smooth - _plain_fit(smooth)
+        residuals = smooth - paper_surface(smooth, dark_ink=False, rounds=1)
         invert = "yes" if np.mean(residuals) < np.median(residuals) else "no"
     paper = paper_surface(smooth, dark_ink=invert == "yes")
     if invert == "yes":  # relative to the paper's brightness: shadows weaken the ink too
         return 1 - smooth / np.maximum(paper, 1e-3)
     return smooth - paper
-
-
-def _plain_fit(gray: np.ndarray) -> np.ndarray:
-    """The least-squares quadratic surface of ``gray``, ink and paper alike."""
-    small = area_resize(gray, (min(gray.shape[0], FIT_SIDE), min(gray.shape[1], FIT_SIDE)))
-    design = _quadratic_terms(*small.shape).reshape(-1, 6)
-    coefficients = np.linalg.lstsq(design, small.ravel(), rcond=None)[0]
-    return _quadratic_terms(*gray.shape) @ coefficients
 
 
 def _clean_strokes(ink: np.ndarray) -> np.ndarray:
@@ -245,8 +238,7 @@ def prepare_digit(gray: np.ndarray, shape: tuple[int, int], invert: str = "auto"
     field = (shape[0] * layout.upsample, shape[1] * layout.upsample)
     box = min(layout.box, *field)
     scale = box / max(ink.shape)
-    fitted = area_resize(ink, (max(1, min(box, math.floor(ink.shape[0] * scale + 0.5))),
-                               max(1, min(box, math.floor(ink.shape[1] * scale + 0.5)))))
+    fitted = area_resize(ink, tuple(max(1, min(box, math.floor(side * scale + 0.5))) for side in ink.shape))
     drawing = _place(fitted, field, layout.centre)
     if layout.binary:
         drawing = (drawing >= 0.5).astype(np.float64)

@@ -18,39 +18,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from deltaprop._validation import check_positive_int, first_non_finite
-from deltaprop.datasets.base import PathLike, check_decoded, existing_file
-from deltaprop.datasets.csvrows import (
-    PackedArray,
-    add_row,
-    csv_rows,
-    finite_table,
-    is_number,
-    parse_row,
-)
-from deltaprop.datasets.imagefiles import decode_gray, grayscale, jpeg_size, png_size
+from deltaprop._validation import check_positive_int, choice
+from deltaprop.datasets.base import PathLike, check_decoded, check_finite, existing_file
+from deltaprop.datasets.imagefiles import decode_gray
 from deltaprop.datasets.images import area_resize, prepare_digit
-from deltaprop.datasets.npyformat import NPY_MAGIC, check_npy_header
+from deltaprop.datasets.tables import NPY_MAGIC, check_npy_header, csv_rows, is_number, read_csv_table
 from deltaprop.errors import DataFormatError
 from deltaprop.limits import MAX_IMAGE_PIXELS, shorten
 
-__all__ = [
-    "IMAGE_SHAPES",
-    "INPUT_SUFFIXES",
-    "IMAGE_SUFFIXES",
-    "INVERT_CHOICES",
-    "PREPARE_CHOICES",
-    "area_resize",
-    "decode_gray",
-    "grayscale",
-    "image_shape_for",
-    "jpeg_size",
-    "png_size",
-    "read_csv_rows",
-    "read_image",
-    "read_inputs",
-    "read_npy_rows",
-]
+__all__ = ["IMAGE_SHAPES", "IMAGE_SUFFIXES", "INPUT_SUFFIXES", "INVERT_CHOICES", "PREPARE_CHOICES",
+           "image_shape_for", "read_csv_rows", "read_image", "read_inputs", "read_npy_rows"]
 
 #: Image shape of a model that stored none, by its number of inputs: MNIST and the 8x8 digits.
 IMAGE_SHAPES = {784: (28, 28), 64: (8, 8)}
@@ -63,6 +40,7 @@ INPUT_SUFFIXES = (".npy", ".csv", ".png", ".jpg", ".jpeg")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 #: How an image becomes an input: prepared like MNIST's digits, or only resized.
 PREPARE_CHOICES = ("digit", "resize")
+_INVERT, _PREPARE = choice(INVERT_CHOICES), choice(PREPARE_CHOICES)
 
 
 def read_inputs(
@@ -81,7 +59,7 @@ def read_inputs(
     """
     path = existing_file(path)
     n_inputs = check_positive_int("n_inputs", n_inputs)
-    _check_invert(invert)
+    _INVERT.check("invert", invert)
     suffix = path.suffix.lower()
     if suffix == ".npy":
         return read_npy_rows(path, n_inputs)
@@ -100,14 +78,9 @@ def image_shape_for(n_inputs: int, stored: object = None) -> tuple[int, int]:
     when ``n_inputs`` is a square. Raises ValueError when ``n_inputs`` is none of these.
     """
     n_inputs = check_positive_int("n_inputs", n_inputs)
-    if (
-        isinstance(stored, Sequence)
-        and not isinstance(stored, str)
-        and len(stored) == 2
-        and all(_is_size(s) for s in stored)
-        and stored[0] * stored[1] == n_inputs
-    ):
-        return int(stored[0]), int(stored[1])
+    shape = _as_shape(stored)
+    if shape is not None and shape[0] * shape[1] == n_inputs:
+        return shape
     if n_inputs in IMAGE_SHAPES:
         return IMAGE_SHAPES[n_inputs]
     side = math.isqrt(n_inputs)
@@ -156,12 +129,8 @@ def read_npy_rows(path: PathLike, n_inputs: int) -> np.ndarray:
             f"expected ({n_inputs},), (m, {n_inputs}) or images whose pixels number {n_inputs}"
         )
     rows = array.astype(np.float64)
-    bad = first_non_finite(rows)
-    if bad is not None:
-        row, column = bad
-        raise DataFormatError(
-            f"{path}: row {row}, column {column} is {rows[row, column]}; expected finite numbers"
-        )
+    check_finite(rows, lambda row, column: f"{path}: row {row}, column {column} is {rows[row, column]}; "
+                 "expected finite numbers")
     return rows
 
 
@@ -181,25 +150,14 @@ def read_csv_rows(path: PathLike, n_inputs: int) -> np.ndarray:
     """
     path = existing_file(path)
     n_inputs = check_positive_int("n_inputs", n_inputs)
-    values, lines = PackedArray("d"), PackedArray("q")
     with csv_rows(path) as rows:
         first = next(rows, None)
         if first is None:
             raise DataFormatError(f"{path}: no rows of features (the file is empty)")
         names = _input_header(path, *first, n_inputs)
-        for line, row in rows if names is not None else itertools.chain([first], rows):
-            if names is None and len(row) != n_inputs:
-                raise DataFormatError(
-                    f"{path}, line {line}: {len(row)} features, but the model takes {n_inputs}"
-                )
-            add_row(path, values, parse_row(path, line, row, names))
-            lines.append(line)
-    if not lines:
-        raise DataFormatError(f"{path}: no rows of features after the header")
-    table = finite_table(path, values, lines, n_inputs if names is None else len(names), names)
-    if names is not None:
-        table = np.delete(table, [i for i, name in enumerate(names) if name.lower() == "label"], axis=1)
-    return table
+        return read_csv_table(path, rows if names is not None else itertools.chain([first], rows), names,
+                              n_inputs if names is None else len(names),
+                              "no rows of features after the header").features
 
 
 def _input_header(path: PathLike, line: int, row: list[str], n_inputs: int) -> list[str] | None:
@@ -237,16 +195,17 @@ def read_image(path: PathLike, shape: tuple[int, int], invert: str = "auto",
     ``invert`` or ``prepare``.
     """
     path = existing_file(path)
-    shape = _check_shape(shape)
-    _check_invert(invert)
-    if prepare not in PREPARE_CHOICES:
-        raise ValueError(f"prepare must be one of {list(PREPARE_CHOICES)}, got {prepare!r}")
+    field = _as_shape(shape)
+    if field is None:
+        raise ValueError(f"shape must be (height, width), two integers >= 1, got {shape!r}")
+    _INVERT.check("invert", invert)
+    _PREPARE.check("prepare", prepare)
     gray = decode_gray(path, MAX_IMAGE_PIXELS)
     if prepare == "digit":
-        return prepare_digit(gray, shape, invert).reshape(1, -1)
+        return prepare_digit(gray, field, invert).reshape(1, -1)
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     background = float(np.median(border))
-    gray = area_resize(_pad_to_aspect(gray, shape, background), shape)
+    gray = area_resize(_pad_to_aspect(gray, field, background), field)
     if invert == "yes" or (invert == "auto" and background > 0.5):
         gray = 1.0 - gray
     low, high = gray.min(), gray.max()
@@ -255,24 +214,14 @@ def read_image(path: PathLike, shape: tuple[int, int], invert: str = "auto",
     return gray.reshape(1, -1)
 
 
-def _check_invert(invert: object) -> None:
-    if invert not in INVERT_CHOICES:
-        raise ValueError(f"invert must be one of {list(INVERT_CHOICES)}, got {invert!r}")
-
-
-def _is_size(value: object) -> bool:
-    """Whether ``value`` is an integer >= 1 (a Python or numpy int, not a bool)."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_) and value > 0
-
-
-def _check_shape(shape: object) -> tuple[int, int]:
-    if not (
-        isinstance(shape, Sequence)
-        and len(shape) == 2
-        and all(_is_size(s) for s in shape)
-    ):
-        raise ValueError(f"shape must be (height, width), two integers >= 1, got {shape!r}")
-    return int(shape[0]), int(shape[1])
+def _as_shape(value: object) -> tuple[int, int] | None:
+    """``value`` as (height, width) when it is a pair of integers >= 1 (Python or numpy ints, not
+    bools), else None."""
+    if isinstance(value, Sequence) and len(value) == 2 and all(
+            isinstance(size, numbers.Integral) and not isinstance(size, bool | np.bool_) and size > 0
+            for size in value):
+        return int(value[0]), int(value[1])
+    return None
 
 
 def _pad_to_aspect(image: np.ndarray, shape: tuple[int, int], fill: float) -> np.ndarray:
@@ -281,10 +230,6 @@ def _pad_to_aspect(image: np.ndarray, shape: tuple[int, int], fill: float) -> np
     target = shape[0] / shape[1]
     if math.isclose(h / w, target):
         return image
-    if h / w > target:
-        new_w = round(h / target)
-        pad = ((0, 0), ((new_w - w) // 2, new_w - w - (new_w - w) // 2))
-    else:
-        new_h = round(w * target)
-        pad = (((new_h - h) // 2, new_h - h - (new_h - h) // 2), (0, 0))
+    new_h, new_w = (h, round(h / target)) if h / w > target else (round(w * target), w)
+    pad = [((new - old) // 2, new - old - (new - old) // 2) for new, old in ((new_h, h), (new_w, w))]
     return np.pad(image, pad, constant_values=fill)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deltaprop._validation import check_dtype, check_number, check_positive_int
+from deltaprop._validation import all_finite, check_dtype, check_number, check_positive_int
 from deltaprop.datasets.base import Dataset, PathLike, Split, check_decoded, file_labels
 from deltaprop.datasets.download import DEFAULT_MIRRORS, MNIST_MD5, download_missing, where_to_put
 from deltaprop.datasets.idx import read_idx, read_idx_header
@@ -96,11 +96,8 @@ def load_idx_dir(
 
 
 def _find_idx_file(directory: Path, stem: str) -> Path | None:
-    for name in (f"{stem}.gz", stem):
-        candidate = directory / name
-        if candidate.is_file():
-            return candidate
-    return None
+    """``stem.gz`` in ``directory``, else ``stem``, else None."""
+    return next((path for path in (directory / f"{stem}.gz", directory / stem) if path.is_file()), None)
 
 
 def _load_idx(directory: Path, dtype: np.dtype, validation_size: int | None, name: str) -> Dataset:
@@ -154,7 +151,7 @@ def _idx_features(path: Path, dtype: np.dtype) -> tuple[np.ndarray, tuple[int, i
         features = images.reshape(images.shape[0], -1).astype(dtype)
     if images.dtype == np.uint8:
         features /= 255
-    elif not np.all(np.isfinite(features)):
+    elif not all_finite(features):
         raise DataFormatError(f"{path}: images hold NaN or infinite values (as {dtype.name})")
     image_shape = (int(images.shape[1]), int(images.shape[2])) if images.ndim == 3 else None
     return features, image_shape

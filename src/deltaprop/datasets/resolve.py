@@ -33,18 +33,6 @@ def stored_spec(meta: Mapping[str, Any]) -> str | None:
     return spec if isinstance(spec, str) and spec.strip() else None
 
 
-def _stored_seed(meta: Mapping[str, Any]) -> int | None:
-    """The model's data seed when it is a valid one (an integer >= 0), else None."""
-    seed = meta.get("data_seed")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        return None
-    return seed
-
-
-def _same_spec(a: str, b: str) -> bool:
-    return a.strip().lower() == b.strip().lower()
-
-
 def resolve_data(meta: Mapping[str, Any], data: str | None = None, data_dir: str | None = None,
                  seed: int | None = None) -> DataSource:
     """The data a model with metadata ``meta`` is run on, given what the user passed (None: not
@@ -55,8 +43,11 @@ def resolve_data(meta: Mapping[str, Any], data: str | None = None, data_dir: str
     spec = data if data is not None else own or DEFAULT_SPEC
     if data_dir is None:
         folder = meta.get("data_dir")
-        if own is not None and _same_spec(spec, own) and isinstance(folder, str) and os.path.isdir(folder):
+        same_spec = own is not None and spec.strip().lower() == own.strip().lower()
+        if same_spec and isinstance(folder, str) and os.path.isdir(folder):
             data_dir = folder
     if seed is None:
-        seed = _stored_seed(meta)
-    return DataSource(spec, data_dir, DEFAULT_SEED if seed is None else seed)
+        stored = meta.get("data_seed")
+        valid = isinstance(stored, int) and not isinstance(stored, bool) and stored >= 0
+        seed = stored if valid else DEFAULT_SEED
+    return DataSource(spec, data_dir, seed)
