@@ -12,8 +12,9 @@ from deltaprop.sklearn import MLPClassifier, MLPRegressor
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 # scikit-learn's own test suite checks its MLPs with max_iter=100 (its INIT_PARAMS), expects no check
-# to fail, and so do we.
-ESTIMATORS = [MLPClassifier(max_iter=100), MLPRegressor(max_iter=100)]
+# to fail, and so do we; with solver="lbfgs" too.
+ESTIMATORS = [MLPClassifier(max_iter=100), MLPRegressor(max_iter=100),
+              MLPClassifier(solver="lbfgs", max_iter=100), MLPRegressor(solver="lbfgs", max_iter=100)]
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda estimator: {})

@@ -32,12 +32,6 @@ def test_parameters_and_defaults_are_scikit_learns_plus_deltaprops(ours, theirs)
             if p.kind == p.POSITIONAL_OR_KEYWORD] == positional
 
 
-def test_lbfgs_is_refused_with_a_clear_message():
-    X, y = problem("binary")
-    with pytest.raises(ValueError, match="solver='lbfgs' is not supported"):
-        MLPClassifier(solver="lbfgs").fit(X, y)
-
-
 @pytest.mark.parametrize("task", ["binary", "multiclass"])
 def test_labels_of_any_type_and_probabilities_that_sum_to_one(task):
     X, y = problem(task)

@@ -1,11 +1,14 @@
 """What MLPClassifier and MLPRegressor share: fit's steps, the epochs' bookkeeping, attributes.
 
-``_fit`` follows scikit-learn's ``BaseMultilayerPerceptron._fit`` and ``_fit_stochastic`` step for
-step, drawing from the RandomState in the same order (initial parameters, validation split, each
-epoch's shuffle), so that with the same ``random_state`` the two estimators make the same draws.
+``_fit`` follows scikit-learn's ``BaseMultilayerPerceptron._fit`` step for step, drawing from the
+RandomState in the same order (initial parameters, validation split, each epoch's shuffle), so that
+with the same ``random_state`` the two estimators make the same draws; then ``_fit_stochastic``
+(sgd, adam: deltaprop's ``Trainer``) or ``_fit_lbfgs`` (``_lbfgs.fit_lbfgs``, scipy's L-BFGS-B).
 The network is a ``deltaprop.Network`` (``network_``) whose weights[i] (n_out, n_in) are the
 transposes of scikit-learn's ``coefs_[i]`` (n_in, n_out); ``coefs_`` and ``intercepts_`` are views
-of them, so editing one edits the other.
+of them, so editing one edits the other, and assigning them (or one item) copies into the network.
+Assigned before any fit, they are kept as given, and partial_fit (or a warm-started fit) trains on
+from them, as in scikit-learn.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from deltaprop.monitoring import Monitor
 from deltaprop.network import Network
 from deltaprop.options import TrainingConfig
 from deltaprop.sklearn._init import initial_parameters
+from deltaprop.sklearn._lbfgs import check_lbfgs_parameters, fit_lbfgs
 from deltaprop.sklearn._params import (
     HIDDEN_ACTIVATIONS,
     PARAMETER_CONSTRAINTS,
@@ -41,6 +45,11 @@ from deltaprop.training_data import TrainingData
 Array = np.ndarray
 FLOAT_DTYPES = (np.float64, np.float32)
 Validation = tuple[Array, Any, Array | None] | None  # (X, y, sample_weight) scored each epoch
+STOPPING_STATE = ("_best_parameters", "loss_curve_", "_no_improvement_count", "validation_scores_",
+                  "best_validation_score_", "best_loss_")
+"""What the stochastic solvers keep between epochs (scikit-learn keeps none of it for lbfgs)."""
+GIVEN = {"coefs_": "_given_coefs", "intercepts_": "_given_intercepts"}
+"""Where ``coefs_`` and ``intercepts_`` assigned before any fit wait for it."""
 
 
 def as_dense(X: Any, dtype: np.dtype) -> Array:
@@ -48,6 +57,15 @@ def as_dense(X: Any, dtype: np.dtype) -> Array:
     if sparse.issparse(X):
         X = X.toarray()
     return np.ascontiguousarray(X, dtype=dtype)
+
+
+def has_stochastic_solver(estimator: BaseMLP) -> bool:
+    """``available_if``'s test of partial_fit, scikit-learn's ``_check_solver``: sgd and adam train
+    one epoch per call, lbfgs has no such step (``hasattr(estimator, "partial_fit")`` is False)."""
+    if estimator.solver not in STOCHASTIC_SOLVERS:
+        raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
+                             f"{estimator.solver} is not stochastic.")
+    return True
 
 
 class BaseMLP(BaseEstimator):
@@ -77,13 +95,11 @@ class BaseMLP(BaseEstimator):
     # -- fit ---------------------------------------------------------------------------------------
 
     def _fit(self, X: Any, y: Any, sample_weight: Any = None, incremental: bool = False) -> BaseMLP:
-        """scikit-learn's ``_fit`` for the stochastic solvers: X (n, n_features), y (n,) or (n, k)."""
-        if self.solver not in STOCHASTIC_SOLVERS:
-            raise ValueError(
-                f"solver={self.solver!r} is not supported by deltaprop.sklearn, which trains by "
-                f"mini-batches: use solver='adam' (the default) or solver='sgd'")
+        """scikit-learn's ``_fit``: X (n, n_features), y (n,) or (n, k), sample_weight (n,) or None."""
+        if self.solver == "lbfgs":
+            check_lbfgs_parameters(self)
         hidden = self._hidden_layer_sizes()
-        first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y, y_given = self._validate_input(X, y, incremental, reset=first_pass)
         sample_weight = self._sample_weight(sample_weight, X, y_given, incremental)
         if y.ndim == 1:
@@ -93,12 +109,13 @@ class BaseMLP(BaseEstimator):
         random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(layer_units, X.dtype, random_state)
-        elif list(self.network_.sizes) != layer_units:
-            raise ValueError(
-                f"the fitted network has layer sizes {list(self.network_.sizes)}, but these data "
-                f"and hidden_layer_sizes need {layer_units}; fit with warm_start=False to start anew")
-        self._fit_stochastic(as_dense(X, self.network_.dtype), y, sample_weight, random_state,
-                             incremental)
+        else:
+            self._continue(layer_units, X.dtype)
+        if self.solver == "lbfgs":
+            fit_lbfgs(self, as_dense(X, np.float64), y, sample_weight)
+        else:
+            self._fit_stochastic(as_dense(X, self.network_.dtype), y, sample_weight, random_state,
+                                 incremental)
         if not all(np.isfinite(p).all() for p in self.network_.weights + self.network_.biases):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain large "
@@ -123,24 +140,68 @@ class BaseMLP(BaseEstimator):
     def _initialize(self, layer_units: list[int], x_dtype: np.dtype,
                     random_state: np.random.RandomState) -> None:
         """scikit-learn's ``_initialize``: counters, the network (drawn from ``random_state``),
-        and the stopping state."""
+        and, for sgd and adam, the stopping state (for lbfgs, none: a previous fit's is dropped)."""
         self.n_iter_, self.t_ = 0, 0
-        self.n_layers_ = len(layer_units)
-        dtype = check_dtype(x_dtype if self.dtype is None else self.dtype)
-        output, cost = self._output_layer()
+        dtype = self._dtype(x_dtype)
         weights, biases = initial_parameters(self.init, layer_units, self.activation, random_state,
                                              dtype)
+        for name in GIVEN.values():  # parameters assigned before this fit are replaced
+            self.__dict__.pop(name, None)
+        self._set_network(weights, biases, dtype)
+        for name, value in self._stopping_state().items():
+            if self.solver in STOCHASTIC_SOLVERS:
+                setattr(self, name, value)
+            else:
+                self.__dict__.pop(name, None)
+
+    def _dtype(self, x_dtype: np.dtype) -> np.dtype:
+        """The network's dtype: the ``dtype`` parameter, or the inputs' (float32 or float64)."""
+        return check_dtype(x_dtype if self.dtype is None else self.dtype)
+
+    def _set_network(self, weights: list[Any], biases: list[Any], dtype: np.dtype) -> None:
+        """``network_`` around weights[i] (n_out, n_in) and biases[i] (n_out,), with the hidden
+        activation and the output layer of the targets; ``n_layers_`` and ``out_activation_``."""
+        output, cost = self._output_layer()
         self.network_ = Network.from_parameters(
             weights, biases, activation=HIDDEN_ACTIVATIONS[self.activation], output_activation=output,
             cost=cost, dtype=dtype)
+        self.n_layers_ = len(self.network_.sizes)
         self.out_activation_ = sklearn_name(self.network_.activations[-1])
-        self._best_parameters = self._parameters_copy()
-        self.loss_curve_: list[float] = []
-        self._no_improvement_count = 0
+
+    def _stopping_state(self) -> dict[str, Any]:
+        """``STOPPING_STATE`` at the start of training with sgd or adam."""
         monitored = self.early_stopping or self.validation_data is not None
-        self.validation_scores_: list[float] | None = [] if monitored else None
-        self.best_validation_score_ = -np.inf if monitored else None
-        self.best_loss_ = None if self.early_stopping else np.inf
+        return {"_best_parameters": self._parameters_copy(), "loss_curve_": [],
+                "_no_improvement_count": 0, "validation_scores_": [] if monitored else None,
+                "best_validation_score_": -np.inf if monitored else None,
+                "best_loss_": None if self.early_stopping else np.inf}
+
+    def _continue(self, layer_units: list[int], x_dtype: np.dtype) -> None:
+        """Train on from the present parameters (warm_start, partial_fit): the network's, or
+        ``coefs_`` and ``intercepts_`` assigned before any fit; their shapes must fit the data."""
+        if "network_" not in self.__dict__:
+            self._adopt_given_parameters(layer_units, x_dtype)
+        elif list(self.network_.sizes) != layer_units:
+            raise ValueError(
+                f"the fitted network has layer sizes {list(self.network_.sizes)}, but these data "
+                f"and hidden_layer_sizes need {layer_units}; fit with warm_start=False to start anew")
+
+    def _adopt_given_parameters(self, layer_units: list[int], x_dtype: np.dtype) -> None:
+        """``network_`` from the ``coefs_`` and ``intercepts_`` assigned before any fit (counters
+        not assigned start at 0)."""
+        coefs, intercepts = (self.__dict__.get(name) for name in GIVEN.values())
+        shapes = list(zip(layer_units[:-1], layer_units[1:], strict=True))
+        given = [[np.shape(c) for c in coefs or ()], [np.shape(b) for b in intercepts or ()]]
+        if given != [shapes, [(n_out,) for _, n_out in shapes]]:
+            raise ValueError(
+                f"coefs_ and intercepts_ assigned before fit must have shapes {shapes} and "
+                f"{[(n_out,) for _, n_out in shapes]} for these data and hidden_layer_sizes, got "
+                f"{given[0]} and {given[1]}")
+        self._set_network([np.asarray(c).T for c in coefs], list(intercepts), self._dtype(x_dtype))
+        for name in GIVEN.values():
+            del self.__dict__[name]
+        for name in ("n_iter_", "t_"):
+            self.__dict__.setdefault(name, 0)
 
     def _parameters_copy(self) -> list[Array]:
         return [p.copy() for p in self.network_.weights + self.network_.biases]
@@ -148,9 +209,14 @@ class BaseMLP(BaseEstimator):
     def _fit_stochastic(self, X: Array, y: Array, sample_weight: Array | None,
                         random_state: np.random.RandomState, incremental: bool) -> None:
         """scikit-learn's ``_fit_stochastic``: the optimizer (kept across partial_fit calls), the
-        validation split, the epochs; with early stopping the best parameters are restored."""
+        validation split, the epochs; with early stopping the best parameters are restored. The
+        stopping state missing (training on after lbfgs, or from parameters assigned by hand)
+        starts anew."""
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = solver_optimizer(self.solver, self.get_params())
+        if not all(name in self.__dict__ for name in STOPPING_STATE):  # after lbfgs, or by hand
+            for name, value in self._stopping_state().items():
+                self.__dict__.setdefault(name, value)
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         (X, y, sample_weight), validation = self._split(X, y, sample_weight, random_state)
@@ -162,7 +228,9 @@ class BaseMLP(BaseEstimator):
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.", stacklevel=2)
         if self.early_stopping:
-            _assign(self.network_.weights + self.network_.biases, self._best_parameters, "best")
+            for target, best in zip(self.network_.weights + self.network_.biases,
+                                    self._best_parameters, strict=True):
+                np.copyto(target, best)
 
     def _split(self, X: Array, y: Array, sample_weight: Array | None,
                random_state: np.random.RandomState) -> tuple[tuple[Any, Any, Any], Validation]:
@@ -259,27 +327,43 @@ class BaseMLP(BaseEstimator):
 
     @property
     def coefs_(self) -> list[Array]:
-        """Weights in scikit-learn's layout: coefs_[i] (n_in, n_out), views of network_.weights."""
-        return [w.T for w in self._network("coefs_").weights]
+        """Weights in scikit-learn's layout: coefs_[i] (n_in, n_out), views of network_.weights[i].T
+        (``LayerArrays``); before any fit, the list assigned, if any."""
+        return self._layer_arrays("coefs_")
 
     @coefs_.setter
     def coefs_(self, values: list[Any]) -> None:
-        _assign(self._network("coefs_").weights, [np.asarray(v).T for v in values], "coefs_")
+        self._assign_layer_arrays("coefs_", values)
 
     @property
     def intercepts_(self) -> list[Array]:
-        """Biases: intercepts_[i] (n_out,), the arrays of network_.biases."""
-        return list(self._network("intercepts_").biases)
+        """Biases: intercepts_[i] (n_out,), the arrays of network_.biases (``LayerArrays``); before
+        any fit, the list assigned, if any."""
+        return self._layer_arrays("intercepts_")
 
     @intercepts_.setter
     def intercepts_(self, values: list[Any]) -> None:
-        _assign(self._network("intercepts_").biases, [np.asarray(v) for v in values], "intercepts_")
+        self._assign_layer_arrays("intercepts_", values)
 
-    def _network(self, attribute: str) -> Network:
+    def _layer_arrays(self, name: str) -> list[Any]:
+        """``coefs_`` or ``intercepts_``: views of the network's arrays, or the list assigned before
+        any fit; AttributeError when there is neither."""
+        net = self.__dict__.get("network_")
+        if net is not None:
+            return LayerArrays(net, name)
         try:
-            return self.__dict__["network_"]
+            return self.__dict__[GIVEN[name]]
         except KeyError:
-            raise AttributeError(f"{attribute} is set by fit; this estimator is not fitted yet") from None
+            raise AttributeError(f"{name} is set by fit; this estimator is not fitted yet") from None
+
+    def _assign_layer_arrays(self, name: str, values: list[Any]) -> None:
+        """Copy ``values`` into the network (same shapes), or before any fit keep the list itself:
+        scikit-learn's code sets ``coefs_ = [0] * 2``, then each item, then calls partial_fit."""
+        net = self.__dict__.get("network_")
+        if net is None:
+            self.__dict__[GIVEN[name]] = values
+        else:
+            LayerArrays(net, name).assign(values)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -294,11 +378,35 @@ def _config(batch_size: int, dropout: float, seed: int, solver: str, epochs: int
                           optimizer=solver, regularization_scale="mini_batch")
 
 
-def _assign(targets: list[Array], values: list[Array], name: str) -> None:
-    """Copy ``values`` into the network's arrays ``targets`` (shapes must match)."""
-    if [v.shape for v in values] != [t.shape for t in targets]:
-        shapes = [t.shape for t in targets]
-        raise ValueError(f"{name} must be {len(targets)} arrays of shapes {shapes} (transposed "
-                         f"for coefs_), got shapes {[v.shape for v in values]}")
-    for target, value in zip(targets, values, strict=True):
-        np.copyto(target, value)
+class LayerArrays(list):
+    """A fitted estimator's ``coefs_`` (``network.weights[i].T``, (n_in, n_out)) or ``intercepts_``
+    (``network.biases[i]``, (n_out,)): a list of views of the network's arrays. Assigning an item
+    copies into the network (``est.coefs_[i] = array``, same shape), as in scikit-learn."""
+
+    def __init__(self, net: Network, name: str) -> None:
+        self.name, self.targets = name, net.weights if name == "coefs_" else net.biases
+        super().__init__(self._layout(t) for t in self.targets)
+
+    def _layout(self, array: Array) -> Array:
+        """An array of the network's layout in this list's, or back (coefs_: the transpose)."""
+        return array.T if self.name == "coefs_" else array
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if not isinstance(index, int | np.integer):
+            raise TypeError(f"{self.name}[i] = array takes one index; assign {self.name} = [...] to "
+                            f"replace every layer's, got index {index!r}")
+        value, expected = np.asarray(value), self[index].shape
+        if value.shape != expected:
+            raise ValueError(f"{self.name}[{index}] must have shape {expected}, got {value.shape}")
+        np.copyto(self.targets[index], self._layout(value))
+
+    def assign(self, values: Any) -> None:
+        """Copy ``values``, one array per layer in this list's layout, into the network's arrays;
+        every shape is checked before anything is copied."""
+        values = [np.asarray(v) for v in values]
+        expected, got = [a.shape for a in self], [v.shape for v in values]
+        if got != expected:
+            raise ValueError(f"{self.name} must be {len(expected)} arrays of shapes {expected} (one "
+                             f"per layer), got shapes {got}")
+        for target, value in zip(self.targets, values, strict=True):
+            np.copyto(target, self._layout(value))

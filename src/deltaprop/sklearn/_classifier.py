@@ -10,12 +10,13 @@ from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from deltaprop.activations import Activation
 from deltaprop.costs import Cost
-from deltaprop.sklearn._base import FLOAT_DTYPES, BaseMLP
+from deltaprop.sklearn._base import FLOAT_DTYPES, BaseMLP, has_stochastic_solver
 from deltaprop.sklearn._params import deltaprop_activation, store_params
 
 Array = np.ndarray
@@ -24,8 +25,9 @@ Array = np.ndarray
 class MLPClassifier(ClassifierMixin, BaseMLP):
     """Multi-layer perceptron classifier: scikit-learn's ``MLPClassifier``, trained by deltaprop.
 
-    scikit-learn's parameters have its names, meanings and defaults (see its documentation);
-    ``solver="lbfgs"`` is refused at fit, ``max_fun`` is accepted and ignored. deltaprop adds:
+    scikit-learn's parameters have its names, meanings and defaults (see its documentation),
+    ``solver="lbfgs"`` included (scipy's L-BFGS-B on the full-batch loss, ``_lbfgs``; partial_fit
+    is then absent, as in scikit-learn). deltaprop adds:
 
     Args:
         cost: the cost minimized: None (scikit-learn's log loss: "log_likelihood" with softmax
@@ -33,7 +35,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             multilabel ones), a name of ``deltaprop.COSTS`` or a ``Cost``.
         output_activation: None (scikit-learn's: softmax or logistic), a name ('logistic',
             'sigmoid', 'softmax', ...) or an ``Activation``; predict_proba needs outputs in (0, 1).
-        dropout: probability of dropping each hidden unit during training (inverted dropout).
+        dropout: probability of dropping each hidden unit during training (inverted dropout);
+            sgd and adam only, as are ``validation_data`` and ``callbacks``.
         l1: L1 regularization λ₁, the penalty λ₁ Σ|w| / Σs per mini-batch, as alpha's L2.
         dtype: None (float32 for float32 inputs, else float64), "float32" or "float64".
         init: "glorot_uniform" (scikit-learn's, from random_state) or a name of
@@ -80,6 +83,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         indicator matrix (n_samples, n_labels); sample_weight (n_samples,) optional."""
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(has_stochastic_solver)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None,
                     classes: Any = None) -> MLPClassifier:

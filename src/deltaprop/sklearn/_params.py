@@ -1,9 +1,8 @@
 """The estimators' parameters: scikit-learn's table, deltaprop's additions, and name mappings.
 
 scikit-learn's parameters keep their names, constraints and defaults (``BaseMultilayerPerceptron``
-in scikit-learn 1.9), with two differences: ``solver="lbfgs"`` passes validation but ``fit`` refuses
-it with a clear message (deltaprop trains by mini-batches), and ``momentum`` must be below 1.
-deltaprop's own parameters follow them.
+in scikit-learn 1.9), with one difference: ``momentum`` must be below 1. deltaprop's own parameters
+follow them.
 """
 
 from __future__ import annotations

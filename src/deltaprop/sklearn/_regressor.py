@@ -8,11 +8,12 @@ import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from deltaprop.activations import Activation
 from deltaprop.costs import Cost
-from deltaprop.sklearn._base import FLOAT_DTYPES, BaseMLP
+from deltaprop.sklearn._base import FLOAT_DTYPES, BaseMLP, has_stochastic_solver
 from deltaprop.sklearn._losses import Exp, PoissonCost
 from deltaprop.sklearn._params import deltaprop_activation, store_params
 
@@ -24,8 +25,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     scikit-learn's parameters have its names, meanings and defaults (see its documentation);
     ``loss`` is "squared_error" (identity outputs, ½‖y − a‖²) or "poisson" (exp outputs, half the
-    Poisson deviance); ``solver="lbfgs"`` is refused at fit, ``max_fun`` is accepted and ignored.
-    deltaprop adds:
+    Poisson deviance); ``solver="lbfgs"`` is scipy's L-BFGS-B on the full-batch loss (``_lbfgs``;
+    partial_fit is then absent). deltaprop adds:
 
     Args:
         cost: None (the cost of ``loss``), a name of ``deltaprop.COSTS`` or a ``Cost``.
@@ -67,6 +68,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         (n_samples, n_outputs); sample_weight (n_samples,) optional."""
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(has_stochastic_solver)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
         """One epoch over X (n_samples, n_features), y; the optimizer's state is kept between
