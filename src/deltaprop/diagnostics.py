@@ -77,9 +77,7 @@ def sample_entries(rng: np.random.Generator, sizes: list[int], max_params: int |
     return [chosen[(chosen >= lo) & (chosen < hi)] - lo for lo, hi in bounds]
 
 
-def finite_differences(
-    net: Network, X: Array, Y: Array, param: Array, indices: Array, eps: float
-) -> Array:
+def finite_differences(net: Network, X: Array, Y: Array, param: Array, indices: Array, eps: float) -> Array:
     """(C(θ + ε) − C(θ − ε)) / 2ε for the chosen entries of ``param``, perturbed in place."""
     flat = param.reshape(-1)
     estimates = np.empty(indices.shape[0])
@@ -94,9 +92,27 @@ def finite_differences(
     return estimates
 
 
-def gradcheck(
-    net: Network, X: Any, Y: Any, eps: float = 1e-6, max_params: int | None = None, seed: int = 0
-) -> GradcheckResult:
+def check_layers(net: Network, X: Array, Y: Array, nabla_w: list[Array], nabla_b: list[Array],
+                 eps: float, max_params: int | None, seed: int) -> tuple[list[LayerCheck], float, float]:
+    """Backprop's partials ``nabla_w``, ``nabla_b`` of each layer against central finite differences
+    of ``net``'s cost on X, Y, for every parameter or a seeded sample of ``max_params``; returns one
+    LayerCheck per layer, the largest relative error and the largest absolute difference."""
+    params = [p for pair in zip(net.weights, net.biases, strict=True) for p in pair]
+    grads = [g for pair in zip(nabla_w, nabla_b, strict=True) for g in pair]
+    indices = sample_entries(np.random.default_rng(seed), [p.size for p in params], max_params)
+    errors, absolute = [], 0.0
+    for param, grad, chosen in zip(params, grads, indices, strict=True):
+        estimate = finite_differences(net, X, Y, param, chosen, eps)
+        exact = grad.reshape(-1)[chosen]
+        errors.append(relative_error(exact, estimate))
+        absolute = max(absolute, float(np.max(np.abs(exact - estimate), initial=0.0)))
+    checked = [w.size + b.size for w, b in zip(indices[::2], indices[1::2], strict=True)]
+    layers = [LayerCheck(i + 1, errors[2 * i], errors[2 * i + 1], checked[i]) for i in range(net.num_layers)]
+    return layers, max(errors), absolute
+
+
+def gradcheck(net: Network, X: Any, Y: Any, eps: float = 1e-6, max_params: int | None = None,
+              seed: int = 0) -> GradcheckResult:
     """Compare backprop's gradient of the mean cost with central finite differences.
 
     Args:
@@ -118,26 +134,11 @@ def gradcheck(
     nabla_b, nabla_w = net.gradient(X, Y)
     backprop_seconds = time.perf_counter() - started
 
-    params = [p for pair in zip(net.weights, net.biases, strict=True) for p in pair]
-    grads = [g for pair in zip(nabla_w, nabla_b, strict=True) for g in pair]
-    indices = sample_entries(np.random.default_rng(seed), [p.size for p in params], max_params)
-
     started = time.perf_counter()
-    errors = []
-    for param, grad, chosen in zip(params, grads, indices, strict=True):
-        estimate = finite_differences(net, X, Y, param, chosen, eps)
-        errors.append(relative_error(grad.reshape(-1)[chosen], estimate))
+    layers, max_error, _ = check_layers(net, X, Y, nabla_w, nabla_b, eps, max_params, seed)
     fd_seconds = time.perf_counter() - started
-
-    layers = [
-        LayerCheck(i + 1, errors[2 * i], errors[2 * i + 1],
-                   indices[2 * i].size + indices[2 * i + 1].size)
-        for i in range(net.num_layers)
-    ]
     checked = sum(layer.checked for layer in layers)
-    return GradcheckResult(
-        layers, max(errors), 1, 2 * checked, backprop_seconds, fd_seconds
-    )
+    return GradcheckResult(layers, max_error, 1, 2 * checked, backprop_seconds, fd_seconds)
 
 
 def learning_speed(nabla_b: list[Array]) -> list[float]:

@@ -23,19 +23,20 @@ import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from deltaprop._files import atomic_write
 from deltaprop._validation import check_positive_int
 from deltaprop.diagnostics import learning_speed
 from deltaprop.network import Network
+from deltaprop.plots import _write_png
 from deltaprop.training import fit
 
 Array = np.ndarray
+OnEpoch = Callable[[list[int], int, list[float]], Any]  # on_epoch(sizes, epoch, speeds)
 BOOK_SIZES: tuple[tuple[int, ...], ...] = (
     (784, 30, 30, 10), (784, 30, 30, 30, 10), (784, 30, 30, 30, 30, 10))
 BOOK_INITIAL_SPEED: dict[tuple[int, ...], tuple[float, ...]] = {
@@ -73,10 +74,8 @@ class NetworkSpeeds:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values; seeds become string keys."""
-        return {"sizes": self.sizes, "initial_speed": self.initial_speed,
-                "initial_speed_by_seed": {str(s): v for s, v in self.initial_speed_by_seed.items()},
-                "speed_by_epoch": self.speed_by_epoch, "training_seed": self.training_seed,
-                "book_initial_speed": self.book_initial_speed, "seconds": self.seconds}
+        by_seed = {str(s): v for s, v in self.initial_speed_by_seed.items()}
+        return {**asdict(self), "initial_speed_by_seed": by_seed}
 
 
 @dataclass
@@ -94,9 +93,7 @@ class VanishingGradient:
 
     def to_dict(self) -> dict[str, Any]:
         """{"networks": [...], and the settings}: the JSON of ``deltaprop experiment``."""
-        return {"networks": [n.to_dict() for n in self.networks], "images": self.images,
-                "epochs": self.epochs, "seeds": self.seeds, "eta": self.eta, "lmbda": self.lmbda,
-                "batch_size": self.batch_size, "seconds": self.seconds,
+        return {**asdict(self), "networks": [n.to_dict() for n in self.networks],
                 "speed": "‖∂C/∂b^l‖ of the unregularized mean gradient over the images, per hidden "
                          "layer, at initialization and after each epoch"}
 
@@ -113,17 +110,10 @@ def _book_network(sizes: Sequence[int], seed: int) -> Network:
                    cost="cross_entropy", init="default", seed=seed, dtype="float64")
 
 
-def vanishing_gradient(
-    X: Any,
-    y: Any,
-    sizes_list: Sequence[Sequence[int]] = BOOK_SIZES,
-    epochs: int = DEFAULT_EPOCHS,
-    seeds: Sequence[int] = DEFAULT_SEEDS,
-    eta: float = 0.1,
-    lmbda: float = 5.0,
-    batch_size: int = 10,
-    on_epoch: Callable[[list[int], int, list[float]], Any] | None = None,
-) -> VanishingGradient:
+def vanishing_gradient(X: Any, y: Any, sizes_list: Sequence[Sequence[int]] = BOOK_SIZES,
+                       epochs: int = DEFAULT_EPOCHS, seeds: Sequence[int] = DEFAULT_SEEDS, eta: float = 0.1,
+                       lmbda: float = 5.0, batch_size: int = 10,
+                       on_epoch: OnEpoch | None = None) -> VanishingGradient:
     """The book's chapter-5 measurement of how fast each hidden layer learns.
 
     Args:
@@ -147,25 +137,23 @@ def vanishing_gradient(
     for sizes in sizes_list:
         if len(sizes) < 3:
             raise ValueError(f"each network needs a hidden layer to measure, got sizes {list(sizes)}")
-        results.append(_one_network(X, y, list(sizes), epochs, seeds, eta, lmbda, batch_size,
-                                    on_epoch))
+        results.append(_one_network(X, y, list(sizes), epochs, seeds, eta, lmbda, batch_size, on_epoch))
     return VanishingGradient(results, int(np.shape(X)[0]), epochs, seeds, float(eta), float(lmbda),
                              batch_size, time.perf_counter() - started)
 
 
 def _one_network(X: Any, y: Any, sizes: list[int], epochs: int, seeds: list[int], eta: float,
-                 lmbda: float, batch_size: int,
-                 on_epoch: Callable[[list[int], int, list[float]], Any] | None) -> NetworkSpeeds:
+                 lmbda: float, batch_size: int, on_epoch: OnEpoch | None) -> NetworkSpeeds:
     started = time.perf_counter()
     by_seed = {}
     for seed in seeds:
         net = _book_network(sizes, seed)
         X_checked, Y = net.check_XY(X, y, "X", "y")
         by_seed[seed] = hidden_speeds(net, X_checked, Y)
-    layers = len(sizes) - 2
-    median = [statistics.median(by_seed[s][i] for s in seeds) for i in range(layers)]
+    median = [statistics.median(layer) for layer in zip(*(by_seed[s] for s in seeds), strict=True)]
+    book = BOOK_INITIAL_SPEED.get(tuple(sizes))
     speeds = NetworkSpeeds(sizes, median, by_seed, training_seed=seeds[0],
-                           book_initial_speed=_book(sizes))
+                           book_initial_speed=None if book is None else list(book))
     if epochs > 0:
         net = _book_network(sizes, seeds[0])
         speeds.speed_by_epoch.append(by_seed[seeds[0]])
@@ -179,11 +167,6 @@ def _one_network(X: Any, y: Any, sizes: list[int], epochs: int, seeds: list[int]
             seed=seeds[0], callbacks=[measure])
     speeds.seconds = time.perf_counter() - started
     return speeds
-
-
-def _book(sizes: Sequence[int]) -> list[float] | None:
-    book = BOOK_INITIAL_SPEED.get(tuple(sizes))
-    return None if book is None else list(book)
 
 
 def first_training_images(data_dir: str | os.PathLike[str] | None = None,
@@ -227,7 +210,4 @@ def plot_vanishing_gradient(result: VanishingGradient, path: str | os.PathLike[s
         ax.set_ylabel(r"speed of learning $\|\partial C/\partial b^l\|$")
         ax.set_title(f"{layers} hidden layers {net.sizes}", fontsize=9)
         ax.legend(fontsize=8)
-    target = Path(os.fspath(path))
-    with atomic_write(target) as file:
-        figure.savefig(file, format="png", dpi=100)
-    return target
+    return _write_png(figure, path)

@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from deltaprop._validation import check_number, check_positive_int
-from deltaprop.diagnostics import finite_differences, relative_error, sample_entries
+from deltaprop.activations import SATURATION_FRACTION
+from deltaprop.diagnostics import check_layers
 from deltaprop.network import Network
 from deltaprop.workspace import Workspace
 
@@ -37,8 +38,7 @@ MAX_CHECKS = 5000
 MAX_PATHS = 100_000
 NEAR = 0.05  # an output within this of 0 or 1 is "near 0 or 1"
 LOW_ACTIVATION = 0.01  # |a_k| below this makes the weights out of neuron k learn slowly
-SATURATION_PEAK = {"sigmoid": 0.25, "tanh": 1.0}  # max σ'; saturated below 1% of it
-SATURATED_FRACTION = 0.01
+SATURATION_PEAK = {"sigmoid": 0.25, "tanh": 1.0}  # max σ'; saturated below SATURATION_FRACTION of it
 LISTED = 5  # unit indices named in one callout
 
 
@@ -112,14 +112,11 @@ class Explanation:
         "engine_agreement", "sgd_update": {"eta", "cost_before", "cost_after"}, "path_sum",
         "callouts"}. Non-finite numbers (∇_a C of a saturated cross-entropy output) become None.
         """
-        layers = [{
-            "z": _list(t.z), "a": _list(t.a), "sigma_prime": _list(t.sigma_prime),
-            "delta": _list(t.delta), "nabla_b": _list(t.nabla_b), "nabla_w": _list(t.nabla_w),
-            "weights": _list(t.weights), "biases": _list(t.biases), "jacobian": _list(t.jacobian),
-            "update_w": _list(-self.eta * t.nabla_w), "update_b": _list(-self.eta * t.nabla_b),
-            "finite_difference": {"weight_error": t.weight_error, "bias_error": t.bias_error,
-                                  "checked": t.checked},
-        } for t in self.layers]
+        arrays = ("z", "a", "sigma_prime", "delta", "nabla_b", "nabla_w", "weights", "biases", "jacobian")
+        layers = [{**{name: _list(getattr(t, name)) for name in arrays},
+                   "update_w": _list(-self.eta * t.nabla_w), "update_b": _list(-self.eta * t.nabla_b),
+                   "finite_difference": {"weight_error": t.weight_error, "bias_error": t.bias_error,
+                                         "checked": t.checked}} for t in self.layers]
         return {
             "sizes": list(self.sizes), "activations": list(self.activations), "cost": self.cost,
             "x": _list(self.x), "y": _list(self.y), "cost_value": self.cost_value,
@@ -143,17 +140,9 @@ def _list(array: Array | None) -> Any:
     return np.where(np.isfinite(values), values.astype(object), None).tolist()
 
 
-def explain(
-    net: Network,
-    x: Any,
-    y: Any,
-    eta: float = 0.5,
-    path_weight: tuple[int, int, int] | None = None,
-    max_checks: int = MAX_CHECKS,
-    max_paths: int = MAX_PATHS,
-    eps: float = EPS,
-    seed: int = 0,
-) -> Explanation:
+def explain(net: Network, x: Any, y: Any, eta: float = 0.5, path_weight: tuple[int, int, int] | None = None,
+            max_checks: int = MAX_CHECKS, max_paths: int = MAX_PATHS, eps: float = EPS,
+            seed: int = 0) -> Explanation:
     """Trace one example through the feedforward pass and BP1-BP4 of ``net``.
 
     Args:
@@ -213,18 +202,13 @@ def _one_example(net: Network, x: Any, y: Any) -> tuple[Array, Array]:
     if x_array.ndim != 1:
         raise ValueError(f"x must be one example of shape ({net.sizes[0]},), got shape {x_array.shape}")
     y_array = np.asarray(y)
-    if y_array.ndim == 0:
-        y_array = y_array[None]  # a label: one-hot encoded by check_Y
-    elif y_array.ndim == 1:
-        y_array = y_array[None, :]
-    else:
+    if y_array.ndim > 1:
         raise ValueError(f"y must be a class label or a target vector of shape ({net.sizes[-1]},), "
                          f"got shape {y_array.shape}")
-    return net.check_XY(x_array[None, :], y_array, "x", "y")
+    return net.check_XY(x_array[None, :], y_array[None], "x", "y")  # a label: one-hot encoded by check_Y
 
 
-def _layers(net: Network, space: Workspace, nabla_b: list[Array],
-            nabla_w: list[Array]) -> list[LayerTrace]:
+def _layers(net: Network, space: Workspace, nabla_b: list[Array], nabla_w: list[Array]) -> list[LayerTrace]:
     """One LayerTrace per layer from the engine's workspace (row 0) and gradient."""
     layers = []
     for i, act in enumerate(net.activations):
@@ -239,8 +223,7 @@ def _layers(net: Network, space: Workspace, nabla_b: list[Array],
     return layers
 
 
-def _hand_computation_gap(net: Network, layers: list[LayerTrace], grad_a: Array, X: Array,
-                          Y: Array) -> float:
+def _hand_computation_gap(net: Network, layers: list[LayerTrace], grad_a: Array, X: Array, Y: Array) -> float:
     """Largest |difference| between the engine's δ, ∂C/∂b, ∂C/∂w and BP1-BP4 done by hand with
     the cost and activation objects: BP1 ∇_a C ⊙ σ'(z^L) (or the Jacobian product), BP2
     (w^{l+1})ᵀ δ^{l+1} ⊙ σ'(z^l), BP3 δ^l, BP4 δ^l_j a^{l-1}_k."""
@@ -266,22 +249,13 @@ def _finite_difference_check(net: Network, X: Array, Y: Array, layers: list[Laye
                              max_checks: int, eps: float, seed: int) -> dict[str, Any]:
     """Central differences of C_x for every parameter (or a seeded sample of ``max_checks``);
     sets each layer's errors and returns the summary."""
-    params = [p for i in range(net.num_layers) for p in (net.weights[i], net.biases[i])]
-    grads = [g for t in layers for g in (t.nabla_w, t.nabla_b)]
-    total = sum(p.size for p in params)
-    indices = sample_entries(np.random.default_rng(seed), [p.size for p in params], max_checks)
-    errors, absolute = [], 0.0
-    for param, grad, chosen in zip(params, grads, indices, strict=True):
-        estimate = finite_differences(net, X, Y, param, chosen, eps)
-        exact = grad.reshape(-1)[chosen]
-        errors.append(relative_error(exact, estimate))
-        absolute = max(absolute, float(np.max(np.abs(exact - estimate), initial=0.0)))
-    for i, t in enumerate(layers):
-        t.weight_error, t.bias_error = errors[2 * i], errors[2 * i + 1]
-        t.checked = int(indices[2 * i].size + indices[2 * i + 1].size)
+    checks, max_error, absolute = check_layers(net, X, Y, [t.nabla_w for t in layers],
+                                               [t.nabla_b for t in layers], eps, max_checks, seed)
+    for t, check in zip(layers, checks, strict=True):
+        t.weight_error, t.bias_error, t.checked = check.weight_error, check.bias_error, check.checked
     checked = sum(t.checked for t in layers)
-    return {"max_error": max(errors), "max_absolute_error": absolute, "checked": checked,
-            "parameters": total, "sampled": checked < total, "eps": eps,
+    return {"max_error": max_error, "max_absolute_error": absolute, "checked": checked,
+            "parameters": net.num_parameters, "sampled": checked < net.num_parameters, "eps": eps,
             "error": "max |backprop − finite difference| / max |partial| per array"}
 
 
@@ -362,7 +336,7 @@ def callouts(net: Network, layers: list[LayerTrace], x: Array, y: Array) -> list
             continue
         act = net.activations[i].name
         if act in SATURATION_PEAK:
-            stuck = np.flatnonzero(t.sigma_prime < SATURATED_FRACTION * SATURATION_PEAK[act])
+            stuck = np.flatnonzero(t.sigma_prime < SATURATION_FRACTION * SATURATION_PEAK[act])
             why = "saturated: σ'(z) below 1% of its peak"
         elif act == "relu":
             stuck, why = np.flatnonzero(t.sigma_prime == 0), "off: z <= 0, so σ'(z) = 0"

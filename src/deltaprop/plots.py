@@ -88,6 +88,17 @@ def _write_png(figure: Figure, path: PathLike) -> Path:
     return target
 
 
+def _label_axes(axes: Any, title: str, x_label: str, y_label: str, corner: str) -> None:
+    """The title, axis labels, a light grid, and the legend when there are lines, in a fixed corner
+    ("best" costs more than the drawing)."""
+    axes.set_title(title)
+    axes.set_xlabel(x_label)
+    axes.set_ylabel(y_label)
+    axes.grid(True, alpha=0.3)
+    if axes.lines:
+        axes.legend(loc=corner)
+
+
 # -- history ---------------------------------------------------------------------------------------
 
 
@@ -100,9 +111,8 @@ def _records(history: History | Sequence[Mapping[str, Any]] | Mapping[str, Any])
     else:
         records = history
     if isinstance(records, str | bytes) or not isinstance(records, Sequence):
-        raise TypeError(
-            f"history must be a History or a list of per-epoch records, got {type(history).__name__}"
-        )
+        raise TypeError(f"history must be a History or a list of per-epoch records, got "
+                        f"{type(history).__name__}")
     if not records:
         raise ValueError("history has no epochs to plot")
     if not all(isinstance(record, Mapping) for record in records):
@@ -110,9 +120,9 @@ def _records(history: History | Sequence[Mapping[str, Any]] | Mapping[str, Any])
     return list(records)
 
 
-def _series(records: list[Mapping], key: str) -> tuple[list[int], list[float]] | None:
-    """(epochs, values) where ``key`` was measured, or None where it never was."""
-    points = [(int(record.get("epoch", i + 1)), float(record[key]))
+def _series(records: list[Mapping], key: str, scale: float = 1.0) -> tuple[list[int], list[float]] | None:
+    """(epochs, values times ``scale``) where ``key`` was measured, or None where it never was."""
+    points = [(int(record.get("epoch", i + 1)), scale * float(record[key]))
               for i, record in enumerate(records) if record.get(key) is not None]
     if not points:
         return None
@@ -120,9 +130,8 @@ def _series(records: list[Mapping], key: str) -> tuple[list[int], list[float]] |
     return list(epochs), list(values)
 
 
-def plot_curves(history: History | Sequence[Mapping[str, Any]], path: PathLike,
-                cost: str | None = None, regularized: bool = False,
-                config: str | None = None) -> Path:
+def plot_curves(history: History | Sequence[Mapping[str, Any]], path: PathLike, cost: str | None = None,
+                regularized: bool = False, config: str | None = None) -> Path:
     """Cost (left) and accuracy (right) per epoch, one line per measured split.
 
     Args:
@@ -141,24 +150,12 @@ def plot_curves(history: History | Sequence[Mapping[str, Any]], path: PathLike,
     cost_axes, accuracy_axes = figure.subplots(1, 2)
     marker = "o" if len(records) <= 30 else None
     for key, label in SPLITS:
-        series = _series(records, f"{key}_cost")
-        if series is not None:
-            cost_axes.plot(*series, marker=marker, markersize=3, label=label)
-        accuracy = _series(records, f"{key}_accuracy")
-        if accuracy is not None:
-            epochs, values = accuracy
-            accuracy_axes.plot(epochs, [100 * v for v in values], marker=marker, markersize=3,
-                               label=label)
-    for axes, title, ylabel, corner in (
-        (cost_axes, "Cost", cost_label(cost, regularized), "upper right"),
-        (accuracy_axes, "Classification accuracy", "accuracy (%)", "lower right"),
-    ):
-        axes.set_title(title)
-        axes.set_xlabel("epoch")
-        axes.set_ylabel(ylabel)
-        axes.grid(True, alpha=0.3)
-        if axes.lines:
-            axes.legend(loc=corner)  # a fixed corner: "best" costs more than the drawing
+        for axes, metric, scale in ((cost_axes, "cost", 1.0), (accuracy_axes, "accuracy", 100.0)):
+            series = _series(records, f"{key}_{metric}", scale)
+            if series is not None:
+                axes.plot(*series, marker=marker, markersize=3, label=label)
+    _label_axes(cost_axes, "Cost", "epoch", cost_label(cost, regularized), "upper right")
+    _label_axes(accuracy_axes, "Classification accuracy", "epoch", "accuracy (%)", "lower right")
     return _write_png(figure, path)
 
 
@@ -198,20 +195,16 @@ def plot_learning_speed(history: History | Sequence[Mapping[str, Any]], path: Pa
             continue
         epochs, values = zip(*points, strict=True)
         name = "output layer" if layer == n_layers - 1 else f"hidden layer {layer + 1}"
-        axes.plot(epochs, values, marker="o" if len(points) <= 31 else None, markersize=3,
-                  label=name)
+        axes.plot(epochs, values, marker="o" if len(points) <= 31 else None, markersize=3, label=name)
     from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
     axes.set_yscale("log")  # plain tick labels, no minor ticks: no mathtext, far fewer artists
     axes.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     axes.yaxis.set_minor_locator(NullLocator())
-    axes.set_title("Speed of learning: ‖∂C/∂bˡ‖ per layer")
-    axes.set_xlabel("epoch (0: the initial network)" if speeds[0][0] == 0 else "epoch")
-    axes.set_ylabel("‖∂C/∂bˡ‖ (mean over mini-batches)")
-    axes.grid(True, alpha=0.3)
-    if axes.lines:
-        axes.legend(loc="upper right")
+    _label_axes(axes, "Speed of learning: ‖∂C/∂bˡ‖ per layer",
+                "epoch (0: the initial network)" if speeds[0][0] == 0 else "epoch",
+                "‖∂C/∂bˡ‖ (mean over mini-batches)", "upper right")
     return _write_png(figure, path)
 
 
@@ -253,14 +246,11 @@ def confusion_colours(matrix: Any) -> tuple[np.ndarray, Any, Any]:
     from matplotlib import colormaps
     from matplotlib.colors import Normalize
 
-    counts = np.asarray(matrix, dtype=np.float64)
-    errors = counts.copy()
+    errors = np.array(matrix, dtype=np.float64)  # a copy
     np.fill_diagonal(errors, 0)
-    norm = Normalize(0, max(float(errors.max()), 1.0))
-    cmap = colormaps[ERROR_CMAP]
+    norm, cmap = Normalize(0, max(float(errors.max()), 1.0)), colormaps[ERROR_CMAP]
     rgba = cmap(norm(errors))
-    diagonal = np.arange(counts.shape[0])
-    rgba[diagonal, diagonal] = DIAGONAL_RGBA
+    rgba[np.diag_indices(errors.shape[0])] = DIAGONAL_RGBA
     return rgba, norm, cmap
 
 
@@ -269,23 +259,17 @@ def _annotate(axes: Any, counts: np.ndarray, norm: Any) -> None:
     n = counts.shape[0]
     size = max(6, 11 - n // 6)
     floating = np.issubdtype(counts.dtype, np.floating)
-    for i in range(n):
-        for j in range(n):
-            value = counts[i, j]
-            if i != j and value == 0:
-                continue
-            dark = i != j and norm(value) > 0.6
-            axes.text(j, i, f"{value:g}" if floating else str(value), ha="center", va="center", fontsize=size,
-                      fontweight="bold" if i == j else "normal", color="white" if dark else "black")
+    for i, j in np.ndindex(n, n):
+        value = counts[i, j]
+        if i != j and value == 0:
+            continue
+        dark = i != j and norm(value) > 0.6
+        axes.text(j, i, f"{value:g}" if floating else str(value), ha="center", va="center", fontsize=size,
+                  fontweight="bold" if i == j else "normal", color="white" if dark else "black")
 
 
-def plot_confusion_matrix(
-    matrix: Any,
-    path: PathLike,
-    class_names: Sequence[str] | None = None,
-    title: str = "Confusion matrix",
-    config: str | None = None,
-) -> Path:
+def plot_confusion_matrix(matrix: Any, path: PathLike, class_names: Sequence[str] | None = None,
+                          title: str = "Confusion matrix", config: str | None = None) -> Path:
     """The confusion matrix, each cell labelled with its count (see :func:`confusion_colours`).
 
     Args:
@@ -310,8 +294,7 @@ def plot_confusion_matrix(
     from matplotlib.ticker import MaxNLocator
 
     side = min(4 + 0.45 * n, 20)
-    figure = _new_figure(side + 1.2, side + 0.4, config, left=0.08, right=0.99, bottom=0.08,
-                         top=0.92)
+    figure = _new_figure(side + 1.2, side + 0.4, config, left=0.08, right=0.99, bottom=0.08, top=0.92)
     axes = figure.subplots()
     colours, norm, cmap = confusion_colours(counts)
     axes.imshow(colours, interpolation="nearest")
@@ -339,31 +322,27 @@ def _image_shape(image_shape: Any, n_inputs: int) -> tuple[int, int]:
     except (TypeError, ValueError):
         raise ValueError(f"image_shape must be (height, width), got {image_shape!r}") from None
     if height < 1 or width < 1 or height * width != n_inputs:
-        raise ValueError(
-            f"image_shape {(height, width)} does not match the network's {n_inputs} inputs"
-        )
+        raise ValueError(f"image_shape {(height, width)} does not match the network's {n_inputs} inputs")
     return height, width
 
 
-def weight_mosaic(weights: np.ndarray, shape: tuple[int, int], units: int) -> np.ndarray:
-    """The first ``units`` rows of ``weights`` as tiles of ``shape`` in a near-square grid, one
-    pixel of NaN between them; the weights as they are (one scale for all)."""
+def weight_mosaic(weights: np.ndarray, shape: tuple[int, int], units: int,
+                  columns: int | None = None) -> np.ndarray:
+    """The first ``units`` rows of ``weights`` as tiles of ``shape`` in a grid of ``columns`` (default:
+    near-square), one pixel of NaN between them; the weights as they are (one scale for all)."""
     height, width = shape
-    columns = math.ceil(math.sqrt(units))
+    columns = columns or math.ceil(math.sqrt(units))
     rows = math.ceil(units / columns)
-    gap = 1
-    mosaic = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap), np.nan)
+    mosaic = np.full((rows * (height + 1) - 1, columns * (width + 1) - 1), np.nan)
     for unit in range(units):
         row, column = divmod(unit, columns)
-        top, left = row * (height + gap), column * (width + gap)
+        top, left = row * (height + 1), column * (width + 1)
         mosaic[top:top + height, left:left + width] = weights[unit].reshape(height, width)
     return mosaic
 
 
-def plot_first_layer_weights(
-    net: Network, image_shape: Sequence[int], path: PathLike, max_units: int = 100,
-    config: str | None = None,
-) -> Path:
+def plot_first_layer_weights(net: Network, image_shape: Sequence[int], path: PathLike, max_units: int = 100,
+                             config: str | None = None) -> Path:
     """Each first-layer unit's incoming weights w^1_j· drawn as an image of the input's shape.
 
     The units form one grid (at most ``max_units`` of them, the first ones), all on one symmetric
@@ -395,6 +374,5 @@ def plot_first_layer_weights(
     figure.colorbar(image, ax=axes, shrink=0.8, label="weight (one scale for all units)")
     axes.set_axis_off()
     shown = f"first {units} of {weights.shape[0]}" if units < weights.shape[0] else f"{units}"
-    axes.set_title(f"Incoming weights of the {shown} first-layer units ({height}x{width})",
-                   fontsize=10)
+    axes.set_title(f"Incoming weights of the {shown} first-layer units ({height}x{width})", fontsize=10)
     return _write_png(figure, path)

@@ -36,11 +36,8 @@ SNAPSHOT_FORMAT = 1
 
 def power_of_two_epochs(last: int) -> list[int]:
     """0, 1, 2, 4, 8, ... up to ``last``, and ``last``: the epochs a ``Recorder`` records."""
-    epochs, epoch = [0], 1
-    while epoch < last:
-        epochs.append(epoch)
-        epoch *= 2
-    return sorted({*epochs, max(last, 0)})
+    powers = (2**i for i in range(max(last - 1, 0).bit_length()))  # those below last
+    return sorted({0, *powers, max(last, 0)})
 
 
 def histogram(values: Array, bins: int = BINS, tail: float = TAIL) -> tuple[Array, Array]:
@@ -161,10 +158,8 @@ class Recorder:
         self.workspace = Workspace(net.sizes, net.dtype, self.X.shape[0])
         self.ones = np.ones(self.X.shape[0], net.dtype)
         images = image_shape is not None and image_shape[0] * image_shape[1] == net.sizes[0]
-        self.snapshots = Snapshots(list(net.sizes), int(self.X.shape[0]),
+        self.snapshots = Snapshots(list(net.sizes), int(self.X.shape[0]), first_layer=[] if images else None,
                                    image_shape=tuple(image_shape) if images else None)  # type: ignore[arg-type]
-        if images:
-            self.snapshots.first_layer = []
 
     def start(self) -> None:
         """Record epoch 0, the network before training."""
@@ -185,10 +180,9 @@ class Recorder:
         net, snapshots = self.net, self.snapshots
         with np.errstate(all="ignore"):
             net.gradient(self.X, self.Y, self.ones, None, self.workspace)  # δ per example: r_x = 1
-        space = self.workspace
-        per_layer = {"weights": net.weights, "z": space.zs, "delta": space.deltas}
-        for q in QUANTITIES:
-            pairs = [histogram(values) for values in per_layer[q]]
+        per_layer = (net.weights, self.workspace.zs, self.workspace.deltas)
+        for q, arrays in zip(QUANTITIES, per_layer, strict=True):
+            pairs = [histogram(values) for values in arrays]
             snapshots.counts[q].append(np.stack([counts for counts, _ in pairs]))
             snapshots.edges[q].append(np.stack([edges for _, edges in pairs]))
         if snapshots.first_layer is not None:

@@ -33,20 +33,14 @@ def network_diagram(net: Network) -> str:
 
 
 def _columns(net: Network, width: int) -> list[float]:
-    layers = len(net.sizes)
-    return [40 + i * (width - 80) / max(layers - 1, 1) for i in range(layers)]
-
-
-def _rows(units: int, height: int) -> list[float]:
-    step = (height - 40) / max(units, 1)
-    return [20 + step * (j + 0.5) for j in range(units)]
+    return [40 + i * (width - 80) / max(len(net.sizes) - 1, 1) for i in range(len(net.sizes))]
 
 
 def full_diagram(net: Network, width: int = 640) -> str:
     """Every unit and weight of ``net``: edges coloured by sign, sized by magnitude."""
     height = int(max(180, min(9 * max(net.sizes) + 40, 760)))
     xs = _columns(net, width)
-    ys = [_rows(units, height) for units in net.sizes]
+    ys = [[20 + (height - 40) / max(units, 1) * (j + 0.5) for j in range(units)] for units in net.sizes]
     parts = _edges(net, xs, ys)
     radius = max(1.5, min(6.0, (height - 40) / max(net.sizes) / 2.5))
     for layer, units in enumerate(net.sizes):

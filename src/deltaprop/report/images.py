@@ -13,6 +13,7 @@ import zlib
 
 import numpy as np
 
+from deltaprop.plots import weight_mosaic
 from deltaprop.report.svg import esc, num, svg
 
 Array = np.ndarray
@@ -60,15 +61,11 @@ def tiles(weights: Array, shape: tuple[int, int], vmax: float, columns: int = 10
     """The rows of ``weights`` (units, h*w) as h x w images in a grid, 1-pixel grey gaps, all on the
     one symmetric scale [-vmax, vmax]."""
     units = weights.shape[0]
-    h, w = shape
-    columns = max(1, min(columns, units))
-    rows = -(-units // columns)
-    grid = np.empty((rows * (h + 1) + 1, columns * (w + 1) + 1, 3), np.uint8)
-    grid[...] = GAP
-    for unit in range(units):
-        r, c = divmod(unit, columns)
-        top, left = 1 + r * (h + 1), 1 + c * (w + 1)
-        grid[top:top + h, left:left + w] = diverging(weights[unit].reshape(h, w), vmax)
+    mosaic = np.pad(weight_mosaic(weights, shape, units, max(1, min(columns, units))), 1,
+                    constant_values=np.nan)
+    gaps = np.isnan(mosaic)
+    grid = diverging(np.where(gaps, 0.0, mosaic), vmax)
+    grid[gaps] = GAP
     return grid
 
 

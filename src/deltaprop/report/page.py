@@ -12,22 +12,9 @@ import os
 from pathlib import Path
 
 from deltaprop._files import atomic_write
+from deltaprop.report import sections_model as model
+from deltaprop.report import sections_training as training
 from deltaprop.report.rundata import RunData, load_run
-from deltaprop.report.sections_model import (
-    confusion_section,
-    diagram_section,
-    explain_section,
-    predictions,
-    wrong_section,
-)
-from deltaprop.report.sections_training import (
-    config_section,
-    curves_section,
-    histogram_section,
-    slider,
-    speed_section,
-    weights_section,
-)
 from deltaprop.report.svg import esc
 
 REPORT_FILE = "report.html"
@@ -107,10 +94,11 @@ def _headline(run: RunData) -> str:
 
 def build_report(run: RunData) -> str:
     """The whole HTML page of a loaded run."""
-    preds = predictions(run)
-    sections = [config_section(run), curves_section(run), speed_section(run), slider(run),
-                histogram_section(run), weights_section(run), confusion_section(run, preds),
-                wrong_section(run, preds), diagram_section(run), explain_section(run, preds)]
+    preds = model.predictions(run)
+    sections = [training.config_section(run), training.curves_section(run), training.speed_section(run),
+                training.slider(run), training.histogram_section(run), training.weights_section(run),
+                model.confusion_section(run, preds), model.wrong_section(run, preds),
+                model.diagram_section(run), model.explain_section(run, preds)]
     links = "".join(f'<a href="#{key}">{esc(name)}</a>' for key, name in NAVIGATION)
     title = f"deltaprop report: {run.path.name}"
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -134,8 +122,7 @@ def write_report(run_dir: str | os.PathLike[str], output: str | os.PathLike[str]
         raise IsADirectoryError(f"{os.fspath(target)} is a directory; -o names the report file to write")
     if not target.parent.is_dir():
         raise FileNotFoundError(f"{os.fspath(target.parent)}: no such folder to write {target.name} into")
-    run = load_run(run_dir, with_data=with_data)
-    page = build_report(run).encode("utf-8")
+    page = build_report(load_run(run_dir, with_data=with_data)).encode("utf-8")
     with atomic_write(target) as file:
         file.write(page)
     return target

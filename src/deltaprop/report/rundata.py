@@ -21,9 +21,7 @@ from deltaprop.errors import DeltapropError
 from deltaprop.network import Network
 from deltaprop.recording import SNAPSHOT_FILE, Snapshots
 
-MODEL_FILE = "model.safetensors"
-HISTORY_FILE = "history.json"
-CONFIG_FILE = "config.json"
+MODEL_FILE, HISTORY_FILE, CONFIG_FILE = "model.safetensors", "history.json", "config.json"
 #: What may go wrong reading an optional part of a run (the report goes on without it).
 READ_ERRORS = (OSError, ValueError, TypeError, KeyError, DeltapropError)
 
@@ -70,11 +68,6 @@ def _why(error: BaseException) -> str:
     return " ".join((str(error) or type(error).__name__).split())
 
 
-def _read_json(path: Path) -> Any:
-    with open(path, encoding="utf-8") as file:
-        return json.load(file)
-
-
 def check_run_directory(path: str | os.PathLike[str]) -> Path:
     """``path`` as a run directory holding a model; raises FileNotFoundError or ValueError naming it."""
     folder = Path(path)
@@ -96,8 +89,7 @@ def stored_data(meta: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     options = config.get("options") or {}
     fallback = {"data_spec": options.get("data"), "data_dir": options.get("data_dir"),
                 "data_seed": options.get("seed")}
-    return {key: value if meta.get(key) in (None, "") else meta[key]
-            for key, value in fallback.items()}
+    return {key: value if meta.get(key) in (None, "") else meta[key] for key, value in fallback.items()}
 
 
 def load_data(meta: dict[str, Any], config: dict[str, Any], dtype: str) -> Dataset:
@@ -119,12 +111,12 @@ def load_run(path: str | os.PathLike[str], with_data: bool = True) -> RunData:
     net, meta, _ = io.load_with_metadata(folder / MODEL_FILE)
     run = RunData(folder, net, meta)
     try:
-        history = _read_json(folder / HISTORY_FILE)
+        history = json.loads((folder / HISTORY_FILE).read_text(encoding="utf-8"))
         run.records, run.stop_reason = list(history["records"]), history.get("stop_reason")
     except READ_ERRORS as error:
         run.problems["history"] = _why(error)
     try:
-        run.config = dict(_read_json(folder / CONFIG_FILE))
+        run.config = dict(json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8")))
     except READ_ERRORS as error:
         run.problems["config"] = _why(error)
     try:

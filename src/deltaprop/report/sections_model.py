@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from deltaprop.explanation import explain
 from deltaprop.plots import confusion_matrix
 from deltaprop.report.diagram import drawable, network_diagram
 from deltaprop.report.images import data_uri, greys, img
@@ -73,9 +74,8 @@ def confusion_svg(matrix: Array) -> str:
             share = f" ({100 * count / total:.1f}% of true {i})" if total else ""
             tip = esc(f"true {i}, predicted {j}: {count}{share}")
             x, y = offset + j * cell, offset + i * cell
-            kind = "diag" if i == j else "off"
             parts.append(f'<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="{colour}" '
-                         f'class="{kind} tip"><title>{tip}</title></rect>')
+                         f'class="{"diag" if i == j else "off"} tip"><title>{tip}</title></rect>')
             if cell >= 20 and count:
                 weight = "bold" if i != j else "normal"
                 parts.append(f'<text x="{x + cell / 2}" y="{y + cell / 2 + 4}" class="cm" '
@@ -118,15 +118,15 @@ def wrong_section(run: RunData, preds: Predictions | None) -> str:
     confidence = preds.outputs[wrong, preds.predicted[wrong]]
     chosen = wrong[np.argsort(-confidence, kind="stable")[:WRONG_SHOWN]]
     softmax = run.net.activation_names[-1] == "softmax"
-    shape = run.image_shape
+    symbol, shape = "p" if softmax else "a", run.image_shape
     cards = []
     for row in chosen:
         label, guess = int(preds.y[row]), int(preds.predicted[row])
         picture = img(data_uri(greys(preds.X[row].reshape(shape))), f"{preds.split} row {row}", 84) \
             if shape is not None else ""
         cards.append(f'<figure class="card">{picture}<figcaption><b>true {label}, predicted {guess}</b>'
-                     f'<br>{"p" if softmax else "a"}({guess}) = {num(float(preds.outputs[row, guess]), 3)}, '
-                     f'{"p" if softmax else "a"}({label}) = {num(float(preds.outputs[row, label]), 3)}'
+                     f'<br>{symbol}({guess}) = {num(float(preds.outputs[row, guess]), 3)}, '
+                     f'{symbol}({label}) = {num(float(preds.outputs[row, label]), 3)}'
                      f'<br><small>row {int(row)}; top: {esc(_top_outputs(preds.outputs[row]))}</small>'
                      f'</figcaption></figure>')
     kind = "probabilities (softmax)" if softmax else "output activations (not normalized)"
@@ -183,10 +183,6 @@ def explain_table(trace: dict[str, Any]) -> str:
 def explain_section(run: RunData, preds: Predictions | None) -> str:
     """The BP1-BP4 trace of one example (``deltaprop.explanation.explain``), compactly."""
     title = "One example through backpropagation"
-    try:
-        from deltaprop.explanation import explain
-    except ImportError:
-        return section("explain", title, missing("Not available: this deltaprop has no explain()."))
     if preds is None:
         return section("explain", title, no_data(run, "example to explain"))
     wrong = np.flatnonzero(preds.predicted != preds.y)

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from deltaprop.recording import QUANTITIES
+from deltaprop.recording import MAX_IMAGE_UNITS, QUANTITIES
 from deltaprop.report.images import colour_bar, data_uri, img, tiles
 from deltaprop.report.rundata import RunData
-from deltaprop.report.svg import PALETTE, esc, histogram_svg, line_chart, num
+from deltaprop.report.svg import PALETTE, Series, esc, histogram_svg, line_chart, num
 
 CLIP_QUANTILE = 0.99  # of |w|: the end of the weight images' colour scale
 SATURATING = ("sigmoid", "tanh")  # activations whose saturation is a property of each z
@@ -92,21 +92,20 @@ def curves_section(run: RunData) -> str:
                    "train_metrics is 'full'.")
 
 
-def _per_layer(records: list[dict[str, Any]], key: str, layers: int) -> list[list[Any]]:
-    rows = [record.get(key) or [None] * layers for record in records]
-    return [[row[i] if i < len(row) else None for row in rows] for i in range(layers)]
+def _per_layer(run: RunData, key: str) -> list[Series]:
+    """One series per layer of the per-layer list ``key`` of the history's records."""
+    layers, epochs = run.net.num_layers, _series(run.records, "epoch")
+    rows = [record.get(key) or [None] * layers for record in run.records]
+    return [(f"layer {i + 1}" + (" (output)" if i == layers - 1 else ""), epochs,
+             [row[i] if i < len(row) else None for row in rows]) for i in range(layers)]
 
 
 def speed_section(run: RunData) -> str:
     """Per-layer learning speed ‖∂C/∂b^l‖ and saturation over the epochs."""
     if not run.records:
         return section("speed", "Learning speed and saturation", missing("No history.json: not recorded."))
-    layers, epochs = run.net.num_layers, _series(run.records, "epoch")
-    names = [f"layer {i + 1}" + (" (output)" if i == layers - 1 else "") for i in range(layers)]
-    speed = line_chart(list(zip(names, [epochs] * layers, _per_layer(run.records, "learning_speed", layers),
-                                strict=True)), "learning speed ‖∂C/∂b‖ (log scale)", log=True)
-    saturation = line_chart(list(zip(names, [epochs] * layers, _per_layer(run.records, "saturation", layers),
-                                     strict=True)), "saturated units", percent=True)
+    speed = line_chart(_per_layer(run, "learning_speed"), "learning speed ‖∂C/∂b‖ (log scale)", log=True)
+    saturation = line_chart(_per_layer(run, "saturation"), "saturated units", percent=True)
     return section("speed", "Learning speed and saturation", f'<div class="row">{speed}{saturation}</div>'
                    '<p class="readout" aria-live="polite">Point at a dot to read its value.</p>',
                    "Learning speed: the norm of the epoch's mean bias gradient per layer (early layers "
@@ -192,7 +191,7 @@ def weights_section(run: RunData) -> str:
     snapshots = run.snapshots
     stack = snapshots.first_layer if snapshots is not None and snapshots.first_layer else None
     if stack is None:
-        images, epochs = [run.net.weights[0][:100]], ["final"]
+        images, epochs = [run.net.weights[0][:MAX_IMAGE_UNITS]], ["final"]
     else:
         images, epochs = [np.asarray(w) for w in stack], [str(e) for e in snapshots.epochs]
     magnitudes = np.abs(np.concatenate([w.ravel() for w in images]))
@@ -201,8 +200,7 @@ def weights_section(run: RunData) -> str:
     width = 2 * max(160, 10 * (shape[1] + 1) * max(1, 28 // max(shape)))
     blocks = []
     for index, (weights, epoch) in enumerate(zip(images, epochs, strict=True)):
-        picture = img(data_uri(tiles(weights, shape, vmax)), f"first-layer weights at epoch {epoch}",
-                      width)
+        picture = img(data_uri(tiles(weights, shape, vmax)), f"first-layer weights at epoch {epoch}", width)
         body = f'<p class="snap-epoch">epoch {epoch}</p>{picture}'
         blocks.append(_snap(index, len(images) - 1, body) if stack is not None else body)
     shown = images[0].shape[0]

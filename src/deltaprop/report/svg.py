@@ -44,9 +44,8 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
 class Axes:
     """The mapping of data coordinates to the pixels of a ``WIDTH`` x ``HEIGHT`` chart."""
 
-    def __init__(self, x_range: tuple[float, float], y_range: tuple[float, float], log: bool = False,
-                 width: int = WIDTH, height: int = HEIGHT) -> None:
-        self.log, self.width, self.height = log, width, height
+    def __init__(self, x_range: tuple[float, float], y_range: tuple[float, float], log: bool = False) -> None:
+        self.log = log
         self.x0, self.x1 = x_range if x_range[1] > x_range[0] else (x_range[0] - 1, x_range[0] + 1)
         y0, y1 = (math.log10(v) for v in y_range) if log else y_range
         if y1 <= y0:
@@ -54,26 +53,27 @@ class Axes:
         self.y0, self.y1 = y0, y1
 
     def x(self, value: float) -> float:
-        return LEFT + (value - self.x0) / (self.x1 - self.x0) * (self.width - LEFT - RIGHT)
+        return LEFT + (value - self.x0) / (self.x1 - self.x0) * (WIDTH - LEFT - RIGHT)
 
     def y(self, value: float) -> float:
-        value = math.log10(value) if self.log else value
-        return self.height - BOTTOM - (value - self.y0) / (self.y1 - self.y0) * (
-            self.height - TOP - BOTTOM)
+        return self.row(math.log10(value) if self.log else value)
+
+    def row(self, scaled: float) -> float:
+        """The pixel row of a value on the axis's own scale (its log10 on a log axis)."""
+        return HEIGHT - BOTTOM - (scaled - self.y0) / (self.y1 - self.y0) * (HEIGHT - TOP - BOTTOM)
 
     def frame(self, title: str, x_label: str) -> list[str]:
         """The title, the axes, their ticks and labels."""
-        w, h = self.width, self.height
+        w, h = WIDTH, HEIGHT
         parts = [f'<text x="{LEFT}" y="16" class="ct">{esc(title)}</text>',
                  f'<line x1="{LEFT}" y1="{h - BOTTOM}" x2="{w - RIGHT}" y2="{h - BOTTOM}" class="ax"/>',
                  f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{h - BOTTOM}" class="ax"/>',
                  f'<text x="{(LEFT + w - RIGHT) / 2}" y="{h - 4}" class="al">{esc(x_label)}</text>']
         for tick in _ticks(self.x0, self.x1, 6):
-            px = self.x(tick)
-            parts.append(f'<text x="{px:.1f}" y="{h - BOTTOM + 14}" class="tk" '
+            parts.append(f'<text x="{self.x(tick):.1f}" y="{h - BOTTOM + 14}" class="tk" '
                          f'text-anchor="middle">{num(tick, 3)}</text>')
         for tick in _ticks(self.y0, self.y1):
-            py = self.height - BOTTOM - (tick - self.y0) / (self.y1 - self.y0) * (h - TOP - BOTTOM)
+            py = self.row(tick)
             label = num(10 ** tick, 2) if self.log else num(tick, 3)
             parts.append(f'<line x1="{LEFT}" y1="{py:.1f}" x2="{w - RIGHT}" y2="{py:.1f}" class="gr"/>'
                          f'<text x="{LEFT - 4}" y="{py + 4:.1f}" class="tk" '

@@ -6,8 +6,8 @@ to many (``deltaprop sweep``; docs/sweep.md).
     study.best_params
 
 ``space`` (``deltaprop.sweep.space``) reads and checks the search space; ``objective`` trains one
-trial; ``runner`` runs the workers on a study in any optuna storage (``storage``), stopping them
-cleanly on a signal (``stopping``); ``outputs`` writes trials.csv, best/ and the plots. optuna
+trial (and stops it cleanly on a signal); ``runner`` runs the workers on a study in any optuna
+storage (``storage``); ``outputs`` writes trials.csv, best/ and the plots. optuna
 is an optional dependency: ``pip install 'deltaprop[sweep]'`` (and ``'deltaprop[postgresql]'``
 for a PostgreSQL storage); it is imported only when a sweep runs.
 """

@@ -11,6 +11,7 @@ the sweep goes on.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import socket
@@ -37,10 +38,9 @@ from deltaprop.network import Network
 from deltaprop.options import OPTIONS, TrainingConfig
 from deltaprop.recording import SNAPSHOT_FILE, Snapshots, training_recorder
 from deltaprop.sweep.space import Space
-from deltaprop.sweep.stopping import SweepInterrupted
 from deltaprop.training import fit
 
-__all__ = ["COUNTED_FAILS", "Objective", "TrialFailed", "load_data", "trial_dir"]
+__all__ = ["COUNTED_FAILS", "Objective", "SweepInterrupted", "TrialFailed", "load_data", "trial_dir"]
 
 TRAINING_NAMES = tuple(option.name for option in OPTIONS)
 #: Kinds of failure that belong to the trial's options and count as a finished trial; a trial
@@ -52,6 +52,15 @@ RUN_FILES = (MODEL_FILE, HISTORY_FILE, CONFIG_FILE, SNAPSHOT_FILE)  # what a tri
 
 class TrialFailed(Exception):
     """A trial failed for a reason of its own (recorded on the trial); the sweep goes on."""
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """The sweep stopped on SIGINT or SIGTERM; the running trial was recorded as failed.
+
+    A signal sets the flag of a ``deltaprop._signals.StopRequest``, which ``fit`` reads after every
+    mini-batch (its ``should_stop``) and the workers read after every trial; the trial then records
+    itself as failed ("interrupted") from the worker's own code, never from inside a database call. A
+    second signal stops at once."""
 
 
 def data_seed(space: Space) -> int:
@@ -83,25 +92,6 @@ def _pair(split: Split) -> tuple[Any, Any] | None:
     return None if split.X.shape[0] == 0 else (split.X, split.y)
 
 
-class Reporter:
-    """The ``fit`` callback of a trial: reports each epoch's metric, prunes when optuna says so."""
-
-    def __init__(self, trial: Any, metric: str, pruned: type[BaseException]) -> None:
-        self.trial, self.metric, self.pruned = trial, metric, pruned
-        self.epochs = 0
-
-    def __call__(self, record: dict[str, Any]) -> None:
-        """Report one epoch's record; raise optuna.TrialPruned to stop the trial."""
-        self.epochs = record["epoch"]
-        value = record.get(self.metric)
-        if value is None or not math.isfinite(value):
-            return
-        self.trial.report(float(value), record["epoch"])
-        if self.trial.should_prune():
-            self.trial.set_user_attr("epochs", self.epochs)
-            raise self.pruned(f"pruned after epoch {self.epochs}: {self.metric} = {value:.4g}")
-
-
 class Objective:
     """What optuna calls for each trial of one study (one per worker, data loaded once)."""
 
@@ -118,23 +108,21 @@ class Objective:
         options = self.space.options(trial)
         started = time.perf_counter()
         try:
-            net, training = self.network(options), {k: options[k] for k in TRAINING_NAMES
-                                                    if k in options}
+            net, training = self.network(options), {k: options[k] for k in TRAINING_NAMES if k in options}
             TrainingConfig(**training)
             if self.should_stop():
                 raise TrainingInterrupted("stopped before training", "")
-            reporter = Reporter(trial, self.space.metric, self.pruned)
             recorder = training_recorder(net, self.dataset.train.X, self.dataset.train.y,
                                          training.get("epochs", 30), self.dataset.image_shape)
             history = fit(net, self.dataset.train.X, self.dataset.train.y, **training,
-                          validation_data=_pair(self.dataset.validation),
-                          test_data=_pair(self.dataset.test), callbacks=[reporter, recorder],
+                          validation_data=_pair(self.dataset.validation), test_data=_pair(self.dataset.test),
+                          callbacks=[functools.partial(self.report, trial), recorder],
                           should_stop=self.should_stop)
             recorder.finish(history)
         except TrainingDivergedError as error:
-            self.fail(trial, "diverged", str(error), started)
+            self.fail(trial, "diverged", str(error))
         except (ValueError, TypeError) as error:
-            self.fail(trial, "invalid", str(error), started)
+            self.fail(trial, "invalid", str(error))
         except (TrainingInterrupted, KeyboardInterrupt):
             trial.set_user_attr("fail_kind", "interrupted")
             trial.set_user_attr("fail_reason", "interrupted (Ctrl-C or SIGTERM)")
@@ -143,14 +131,25 @@ class Objective:
             trial.set_user_attr("seconds", time.perf_counter() - started)
         value = history.records[-1][self.space.metric]
         if value is None or not math.isfinite(value):
-            self.fail(trial, "unmeasured", f"{self.space.metric} is {value}", started)
+            self.fail(trial, "unmeasured", f"{self.space.metric} is {value}")
         trial.set_user_attr("epochs", len(history))
         trial.set_user_attr("stop_reason", history.stop_reason)
         run_dir = self.write(trial.number, net, history, options, value, recorder.snapshots)
         trial.set_user_attr("run_dir", str(run_dir))
         return float(value)
 
-    def fail(self, trial: Any, kind: str, reason: str, started: float) -> None:
+    def report(self, trial: Any, record: dict[str, Any]) -> None:
+        """The ``fit`` callback of a trial: report one epoch's metric to optuna; raise ``pruned``
+        (optuna.TrialPruned) to stop the trial when optuna prunes it."""
+        epoch, value = record["epoch"], record.get(self.space.metric)
+        if value is None or not math.isfinite(value):
+            return
+        trial.report(float(value), epoch)
+        if trial.should_prune():
+            trial.set_user_attr("epochs", epoch)
+            raise self.pruned(f"pruned after epoch {epoch}: {self.space.metric} = {value:.4g}")
+
+    def fail(self, trial: Any, kind: str, reason: str) -> None:
         """Record why the trial failed and raise TrialFailed (which the sweep catches)."""
         trial.set_user_attr("fail_kind", kind)
         trial.set_user_attr("fail_reason", " ".join(reason.split())[:500])
@@ -159,10 +158,9 @@ class Objective:
     def network(self, options: dict[str, Any]) -> Network:
         """The trial's network: input and output sizes from the data, the rest from the options."""
         return Network([self.dataset.n_features, *options["hidden"], self.dataset.n_classes],
-                       activation=options["activation"],
+                       activation=options["activation"], cost=options["cost"], init=options["init"],
                        output_activation=options["output_activation"],  # None: from the cost
-                       cost=options["cost"],
-                       init=options["init"], seed=options.get("seed", 0), dtype=options["dtype"])
+                       seed=options.get("seed", 0), dtype=options["dtype"])
 
     def write(self, number: int, net: Network, history: History, options: dict[str, Any],
               value: float, snapshots: Snapshots) -> Path:
@@ -174,7 +172,7 @@ class Objective:
         remove_stale_temporaries(final.parent, RUN_FILES)
         partial = make_temporary_folder(final.parent, final.name)
         try:
-            io.save(net, partial / MODEL_FILE, extra_metadata=self.metadata(options, value))
+            io.save(net, partial / MODEL_FILE, extra_metadata=self.metadata(value))
             write_json(partial / HISTORY_FILE, history.as_dict())
             write_json(partial / CONFIG_FILE, self.config(net, options, number, value))
             snapshots.save(partial / SNAPSHOT_FILE)  # for deltaprop report
@@ -187,18 +185,16 @@ class Objective:
             raise
         return final.absolute()
 
-    def metadata(self, options: dict[str, Any], value: float) -> dict[str, Any]:
+    def metadata(self, value: float) -> dict[str, Any]:
         """Saved with the model: what ``deltaprop evaluate`` and ``predict`` need."""
-        dataset = self.dataset
-        data_dir = self.space.data["data_dir"]
+        dataset, data_dir = self.dataset, self.space.data["data_dir"]
         return jsonable({"dataset": dataset.name, "data_spec": self.space.data["spec"],
                          "data_dir": None if data_dir is None else str(Path(data_dir).absolute()),
                           "data_seed": data_seed(self.space), "n_classes": dataset.n_classes,
                           "image_shape": list(dataset.image_shape) if dataset.image_shape else None,
                           "sweep_metric": self.space.metric, "sweep_value": value})
 
-    def config(self, net: Network, options: dict[str, Any], number: int,
-               value: float) -> dict[str, Any]:
+    def config(self, net: Network, options: dict[str, Any], number: int, value: float) -> dict[str, Any]:
         """config.json, laid out as ``deltaprop train``'s, with the trial's study and number."""
         dataset = self.dataset
         return {

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from deltaprop._files import atomic_write, jsonable
+from deltaprop.plots import _write_png
 from deltaprop.sweep import storage as stores
 from deltaprop.sweep.objective import CONFIG_FILE, HISTORY_FILE, MODEL_FILE
 from deltaprop.sweep.space import Space, encode
@@ -31,9 +32,7 @@ __all__ = ["BEST_DIR", "PLOTS", "TRIALS_FILE", "summary", "top_table", "write_ou
 TRIALS_FILE = "trials.csv"
 BEST_DIR = "best"
 BEST_FILES = (MODEL_FILE, CONFIG_FILE, HISTORY_FILE)
-PLOTS = {"optimization_history": "optimization_history.png",
-         "parallel_coordinate": "parallel_coordinate.png",
-         "param_importances": "param_importances.png"}
+PLOTS = {kind: f"{kind}.png" for kind in ("optimization_history", "parallel_coordinate", "param_importances")}
 
 
 def _seconds(trial: Any) -> float | None:
@@ -46,27 +45,23 @@ def trial_rows(study: Any, space: Space) -> list[dict[str, Any]]:
     """One dict per trial: the columns of trials.csv."""
     rows = []
     for trial in study.get_trials(deepcopy=False):
-        row = {"number": trial.number, "state": trial.state.name.lower(), "value": trial.value,
-               "seconds": _seconds(trial), "epochs": trial.user_attrs.get("epochs")}
-        row.update({name: encode(trial.params[name]) if name in trial.params else None
-                    for name in space.search})
         reason = trial.user_attrs.get("fail_reason")
         if reason is None and trial.state.name == "FAIL":
             reason = "the worker stopped sending heartbeats (killed?)"
-        row["fail_reason"] = reason
-        row["run_dir"] = trial.user_attrs.get("run_dir")
-        rows.append(row)
+        rows.append({"number": trial.number, "state": trial.state.name.lower(), "value": trial.value,
+                     "seconds": _seconds(trial), "epochs": trial.user_attrs.get("epochs"),
+                     **{name: encode(trial.params.get(name)) for name in space.search},
+                     "fail_reason": reason, "run_dir": trial.user_attrs.get("run_dir")})
     return rows
 
 
 def write_trials(study: Any, space: Space, out: Path) -> None:
     """trials.csv."""
-    rows = trial_rows(study, space)
     text = io.StringIO()
     columns = ["number", "state", "value", "seconds", "epochs", *space.search, "fail_reason", "run_dir"]
     writer = csv.DictWriter(text, columns, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(trial_rows(study, space))
     with atomic_write(out / TRIALS_FILE) as file:
         file.write(text.getvalue().encode("utf-8"))
 
@@ -110,8 +105,7 @@ def _plot(study: Any, kind: str, path: Path) -> None:
     try:
         figure.set_size_inches(9, 6)
         figure.tight_layout()
-        with atomic_write(path) as file:
-            figure.savefig(file, dpi=100, format="png")
+        _write_png(figure, path)
     finally:
         pyplot.close(figure)
 

@@ -19,23 +19,23 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from deltaprop._files import write_json
 from deltaprop._signals import StopRequest
 from deltaprop._validation import check_positive_int
 from deltaprop.errors import DeltapropError
 from deltaprop.sweep import storage as stores
-from deltaprop.sweep.objective import COUNTED_FAILS, Objective, TrialFailed
+from deltaprop.sweep.objective import COUNTED_FAILS, Objective, SweepInterrupted, TrialFailed, load_data
+from deltaprop.sweep.outputs import write_outputs
 from deltaprop.sweep.space import Space, load_space
-from deltaprop.sweep.stopping import SweepInterrupted
 
-__all__ = ["SweepSettings", "WorkerError", "count_finished", "run", "worker"]
+__all__ = ["WorkerError", "count_finished", "run", "worker"]
 
 MARKER = "sweep.json"
 
 
 def count_finished(study: Any) -> int:
     """Trials that count towards the sweep's total (see the module's docstring)."""
-    optuna = stores.optuna_module()
-    states = optuna.trial.TrialState
+    states = stores.optuna_module().trial.TrialState
     trials = study.get_trials(deepcopy=False, states=(states.COMPLETE, states.PRUNED, states.FAIL))
     return sum(1 for trial in trials
                if trial.state != states.FAIL or trial.user_attrs.get("fail_kind") in COUNTED_FAILS)
@@ -43,10 +43,6 @@ def count_finished(study: Any) -> int:
 
 class WorkerError(DeltapropError, RuntimeError):
     """A worker process stopped on an error (its message says which worker and what)."""
-
-
-class SweepSettings(dict):  # type: ignore[type-arg]
-    """What every worker needs, picklable: space, n_trials, storage URL, study, out, pruner..."""
 
 
 def _progress_line(space: Space) -> Callable[[Any, Any], None]:
@@ -57,8 +53,7 @@ def _progress_line(space: Space) -> Callable[[Any, Any], None]:
         why = f" ({reason})" if reason and state == "fail" else ""
         params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                            for k, v in trial.params.items())
-        print(f"trial {trial.number}: {state}{value} [{params}]{why}"[:300], file=sys.stderr,
-              flush=True)
+        print(f"trial {trial.number}: {state}{value} [{params}]{why}"[:300], file=sys.stderr, flush=True)
     return show
 
 
@@ -159,8 +154,6 @@ def open_in(out: Path, url: str, study_name: str, direction: str) -> Any:
     """The study, with the output folder created (or checked to be a sweep's: never mix with
     files deltaprop did not write); a folder made here is removed again when the study cannot
     be opened."""
-    from deltaprop._files import write_json
-
     if out.exists() and not out.is_dir():
         raise ValueError(f"out {out}: is a file; choose a folder")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
@@ -213,12 +206,11 @@ def run(space: str | os.PathLike[str] | Mapping[str, Any] | Space, n_trials: int
     url = storage or stores.default_storage(out_dir)
     stores.check_url(url)
     stores.pruner_named(pruner, 1)  # a bad name fails before anything is written
-    dataset = Objective(space, out_dir, study_name).dataset  # checked before anything is written
+    dataset = load_data(space)  # checked before anything is written
     study = open_in(out_dir, url, study_name, space.direction)
-    settings = SweepSettings(space=space, n_trials=n_trials, storage=url, study=study_name,
-                             out=str(out_dir.absolute()), pruner=pruner, seed=seed,
-                             heartbeat_interval=heartbeat_interval, grace_period=grace_period,
-                             verbose=verbose)
+    settings = {"space": space, "n_trials": n_trials, "storage": url, "study": study_name,  # picklable
+                "out": str(out_dir.absolute()), "pruner": pruner, "seed": seed, "verbose": verbose,
+                "heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
     if count_finished(study) < n_trials:
         if jobs == 1:
             with StopRequest().on() as stop:
@@ -226,7 +218,5 @@ def run(space: str | os.PathLike[str] | Mapping[str, Any] | Space, n_trials: int
         else:
             _run_processes(settings, jobs)
     if outputs:
-        from deltaprop.sweep.outputs import write_outputs
-
         write_outputs(study, space, out_dir)
     return study

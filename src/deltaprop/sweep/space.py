@@ -40,6 +40,9 @@ NETWORK_DEFAULTS: dict[str, Any] = {"hidden": [30], "activation": "sigmoid",
 METRICS = {"validation_accuracy": "maximize", "validation_cost": "minimize",
            "train_accuracy": "maximize", "train_cost": "minimize"}
 TRAINING = {option.name: option for option in OPTIONS}
+#: The network options that name one of a registry's entries.
+NAMED = {"activation": ACTIVATIONS, "output_activation": ACTIVATIONS, "cost": COSTS,
+         "init": INITIALIZERS, "dtype": FLOAT_DTYPES}
 
 
 def _names(names: Any) -> str:
@@ -70,14 +73,8 @@ def check_value(key: str, name: str, value: Any) -> Any:
     """``value`` of option ``name`` checked (``key`` names it in messages); returns it normalized."""
     if name == "hidden":
         return _check_hidden(key, value)
-    if name in ("activation", "output_activation"):
-        return _check_name(key, value, ACTIVATIONS, optional=name == "output_activation")
-    if name == "cost":
-        return _check_name(key, value, COSTS)
-    if name == "init":
-        return _check_name(key, value, INITIALIZERS)
-    if name == "dtype":
-        return _check_name(key, value, FLOAT_DTYPES)
+    if name in NAMED:
+        return _check_name(key, value, NAMED[name], optional=name == "output_activation")
     if name not in TRAINING:
         raise ValueError(f"{key}: unknown option; expected a training option "
                          f"({_names(TRAINING)}) or a network option ({_names(NETWORK_DEFAULTS)})")
@@ -104,10 +101,9 @@ class Param:
         """Draw this option's value for ``trial`` (an optuna Trial); returns the option's value."""
         if self.choices:
             return self.decode(trial.suggest_categorical(self.name, [encode(c) for c in self.choices]))
-        if self.integer:
-            value = trial.suggest_int(self.name, int(self.low), int(self.high), step=int(self.step or 1),
-                                      log=self.log)
-            return [value] if self.name == "hidden" else value
+        if self.integer:  # hidden: one layer's size
+            return self.decode(trial.suggest_int(self.name, int(self.low), int(self.high),
+                                                 step=int(self.step or 1), log=self.log))
         return trial.suggest_float(self.name, self.low, self.high, step=self.step, log=self.log)
 
     def decode(self, value: Any) -> Any:
@@ -171,15 +167,13 @@ def parse_param(key: str, name: str, spec: Any) -> Param:
         choices = spec["choices"]
         if not isinstance(choices, list) or not choices:
             raise ValueError(f"{key}.choices: expected a non-empty list, got {choices!r}")
-        checked = tuple(check_value(f"{key}.choices[{i}]", name, value)
-                        for i, value in enumerate(choices))
+        checked = tuple(check_value(f"{key}.choices[{i}]", name, value) for i, value in enumerate(choices))
         if len({repr(encode(value)) for value in checked}) < len(checked):
             raise ValueError(f"{key}.choices: holds the same value twice")
         return Param(name, choices=checked)
     unknown = sorted(set(spec) - set(RANGE_KEYS))
     if unknown:
-        raise ValueError(f"{key}.{unknown[0]}: unknown key; expected {', '.join(RANGE_KEYS)} "
-                         f"or choices")
+        raise ValueError(f"{key}.{unknown[0]}: unknown key; expected {', '.join(RANGE_KEYS)} or choices")
     return _range_param(key, name, spec)
 
 
@@ -221,8 +215,7 @@ def _data(section: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(section) - set(DATA_KEYS))
     if unknown:
         raise ValueError(f"data.{unknown[0]}: unknown key; expected {', '.join(DATA_KEYS)}")
-    data = {"spec": section.get("spec", "digits"), "data_dir": section.get("data_dir"),
-            "subset": section.get("subset")}
+    data = {"spec": "digits", "data_dir": None, "subset": None, **section}
     for key in ("spec", "data_dir"):
         if data[key] is not None and (not isinstance(data[key], str) or not data[key].strip()):
             raise ValueError(f"data.{key}: expected a non-empty string, got {data[key]!r}")
@@ -252,9 +245,8 @@ def parse_space(document: Mapping[str, Any], name: str = "sweep") -> Space:
     unknown = sorted(set(document) - set(SECTIONS))
     if unknown:
         raise ValueError(f"[{unknown[0]}]: unknown section; expected {', '.join(SECTIONS)}")
-    fixed = {**NETWORK_DEFAULTS}
-    for key, value in _table(document, "fixed").items():
-        fixed[key] = check_value(f"fixed.{key}", key, value)
+    fixed = {**NETWORK_DEFAULTS, **{key: check_value(f"fixed.{key}", key, value)
+                                    for key, value in _table(document, "fixed").items()}}
     search = {}
     for key, spec in _table(document, "search").items():
         if key in _table(document, "fixed"):

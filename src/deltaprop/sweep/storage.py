@@ -108,9 +108,8 @@ def open_storage(url: str, heartbeat_interval: int | None = DEFAULT_HEARTBEAT,
             if path.is_dir():
                 raise ValueError(f"storage {url!r}: {path} is a folder; name a file")
             return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
-        engine: dict[str, Any] = {"pool_pre_ping": True}
-        if url.startswith("sqlite"):
-            engine = {"connect_args": {"timeout": 120}}  # workers wait for each other's writes
+        sqlite = url.startswith("sqlite")  # workers then wait for each other's writes
+        engine: dict[str, Any] = {"connect_args": {"timeout": 120}} if sqlite else {"pool_pre_ping": True}
         heartbeat: dict[str, Any] = {}
         if heartbeat_interval is not None:
             grace = grace_period or max(DEFAULT_GRACE, 3 * heartbeat_interval)
