@@ -68,7 +68,8 @@ class Checkpoint:
         validate_state(state, list(trainer.net.sizes), sorted(slots))
         path = checkpoint_file(self.directory)
         path.parent.mkdir(parents=True, exist_ok=True)
-        io.save(trainer.net, path, extra_metadata={"checkpoint": state}, slots=slots)
+        io.save(trainer.net, path, extra_metadata={"checkpoint": state}, slots=slots,
+                training={})  # the state's config is the run's configuration: stored once
 
     def load(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
         if not checkpoint_file(self.directory).is_file():

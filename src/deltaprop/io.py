@@ -81,14 +81,17 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _metadata_of(net: Network, extra_metadata: Mapping[str, Any] | None, slots: list[str]) -> str:
+def _metadata_of(net: Network, extra_metadata: Mapping[str, Any] | None, slots: list[str],
+                 training: Mapping[str, Any] | None) -> str:
+    if training is None:
+        training = getattr(net, "training_config", None) or {}
     meta: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "sizes": [int(n) for n in net.sizes],
         "activations": list(net.activation_names),
         "cost": net.cost_function.name,
         "dtype": np.dtype(net.dtype).name,
-        "training": dict(getattr(net, "training_config", None) or {}),
+        "training": dict(training),
         "deltaprop_version": __version__,
         "slots": slots,
     }
@@ -168,6 +171,7 @@ def save(
     path: PathLike,
     extra_metadata: dict[str, Any] | None = None,
     slots: Slots | None = None,
+    training: Mapping[str, Any] | None = None,
 ) -> None:
     """Write ``net`` to a safetensors model file at ``path``, atomically.
 
@@ -178,6 +182,8 @@ def save(
             name or a test accuracy); they may not reuse the keys deltaprop writes.
         slots: optimizer state, slot name -> arrays shaped like the weights then the biases, stored
             as ``{slot}.layers.{i}.weight`` / ``.bias`` (checkpoints use this).
+        training: the training configuration to store (default ``net.training_config``; a
+            checkpoint, whose state holds the run's configuration, stores ``{}``).
 
     Tensors are named ``layers.{i}.weight`` (n_out, n_in) and ``layers.{i}.bias`` (n_out,), as in a
     PyTorch module with ``self.layers = nn.ModuleList([nn.Linear(n_in, n_out), ...])``.
@@ -198,7 +204,7 @@ def save(
     tensors = _tensors_of(net)
     slots = dict(slots or {})
     tensors.update(_slot_tensors(net, slots))
-    metadata = {METADATA_KEY: _metadata_of(net, extra_metadata, sorted(slots))}
+    metadata = {METADATA_KEY: _metadata_of(net, extra_metadata, sorted(slots), training)}
     nbytes = sum(array.nbytes for array in tensors.values()) + len(metadata[METADATA_KEY])
     if nbytes >= MAX_FILE_BYTES:
         raise ValueError(f"the model file would be {format_bytes(nbytes)}, more than the limit of "
