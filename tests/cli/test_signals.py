@@ -13,7 +13,7 @@ from deltaprop.cli.train_run import StopOnSignal
 
 def test_train_stops_after_the_first_signal_and_at_once_on_the_second(capsys) -> None:
     before = signal.getsignal(signal.SIGTERM)
-    with StopOnSignal() as stop:
+    with StopOnSignal().on() as stop:
         assert not stop.requested()
         os.kill(os.getpid(), signal.SIGTERM)
         assert stop.requested() and stop.signal_number == signal.SIGTERM

@@ -14,11 +14,11 @@ experiment, report, sweep, bench.
     deltaprop sweep space.toml --trials 20
     deltaprop bench --runs A              # in a source checkout: bench/run.py
 
-One module per command, each with ``add_parser(commands)`` and ``run(args) -> int``; ``_common``
-holds what they share. Every user error (a missing or malformed file, a bad option value, an
-unknown name, a model that does not fit the data, no network for a download) prints one line,
-``deltaprop: error: ...``, on stderr and exits with status 2; Ctrl-C exits with status 130. Set
-``DELTAPROP_DEBUG=1`` to get the traceback instead.
+One module per command, each with ``add_parser(commands)`` and ``run(args) -> int`` (bench: its
+``run_suite(arguments)``, before any parsing); ``_common`` holds what they share. Every user error
+(a missing or malformed file, a bad option value, an unknown name, a model that does not fit the
+data, no network for a download) prints one line, ``deltaprop: error: ...``, on stderr and exits
+with status 2; Ctrl-C exits with status 130. Set ``DELTAPROP_DEBUG=1`` to get the traceback instead.
 """
 
 from __future__ import annotations
@@ -79,19 +79,11 @@ def _dispatch(argv: list[str]) -> int:
     if argv[:1] == ["bench"]:  # the suite parses its own options, --help included
         return bench.run_suite(argv[1:])
     args = build_parser().parse_args(argv)
+    by_name = {command.__name__.rsplit(".", 1)[-1]: command for command in COMMANDS}
     if args.command is None:
-        names = [command.__name__.rsplit(".", 1)[-1] for command in COMMANDS]
-        raise UsageError(
-            f"choose a command: {', '.join(names[:-1])} or {names[-1]} (see '{PROG} --help')"
-        )
-    return args.handler(args)
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null, so that the flush at exit does not fail again."""
-    with contextlib.suppress(OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        *names, last = by_name
+        raise UsageError(f"choose a command: {', '.join(names)} or {last} (see '{PROG} --help')")
+    return by_name[args.command].run(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -101,12 +93,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, --version, a second signal
         return exit_.code if isinstance(exit_.code, int) else EXIT_OK
     except UsageError as error:
-        return fail(" ".join(str(error).split()))
+        return fail(str(error))
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader of stdout went away (| head): stop quietly
-        _silence_stdout()
+        with contextlib.suppress(OSError, ValueError):  # stdout to /dev/null: the flush at exit can't fail
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILED
     except USER_ERRORS as error:
         if os.environ.get("DELTAPROP_DEBUG"):

@@ -22,10 +22,11 @@ from deltaprop._files import jsonable
 from deltaprop._validation import FRACTION, NONNEGATIVE, NONNEGATIVE_INT, POSITIVE, POSITIVE_INT, Rule
 from deltaprop.activations import ACTIVATIONS
 from deltaprop.costs import COSTS
-from deltaprop.datasets import Dataset, load_dataset
+from deltaprop.datasets import Dataset, Split, load_dataset
+from deltaprop.datasets.resolve import resolve_data
 from deltaprop.errors import DeltapropError
-from deltaprop.limits import MAX_MESSAGE_CHARS, shorten_middle
-from deltaprop.network import DEFAULT_COST, INITIALIZERS, Network
+from deltaprop.limits import MAX_MESSAGE_CHARS, short_list, shorten_middle
+from deltaprop.network import DEFAULT_COST, Network
 from deltaprop.registry import Registry
 
 PROG = "deltaprop"
@@ -79,9 +80,8 @@ def _size_list(text: str, allow_empty: bool = False) -> list[int]:
     """'100' or '256,128' -> [256, 128]; '' or 'none' -> [] when allowed."""
     if allow_empty and text.strip().lower() in ("", "none"):
         return []
-    parts = [part.strip() for part in text.split(",")]
     try:
-        sizes = [int(part) for part in parts]
+        sizes = [int(part) for part in text.split(",")]  # int() ignores the spaces around
     except ValueError:
         sizes = []
     if not sizes or any(size < 1 for size in sizes):
@@ -136,14 +136,12 @@ def add_network_options(parser: Any, cost: str = DEFAULT_COST) -> None:
         return tuple(sorted(name for name, act in ACTIVATIONS.items() if act.elementwise))
 
     def hidden_activation(text: str) -> str:
-        name = text.strip().replace("-", "_")
-        if name in ACTIVATIONS and not ACTIVATIONS[name].elementwise:
+        name = name_in(ACTIVATIONS)(text)  # an unknown name: the registry's message
+        if not ACTIVATIONS[name].elementwise:
             raise argparse.ArgumentTypeError(
                 f"{name} couples the units of a layer (each output depends on all of them), so it "
                 f"is only for the output layer: use --output-activation {name}; hidden layers take "
                 f"{one_of(hidden())}")
-        if name not in ACTIVATIONS:
-            raise argparse.ArgumentTypeError(ACTIVATIONS.unknown(text))
         return name
 
     parser.add_argument("--activation", type=hidden_activation, default=DEFAULT_ACTIVATION,
@@ -155,12 +153,6 @@ def add_network_options(parser: Any, cost: str = DEFAULT_COST) -> None:
     parser.add_argument("--cost", type=name_in(COSTS), default=cost,
                         help=f"cost function: {one_of(COSTS)}; hyphens may replace underscores "
                              f"(default: {cost})")
-
-
-def add_init_option(parser: Any) -> None:
-    """--init: how the weights start (train)."""
-    parser.add_argument("--init", type=name_in(INITIALIZERS), default="default",
-                        help=f"weight initialization: {one_of(INITIALIZERS)} (default: default)")
 
 
 # -- output ----------------------------------------------------------------------------------------
@@ -185,8 +177,18 @@ def print_json(value: Any) -> None:
 
 def class_names(net: Network) -> list[str]:
     """The label of each output unit as shown: the network's classes, else 0 .. n-1."""
-    classes = getattr(net, "classes", None)
-    return [str(i) for i in range(net.sizes[-1])] if classes is None else [str(c) for c in classes]
+    return [str(c) for c in (range(net.sizes[-1]) if net.classes is None else net.classes)]
+
+
+def numbers_table(title: str | None, *columns: str, left: int = 0) -> Any:
+    """A rich Table, its title and caption on the left, its ``columns`` right-justified but the first
+    ``left``."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", caption_justify="left")
+    for i, name in enumerate(columns):
+        table.add_column(name, justify="left" if i < left else "right")
+    return table
 
 
 def confusion_table(matrix: np.ndarray, title: str, names: list[str] | None = None) -> Any:
@@ -271,15 +273,34 @@ def fail(message: str) -> int:
     return EXIT_USAGE
 
 
-# -- data and models -------------------------------------------------------------------------------
+# -- models on data --------------------------------------------------------------------------------
 
 
-def load_data(spec: str, data_dir: str | None, dtype: str, seed: int) -> Dataset:
-    """The data set a ``--data`` spec names, split with ``seed``."""
-    return load_dataset(spec, data_dir=data_dir, dtype=dtype, seed=seed)
+def check_compatible(net: Network, dataset: Dataset, model: str) -> None:
+    """The model's input size must match the data's features, its outputs cover the classes."""
+    if net.sizes[0] != dataset.n_features:
+        raise ValueError(
+            f"model {model} takes {net.sizes[0]} inputs, but the {dataset.name} data has "
+            f"{dataset.n_features} features per row"
+        )
+    if dataset.n_classes > net.sizes[-1]:
+        raise ValueError(
+            f"model {model} has {net.sizes[-1]} outputs, but the {dataset.name} data has "
+            f"{dataset.n_classes} classes"
+        )
+    stored = None if net.classes is None else net.classes.tolist()
+    given = None if dataset.classes is None else list(dataset.classes)
+    if stored is not None and given is not None and stored != given:
+        raise ValueError(f"model {model} predicts the classes {short_list(stored)}, but the "
+                         f"{dataset.name} data has the classes {short_list(given)}")
 
 
-def load_model(path: str) -> tuple[Network, dict[str, Any]]:
-    """A saved model and its metadata."""
-    net, meta, _ = io.load_with_metadata(path)
-    return net, meta
+def model_on_data(args: argparse.Namespace, dtype: str | None = None) -> tuple[Network, str, Dataset, Split]:
+    """The saved model ``args.model``, the spec of the data it runs on (``resolve_data``: --data,
+    else the model's own, else digits; --data-dir and --seed likewise), those data (in ``dtype``,
+    by default the model's) checked against it, and their split ``args.split``."""
+    net, meta, _ = io.load_with_metadata(args.model)
+    spec, data_dir, seed = resolve_data(meta, args.data, args.data_dir, args.seed)
+    dataset = load_dataset(spec, data_dir=data_dir, dtype=dtype or net.dtype.name, seed=seed)
+    check_compatible(net, dataset, args.model)
+    return net, spec, dataset, getattr(dataset, args.split)

@@ -7,13 +7,11 @@ it, and hands it every argument after ``bench`` (its ``--help`` lists them).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib.util
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import deltaprop
@@ -25,13 +23,12 @@ MODULE_NAME = "deltaprop_bench_run"
 def add_parser(commands: Any) -> None:
     """The ``bench`` subcommand, listed in ``deltaprop --help``; ``main`` passes its arguments on
     unparsed."""
-    parser = commands.add_parser(
+    commands.add_parser(
         "bench", help="time a training epoch against PyTorch, scikit-learn and the book's loop",
         description="The benchmark suite of a source checkout (bench/run.py); its options follow "
                     f"(see '{PROG} bench --help').",
         add_help=False,
     )
-    parser.set_defaults(handler=run)
 
 
 def script_path() -> Path:
@@ -39,44 +36,27 @@ def script_path() -> Path:
     return Path(deltaprop.__file__).resolve().parents[2] / "bench" / "run.py"
 
 
-@contextlib.contextmanager
-def _on_path(folder: Path) -> Iterator[None]:
-    """``folder`` first on sys.path, as ``python bench/run.py`` has it, for the suite's own imports."""
-    sys.path.insert(0, str(folder))
-    try:
-        yield
-    finally:
-        with contextlib.suppress(ValueError):
-            sys.path.remove(str(folder))
-
-
-def _load(script: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(MODULE_NAME, script)
-    if spec is None or spec.loader is None:
-        raise UsageError(f"cannot load the benchmark suite {script}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[MODULE_NAME] = module  # dataclasses and pickling look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-def run_suite(arguments: Sequence[str], script: Path | None = None) -> int:
+def run_suite(arguments: Sequence[str]) -> int:
     """Run ``main(arguments)`` of bench/run.py; exit status 2 when there is no source checkout."""
-    script = script_path() if script is None else script
+    script = script_path()
     if not script.is_file():
         raise UsageError(
             f"'{PROG} bench' needs a source checkout of deltaprop (its bench/ folder); "
             f"there is no {script}"
         )
-    with _on_path(script.parent):
-        module = _load(script)
+    spec = importlib.util.spec_from_file_location(MODULE_NAME, script)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"cannot load the benchmark suite {script}")
+    sys.path.insert(0, str(script.parent))  # as under ``python bench/run.py``, for the suite's own imports
+    try:
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[MODULE_NAME] = module  # dataclasses and pickling look their module up there
+        spec.loader.exec_module(module)
         main = getattr(module, "main", None)
         if not callable(main):
             raise UsageError(f"{script} has no main(argv) function")
         code = main(list(arguments))
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(str(script.parent))
     return EXIT_OK if code is None else int(code)
-
-
-def run(args: argparse.Namespace) -> int:
-    """The parser's handler: ``deltaprop bench`` without arguments."""
-    return run_suite([])

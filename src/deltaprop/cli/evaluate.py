@@ -12,16 +12,12 @@ from deltaprop.cli._common import (
     class_names,
     confusion_table,
     console,
-    load_data,
-    load_model,
+    model_on_data,
     nonnegative_int,
     percent,
     print_json,
 )
 from deltaprop.datasets import Dataset
-from deltaprop.datasets.resolve import resolve_data
-from deltaprop.limits import short_list
-from deltaprop.network import Network
 from deltaprop.plots import confusion_matrix
 
 SPLITS = ("test", "validation", "train")
@@ -45,35 +41,11 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--seed", type=nonnegative_int, default=None,
                         help="seed of the data split (default: the one used in training)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(handler=run)
-
-
-def check_compatible(net: Network, dataset: Dataset, model: str) -> None:
-    """The model's input size must match the data's features, its outputs cover the classes."""
-    if net.sizes[0] != dataset.n_features:
-        raise ValueError(
-            f"model {model} takes {net.sizes[0]} inputs, but the {dataset.name} data has "
-            f"{dataset.n_features} features per row"
-        )
-    if dataset.n_classes > net.sizes[-1]:
-        raise ValueError(
-            f"model {model} has {net.sizes[-1]} outputs, but the {dataset.name} data has "
-            f"{dataset.n_classes} classes"
-        )
-    stored = None if net.classes is None else net.classes.tolist()
-    given = None if dataset.classes is None else list(dataset.classes)
-    if stored is not None and given is not None and stored != given:
-        raise ValueError(f"model {model} predicts the classes {short_list(stored)}, but the "
-                         f"{dataset.name} data has the classes {short_list(given)}")
 
 
 def evaluation(args: argparse.Namespace) -> tuple[dict[str, Any], Dataset]:
     """The result --json prints, and the data set it was measured on."""
-    net, meta = load_model(args.model)
-    spec, data_dir, seed = resolve_data(meta, args.data, args.data_dir, args.seed)
-    dataset = load_data(spec, data_dir, net.dtype.name, seed)
-    check_compatible(net, dataset, args.model)
-    split = getattr(dataset, args.split)
+    net, spec, dataset, split = model_on_data(args)
     if split.X.shape[0] == 0:
         raise ValueError(f"the {args.split} split of the {dataset.name} data is empty")
     # the data's labels as the model names them (the loaders give unit indices and the names apart)

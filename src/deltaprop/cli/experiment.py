@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from deltaprop.cli._common import EXIT_OK, console, nonnegative_int, positive_int, print_json
+from deltaprop.cli._common import EXIT_OK, console, nonnegative_int, numbers_table, positive_int, print_json
 from deltaprop.experiments import (
     DEFAULT_EPOCHS,
     DEFAULT_SEEDS,
@@ -49,7 +49,6 @@ def add_parser(commands: Any) -> None:
                         help=f"first training images the gradient is taken over (default: {IMAGES})")
     parser.add_argument("--out", default=None, metavar="FIG.png", help="draw the book's figure here")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(handler=run)
 
 
 def _cells(values: list[float] | None, layers: int) -> list[str]:
@@ -59,14 +58,8 @@ def _cells(values: list[float] | None, layers: int) -> list[str]:
 
 
 def _table(title: str, first: str, layers: int) -> Any:
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left")
-    table.add_column("network")
-    table.add_column(first, justify="right")
-    for i in range(layers):
-        table.add_column(f"hidden {i + 1}", justify="right")
-    return table
+    """Columns: the network, ``first``, one per hidden layer."""
+    return numbers_table(title, "network", first, *(f"hidden {i + 1}" for i in range(layers)), left=1)
 
 
 def initial_table(result: VanishingGradient) -> Any:

@@ -19,15 +19,13 @@ from deltaprop.cli._common import (
     add_network_options,
     console,
     layer_sizes,
-    load_data,
-    load_model,
+    model_on_data,
     nonnegative_int,
+    numbers_table,
     positive_float,
     positive_int,
     print_json,
 )
-from deltaprop.cli.evaluate import check_compatible
-from deltaprop.datasets.resolve import resolve_data
 from deltaprop.explanation import MAX_CHECKS, Explanation, LayerTrace, explain
 from deltaprop.network import Network
 from deltaprop.optimizers import SGD
@@ -75,7 +73,6 @@ def add_parser(commands: Any) -> None:
                         help=f"finite differences for at most this many parameters, a seeded sample "
                              f"beyond (default: {MAX_CHECKS})")
     parser.add_argument("--json", action="store_true", help="print one JSON object of exact values")
-    parser.set_defaults(handler=run)
 
 
 def _weight(text: str | None) -> tuple[int, int, int] | None:
@@ -88,33 +85,24 @@ def _weight(text: str | None) -> tuple[int, int, int] | None:
     return layer, j, k
 
 
-def _fresh_example(args: argparse.Namespace) -> tuple[Network, np.ndarray, Any, str, float]:
-    """A fresh network of --sizes and a seeded random example and target."""
-    if args.data is not None:
-        raise ValueError("--data needs a MODEL to run the example through; give a model file "
-                         "or leave --data out for a fresh network")
-    sizes, seed = args.sizes or [3, 4, 2], args.seed or 0
-    net = Network(sizes, activation=args.activation, output_activation=args.output_activation,
-                  cost=args.cost, seed=seed, dtype="float64")
-    rng = np.random.default_rng(seed)
-    x, label = rng.uniform(0.0, 1.0, sizes[0]), int(rng.integers(0, sizes[-1]))
-    eta = args.eta or SGD.default_eta
-    return net, x, label, f"a random example (seed {seed}) with target label {label}", eta
-
-
 def example(args: argparse.Namespace) -> tuple[Network, np.ndarray, Any, str, float]:
     """The network, the example x (n_in,), its target, a description, and η: a row of the data a
     MODEL resolves to (``resolve_data``: --data, else the model's own, else digits), or a fresh
-    network's random example."""
+    network of --sizes with a seeded random example and target."""
+    if args.model is None and args.data is not None:
+        raise ValueError("--data needs a MODEL to run the example through; give a model file "
+                         "or leave --data out for a fresh network")
     if args.model is None:
-        return _fresh_example(args)
+        sizes, seed = args.sizes or [3, 4, 2], args.seed or 0
+        net = Network(sizes, activation=args.activation, output_activation=args.output_activation,
+                      cost=args.cost, seed=seed, dtype="float64")
+        rng = np.random.default_rng(seed)
+        x, label = rng.uniform(0.0, 1.0, sizes[0]), int(rng.integers(0, sizes[-1]))
+        return (net, x, label, f"a random example (seed {seed}) with target label {label}",
+                args.eta or SGD.default_eta)
     if args.sizes is not None:
         raise ValueError("--sizes describes a fresh network; leave it out when giving a MODEL")
-    net, meta = load_model(args.model)
-    spec, data_dir, seed = resolve_data(meta, args.data, args.data_dir, args.seed)
-    dataset = load_data(spec, data_dir, "float64", seed)
-    check_compatible(net, dataset, args.model)
-    split = getattr(dataset, args.split)
+    net, spec, _, split = model_on_data(args, "float64")
     if args.row >= split.X.shape[0]:
         raise ValueError(f"--row must be below {split.X.shape[0]}, the rows of the {args.split} "
                          f"split of {spec}, got {args.row}")
@@ -141,9 +129,7 @@ def run(args: argparse.Namespace) -> int:
 
 def num(value: float | None) -> str:
     """A number in at most 10 characters: 0.01234, -1.5e-07; '–' for None, 'inf' for infinities."""
-    if value is None:
-        return "–"
-    return f"{value:.4g}" if np.isfinite(value) else str(value)
+    return "–" if value is None else f"{value:.4g}" if np.isfinite(value) else str(value)
 
 
 def _stats(values: np.ndarray) -> str:
@@ -160,17 +146,13 @@ def _sample_units(t: LayerTrace) -> list[int]:
 
 def layer_table(trace: Explanation, index: int) -> Any:
     """Units of layer l: z, a, σ'(z), δ (= ∂C/∂b by BP3), and ∇_a C for the output layer."""
-    from rich.table import Table
-
     t, L = trace.layers[index], len(trace.layers)
     rule = "BP1" if index == L - 1 else "BP2"
-    table = Table(title=f"layer {index + 1} of {L} ({trace.activations[index]}, {t.z.size} units): "
-                        f"δ by {rule}, ∂C/∂b = δ by BP3", title_justify="left")
     columns = ["j", "z", "a", "σ'(z)", "δ = ∂C/∂b", "Δb = −η δ"]
     if index == L - 1:
         columns[4:4] = ["y", "∇_a C"]
-    for name in columns:
-        table.add_column(name, justify="right")
+    table = numbers_table(f"layer {index + 1} of {L} ({trace.activations[index]}, {t.z.size} units): "
+                          f"δ by {rule}, ∂C/∂b = δ by BP3", *columns)
     units = range(t.z.size) if t.z.size <= SMALL else _sample_units(t)
     for j in units:
         cells = [str(j), num(t.z[j]), num(t.a[j]),
@@ -182,28 +164,21 @@ def layer_table(trace: Explanation, index: int) -> Any:
     if t.z.size > SMALL:
         table.caption = (f"a sample of {len(units)} of {t.z.size} units; z: {_stats(t.z)}; "
                          f"a: {_stats(t.a)}; δ: {_stats(t.delta)}")
-        table.caption_justify = "left"
     return table
 
 
 def weight_table(trace: Explanation, index: int) -> Any:
     """BP4 for layer l: ∂C/∂w^l_jk = a^{l-1}_k δ^l_j, whole when small, else a summary."""
-    from rich.table import Table
-
     t = trace.layers[index]
     below = trace.x if index == 0 else trace.layers[index - 1].a
     rows, cols = t.nabla_w.shape
-    table = Table(title=f"BP4, layer {index + 1}: ∂C/∂w_jk = a^{index}_k δ^{index + 1}_j, shape "
-                        f"({rows}, {cols})", title_justify="left")
+    title = f"BP4, layer {index + 1}: ∂C/∂w_jk = a^{index}_k δ^{index + 1}_j, shape ({rows}, {cols})"
     if rows <= SMALL and cols <= SMALL_MATRIX:
-        table.add_column("j \\ k", justify="right")
-        for k in range(cols):
-            table.add_column(f"{k} (a={num(below[k])})", justify="right")
+        table = numbers_table(title, "j \\ k", *(f"{k} (a={num(below[k])})" for k in range(cols)))
         for j in range(rows):
             table.add_row(str(j), *(num(t.nabla_w[j, k]) for k in range(cols)))
         return table
-    for name in ("j", "k", "w_jk", "a_k", "δ_j", "∂C/∂w_jk", "Δw = −η ∂C/∂w"):
-        table.add_column(name, justify="right")
+    table = numbers_table(title, "j", "k", "w_jk", "a_k", "δ_j", "∂C/∂w_jk", "Δw = −η ∂C/∂w")
     order = np.argsort(-np.abs(t.nabla_w), axis=None, kind="stable")[:SAMPLE]
     for flat in order:
         j, k = (int(v) for v in np.unravel_index(flat, t.nabla_w.shape))
@@ -212,18 +187,13 @@ def weight_table(trace: Explanation, index: int) -> Any:
     zero = int(np.count_nonzero(t.nabla_w == 0))
     table.caption = (f"the {len(order)} largest |∂C/∂w| of {t.nabla_w.size}; ∂C/∂w: "
                      f"{_stats(t.nabla_w)}; {zero} entries exactly 0")
-    table.caption_justify = "left"
     return table
 
 
 def check_table(trace: Explanation) -> Any:
     """Per layer: partials checked against central finite differences and their relative errors."""
-    from rich.table import Table
-
-    table = Table(title="partials vs central finite differences",
-                  title_justify="left")
-    for name in ("layer", "checked", "of", "weight error", "bias error"):
-        table.add_column(name, justify="right")
+    table = numbers_table("partials vs central finite differences", "layer", "checked", "of",
+                          "weight error", "bias error")
     for i, t in enumerate(trace.layers):
         table.add_row(str(i + 1), str(t.checked), str(t.nabla_w.size + t.nabla_b.size),
                       f"{t.weight_error:.2e}", f"{t.bias_error:.2e}")

@@ -27,7 +27,6 @@ def add_parser(commands: Any) -> None:
                         help="the ONNX file to write (replaced atomically if it exists)")
     parser.add_argument("--opset", type=int, default=None,
                         help="ONNX opset version (default: 18)")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

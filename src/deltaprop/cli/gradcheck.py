@@ -13,12 +13,13 @@ from deltaprop.cli._common import (
     add_network_options,
     console,
     layer_sizes,
-    load_data,
     nonnegative_int,
+    numbers_table,
     positive_float,
     positive_int,
     print_json,
 )
+from deltaprop.datasets import load_dataset
 from deltaprop.diagnostics import GradcheckResult, gradcheck
 from deltaprop.network import Network
 
@@ -48,7 +49,6 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--seed", type=nonnegative_int, default=0,
                         help="seed of the weights, the data and the sample (default: 0)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(handler=run)
 
 
 def check_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
@@ -60,31 +60,10 @@ def check_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
                 f"--data digits needs 64 inputs and at least 10 outputs, got --sizes "
                 f"{','.join(map(str, args.sizes))}"
             )
-        train = load_data("digits", None, "float64", args.seed).train
+        train = load_dataset("digits", dtype="float64", seed=args.seed).train
         return train.X[:args.rows], train.y[:args.rows]
     rng = np.random.default_rng(args.seed)
     return rng.uniform(0.0, 1.0, (args.rows, n_in)), rng.integers(0, n_out, args.rows)
-
-
-def tables(result: GradcheckResult, net: Network) -> tuple[Any, Any]:
-    """Rich tables: each layer's errors, and the cost of each method."""
-    from rich.table import Table
-
-    layers = Table()
-    for name in ("layer", "shape", "checked", "weight error", "bias error"):
-        layers.add_column(name, justify="right")
-    for check, (n_in, n_out) in zip(result.layers, net.layer_shapes(), strict=True):
-        layers.add_row(str(check.layer), f"{n_out}x{n_in}", str(check.checked),
-                       f"{check.weight_error:.2e}", f"{check.bias_error:.2e}")
-    cost = Table()
-    cost.add_column("method")
-    for name in ("cost evaluations", "seconds"):
-        cost.add_column(name, justify="right")
-    cost.add_row("backprop", f"{result.backprop_evaluations} (+1 backward pass)",
-                 f"{result.backprop_seconds:.6f}")
-    cost.add_row("finite differences", str(result.finite_difference_evaluations),
-                 f"{result.finite_difference_seconds:.6f}")
-    return layers, cost
 
 
 def as_json(result: GradcheckResult, net: Network, rows: int, tolerance: float) -> dict[str, Any]:
@@ -105,11 +84,19 @@ def as_json(result: GradcheckResult, net: Network, rows: int, tolerance: float) 
 
 def report(args: argparse.Namespace, result: GradcheckResult, net: Network, rows: int) -> None:
     """The network, the per-layer errors, the cost of each method and the verdict, on stdout."""
+    layers = numbers_table(None, "layer", "shape", "checked", "weight error", "bias error")
+    for check, (n_in, n_out) in zip(result.layers, net.layer_shapes(), strict=True):
+        layers.add_row(str(check.layer), f"{n_out}x{n_in}", str(check.checked),
+                       f"{check.weight_error:.2e}", f"{check.bias_error:.2e}")
+    cost = numbers_table(None, "method", "cost evaluations", "seconds", left=1)
+    cost.add_row("backprop", f"{result.backprop_evaluations} (+1 backward pass)",
+                 f"{result.backprop_seconds:.6f}")
+    cost.add_row("finite differences", str(result.finite_difference_evaluations),
+                 f"{result.finite_difference_seconds:.6f}")
     out = console()
     out.print(f"network {list(net.sizes)}, {', '.join(net.activation_names)}, "
               f"{net.cost_function.name} cost, float64, {rows} rows of {args.data} data, "
               f"ε = {args.eps:g}")
-    layers, cost = tables(result, net)
     out.print("max relative error of each layer's gradient, backprop vs central finite differences:")
     out.print(layers)
     out.print("cost of computing the gradient:")
@@ -121,11 +108,8 @@ def report(args: argparse.Namespace, result: GradcheckResult, net: Network, rows
 
 def run(args: argparse.Namespace) -> int:
     """``deltaprop gradcheck``: exit 0 when the check passes, 1 when it fails."""
-    net = Network(
-        args.sizes, activation=args.activation,
-        output_activation=args.output_activation,
-        cost=args.cost, seed=args.seed, dtype="float64",
-    )
+    net = Network(args.sizes, activation=args.activation, output_activation=args.output_activation,
+                  cost=args.cost, seed=args.seed, dtype="float64")
     X, y = check_data(args)
     result = gradcheck(net, X, y, eps=args.eps, max_params=args.max_params, seed=args.seed)
     if args.json:

@@ -7,7 +7,8 @@ import json
 import os
 from typing import Any
 
-from deltaprop.cli._common import EXIT_OK, console, load_model, print_json
+from deltaprop import io
+from deltaprop.cli._common import EXIT_OK, console, numbers_table, print_json
 from deltaprop.datasets.resolve import DataSource, resolve_data
 from deltaprop.network import Network
 
@@ -25,7 +26,6 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument("model", help="a model file written by 'deltaprop train'")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(handler=run)
 
 
 def layer_rows(net: Network) -> list[dict[str, Any]]:
@@ -54,20 +54,9 @@ def _key_value_table(title: str, rows: list[tuple[str, str]]) -> Any:
     return table
 
 
-def _layer_table(layers: list[dict[str, Any]]) -> Any:
-    from rich.table import Table
-
-    table = Table(title="layers", title_justify="left")
-    for name in ("layer", "inputs", "units", "activation", "parameters"):
-        table.add_column(name, justify="right")
-    for layer in layers:
-        table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in layer.values()))
-    return table
-
-
 def run(args: argparse.Namespace) -> int:
     """``deltaprop info``."""
-    net, meta = load_model(args.model)
+    net, meta, _ = io.load_with_metadata(args.model)
     layers = layer_rows(net)
     source = resolve_data(meta)  # what evaluate, explain and report run the model on by default
     if args.json:
@@ -82,8 +71,10 @@ def run(args: argparse.Namespace) -> int:
     rows += [(key, json.dumps(value)) for key, value in sorted(meta.items()) if key not in SHOWN_KEYS]
     out = console()
     out.print(_key_value_table(args.model, rows))
-    out.print(_layer_table(layers))
-    training = meta.get("training") or {}
-    if training:
-        out.print(_key_value_table("training", [(k, json.dumps(v)) for k, v in training.items()]))
+    layer_table = numbers_table("layers", "layer", "inputs", "units", "activation", "parameters")
+    for layer in layers:
+        layer_table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in layer.values()))
+    out.print(layer_table)
+    if meta.get("training"):
+        out.print(_key_value_table("training", [(k, json.dumps(v)) for k, v in meta["training"].items()]))
     return EXIT_OK

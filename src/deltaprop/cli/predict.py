@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from deltaprop import io
 from deltaprop._files import atomic_write
-from deltaprop.cli._common import EXIT_OK, class_names, console, load_model, print_json
+from deltaprop.cli._common import EXIT_OK, class_names, console, print_json
 from deltaprop.datasets.inputs import (
     IMAGE_SUFFIXES,
     INVERT_CHOICES,
@@ -66,7 +67,6 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object; each picture's prediction includes its "
                              "prepared input as 'input'")
-    parser.set_defaults(handler=run)
 
 
 def expand_files(patterns: list[str]) -> list[Path]:
@@ -122,8 +122,7 @@ def _is_image(path: Path) -> bool:
 
 def _label_value(net: Network, index: int) -> Any:
     """The label of output unit ``index`` as JSON shows it (an int, or the class as stored)."""
-    classes = getattr(net, "classes", None)
-    return int(index) if classes is None else classes[index]
+    return int(index) if net.classes is None else net.classes[index]
 
 
 def predict_files(args: argparse.Namespace, net: Network, meta: dict[str, Any]) -> Predictions:
@@ -170,28 +169,15 @@ def unsure_notes(result: Predictions) -> list[str]:
         return [f"note: the network is unsure of {rows.size} of {len(result.sources)} rows (marked "
                 f"'?'): none of its outputs reaches {UNSURE_BELOW}; they may not look like what "
                 f"it was trained on"]
-    notes = []
-    for i in rows:
-        k = result.index[i]
-        notes.append(f"note: the network is unsure of row {i} ({result.where(i)}): none of its "
-                     f"outputs reaches {UNSURE_BELOW} (the highest, {result.outputs[i, k]:.2f}, is "
-                     f"for {result.names[k]}); it may not look like what it was trained on")
-    return notes
+    return [f"note: the network is unsure of row {i} ({result.where(i)}): none of its outputs reaches "
+            f"{UNSURE_BELOW} (the highest, {result.outputs[i].max():.2f}, is for "
+            f"{result.names[result.index[i]]}); it may not look like what it was trained on" for i in rows]
 
 
-def image_shape(net: Network, meta: dict[str, Any], show_input: str | None) -> tuple[int, int]:
-    """The model's image shape, for showing its inputs (ValueError when they are no image)."""
-    try:
-        return image_shape_for(net.sizes[0], meta.get("image_shape"))
-    except ValueError:
-        raise ValueError(f"--show-input {show_input}: the model's {net.sizes[0]} inputs are no "
-                         f"image to show") from None
-
-
-def write_input_grid(path: str, X: np.ndarray, shape: tuple[int, int]) -> int:
+def write_input_grid(path: str, X: np.ndarray, shape: tuple[int, int]) -> None:
     """The first :data:`MAX_SHOWN` rows of ``X`` as images of ``shape`` in one grayscale PNG grid
     (white = 1), row by row in their order, each enlarged to at least :data:`SHOWN_SIDE` pixels a
-    side; written atomically. Returns how many images it shows."""
+    side; written atomically."""
     from PIL import Image
 
     count = min(len(X), MAX_SHOWN)
@@ -206,7 +192,6 @@ def write_input_grid(path: str, X: np.ndarray, shape: tuple[int, int]) -> int:
         grid[top:top + h, left:left + w] = np.round(tile * 255).astype(np.uint8)
     with atomic_write(path) as file:
         Image.fromarray(grid).save(file, format="PNG")
-    return count
 
 
 def json_result(args: argparse.Namespace, net: Network, result: Predictions,
@@ -228,14 +213,18 @@ def json_result(args: argparse.Namespace, net: Network, result: Predictions,
 
 def run(args: argparse.Namespace) -> int:
     """``deltaprop predict``."""
-    net, meta = load_model(args.model)
+    net, meta, _ = io.load_with_metadata(args.model)
     if args.show_input is not None and not args.show_input.lower().endswith(".png"):
         raise ValueError(f"--show-input {args.show_input}: the file name must end in .png")
     result = predict_files(args, net, meta)
     shares = net.probabilities(result.outputs)
-    shape = None
+    shape = None  # the model's image shape, to show its inputs
     if args.show_input is not None or any(_is_image(f) for f in result.files):
-        shape = image_shape(net, meta, args.show_input)
+        try:
+            shape = image_shape_for(net.sizes[0], meta.get("image_shape"))
+        except ValueError:
+            raise ValueError(f"--show-input {args.show_input}: the model's {net.sizes[0]} inputs are "
+                             f"no image to show") from None
     if args.show_input is not None:
         write_input_grid(args.show_input, result.X, shape)
     if args.json:

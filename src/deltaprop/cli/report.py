@@ -12,9 +12,9 @@ import argparse
 import os
 from typing import Any
 
-from deltaprop.cli._common import EXIT_OK, console, fail, shown
+from deltaprop.cli._common import EXIT_OK, console, shown
 from deltaprop.report.page import REPORT_FILE, write_report
-from deltaprop.report.rundata import MODEL_FILE
+from deltaprop.report.rundata import MODEL_FILE, check_run_directory
 
 
 def add_parser(commands: Any) -> None:
@@ -32,19 +32,11 @@ def add_parser(commands: Any) -> None:
                         help=f"the HTML file to write (default: RUN_DIR/{REPORT_FILE})")
     parser.add_argument("--no-data", action="store_true",
                         help="do not load the run's data (no confusion matrix, examples or trace)")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """``deltaprop report``: exit 0, or 2 with one line on stderr when RUN_DIR is not a run."""
-    if not os.path.exists(args.run_dir):
-        return fail(f"{args.run_dir}: no such run directory")
-    if not os.path.isdir(args.run_dir):
-        return fail(f"{args.run_dir} is not a directory; expected a run directory of 'deltaprop train'")
-    if not os.path.isfile(os.path.join(args.run_dir, MODEL_FILE)):
-        return fail(f"{args.run_dir} holds no {MODEL_FILE}; expected a run directory of "
-                    f"'deltaprop train' (or a sweep's trial)")
+    check_run_directory(args.run_dir)  # before the report's own checks of where it goes
     path = write_report(args.run_dir, args.output, with_data=not args.no_data)
-    size = os.path.getsize(path)
-    console().print(f"report written to {shown(path)} ({size / 1e6:.2f} MB)", soft_wrap=True)
+    console().print(f"report written to {shown(path)} ({os.path.getsize(path) / 1e6:.2f} MB)", soft_wrap=True)
     return EXIT_OK

@@ -57,11 +57,6 @@ def add_parser(commands: Any) -> None:
                              "(worker i of --jobs uses seed + i) (default: fresh)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object: study, storage, best value and params, counts")
-    parser.set_defaults(handler=run)
-
-
-def _interrupt(signal_number: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     study_name = args.study or space.name
     out = Path(args.out) if args.out else Path("sweeps") / study_name
     storage = args.storage or default_storage(out)
-    previous = signal.signal(signal.SIGTERM, _interrupt)  # stops the workers as Ctrl-C does
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # stops the workers as Ctrl-C does
     try:
         study = sweep.run(space, args.trials, storage, study_name=study_name, out=out,
                           jobs=args.jobs, pruner=args.pruner, seed=args.seed, verbose=True, outputs=False)

@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from deltaprop._signals import StopRequest
 from deltaprop._validation import as_classes
 from deltaprop.cli._common import EXIT_OK, PROG, console, fail, print_json, shown
-from deltaprop.cli.train_output import MODEL_FILE, EpochTable, report_training, run_summary, write_run
+from deltaprop.cli.train_output import MODEL_FILE, EpochTable, report_training, run_files, run_summary
 from deltaprop.cli.train_plan import RunPlan, add_arguments, check_regularization, make_plan
 from deltaprop.cli.train_run import RunCheckpoint, RunDirectory, StopOnSignal, StoppedWhileWriting, session
 from deltaprop.datasets import Dataset, Split, load_dataset
@@ -42,13 +43,11 @@ INITIAL_SPEED_ROWS = 2_000  # training rows the initial network's learning speed
 
 def add_parser(commands: Any) -> None:
     """The ``train`` subcommand."""
-    parser = commands.add_parser(
+    add_arguments(commands.add_parser(
         "train", help="train a network and save a run directory",
         description="Train a network by mini-batch gradient descent and write a run directory: the "
                     "model, its history, its config and plots.",
-    )
-    add_arguments(parser)
-    parser.set_defaults(handler=run)
+    ))
 
 
 def build_network(plan: RunPlan, dataset: Dataset) -> Network:
@@ -70,11 +69,9 @@ def build_network(plan: RunPlan, dataset: Dataset) -> Network:
     )
 
 
-def _pair_or_none(split: Split | None) -> tuple[Any, Any] | None:
-    """(X, y) of a split, or None when the split is missing or empty."""
-    if split is None or split.X.shape[0] == 0:
-        return None
-    return split.X, split.y
+def _pair_or_none(split: Split) -> tuple[Any, Any] | None:
+    """(X, y) of a split, or None when the split is empty."""
+    return (split.X, split.y) if split.X.shape[0] else None
 
 
 def diverged_hint(error: TrainingDivergedError) -> TrainingDivergedError:
@@ -87,7 +84,7 @@ def diverged_hint(error: TrainingDivergedError) -> TrainingDivergedError:
     return TrainingDivergedError(re.sub(r"a smaller (\w+)", flag, str(error)))
 
 
-def run_training(plan: RunPlan, dataset: Dataset, net: Network, stop: StopOnSignal) -> tuple[History, float]:
+def run_training(plan: RunPlan, dataset: Dataset, net: Network, stop: StopRequest) -> tuple[History, float]:
     """Train ``net`` on the training split: the one call of ``fit``. Returns (history, seconds).
 
     Checkpoints go to the plan's folder at the end of every epoch; Ctrl-C or SIGTERM (``stop``)
@@ -109,9 +106,6 @@ def run_training(plan: RunPlan, dataset: Dataset, net: Network, stop: StopOnSign
                       checkpoint=store, resume=plan.resume is not None)
         recorder.finish(history)
         history = RecordedHistory(history.records, history.stop_reason, recorder.snapshots)
-    except TrainingInterrupted as stopped:
-        stopped.signal_number = stop.signal_number  # type: ignore[attr-defined]
-        raise
     except TrainingDivergedError as error:
         raise diverged_hint(error) from None
     return history, time.perf_counter() - started
@@ -120,12 +114,10 @@ def run_training(plan: RunPlan, dataset: Dataset, net: Network, stop: StopOnSign
 def initial_learning_speed(net: Network, split: Split) -> list[float] | None:
     """‖∂C/∂b^l‖ per layer of the initial network's mean gradient on (at most
     :data:`INITIAL_SPEED_ROWS` of) the training rows: epoch 0 of the learning-speed plot, measured
-    as the epochs' speeds are but before any step. None when the labels do not fit the network."""
-    X, y = split.X[:INITIAL_SPEED_ROWS], split.y[:INITIAL_SPEED_ROWS]
-    if X.shape[0] == 0:
-        return None
+    as the epochs' speeds are but before any step. None when there are no rows or the labels do not
+    fit the network."""
     try:
-        nabla_b, _ = net.backprop(X, y)
+        nabla_b, _ = net.backprop(split.X[:INITIAL_SPEED_ROWS], split.y[:INITIAL_SPEED_ROWS])
     except (ValueError, TypeError):
         return None
     return learning_speed(nabla_b)
@@ -138,20 +130,21 @@ def run(args: argparse.Namespace) -> int:
     net = build_network(plan, dataset)
     check_regularization(plan.config, dataset.train.X.shape[0], net)
     try:
-        with StopOnSignal() as stop, session(plan) as outputs:
+        with StopOnSignal().on() as stop, session(plan) as run_dir:
             initial_speed = initial_learning_speed(net, dataset.train)
             history, seconds = run_training(plan, dataset, net, stop)
             outcome = run_summary(history, seconds, dataset, net, plan.out, initial_speed)
             if dataset.classes is not None:  # trained on unit indices; the file keeps the labels
                 net.classes = as_classes("classes", list(dataset.classes), net.sizes[-1])
-            files = outputs.write(lambda folder, before_each: write_run(
-                folder, plan, dataset, net, history, outcome, before_each), stop)
-    except TrainingInterrupted as stopped:
-        return report_interruption(stopped)
+            files = run_dir.write(run_files(plan, dataset, net, history, outcome), stop, plan.checkpoint_dir)
+    except TrainingInterrupted as stopped:  # the checkpoint stays: say how to resume
+        print(f"{PROG}: {stopped}; resume with: {PROG} train --resume {stopped.checkpoint_dir}",
+              file=sys.stderr)
+        return 128 + (stop.signal_number or signal.SIGINT)
     except StoppedWhileWriting as stopped:
         print(f"{PROG}: {stopped}", file=sys.stderr)
         return 128 + stopped.signal_number
-    return report(plan, outcome, files, outputs.run)
+    return report(plan, outcome, files, run_dir)
 
 
 def report(plan: RunPlan, outcome: dict[str, Any], files: list[str], run_dir: RunDirectory) -> int:
@@ -168,11 +161,3 @@ def report(plan: RunPlan, outcome: dict[str, Any], files: list[str], run_dir: Ru
         return fail(f"--out {shown(run_dir.final)}: another run wrote it first, while this one "
                     f"trained; this run was saved to {shown(saved)} instead")
     return EXIT_OK
-
-
-def report_interruption(stopped: TrainingInterrupted) -> int:
-    """One line on stderr: where the checkpoint is and how to resume; exit 128 + the signal."""
-    number = getattr(stopped, "signal_number", None) or signal.SIGINT
-    print(f"{PROG}: {stopped}; resume with: {PROG} train --resume {stopped.checkpoint_dir}",
-          file=sys.stderr)
-    return 128 + number

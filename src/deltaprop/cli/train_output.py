@@ -33,8 +33,10 @@ PLOT_FILES = {
     "confusion_matrix": "confusion_matrix.png",
     "weights": "first_layer_weights.png",
 }
-#: What a run directory may hold: the names ``write_run`` writes.
+#: What a run directory may hold: the names of ``run_files``.
 RUN_FILE_NAMES = (MODEL_FILE, HISTORY_FILE, CONFIG_FILE, SNAPSHOT_FILE, *PLOT_FILES.values())
+#: Files to write: file name -> function writing that file at a path.
+FileWriters = dict[str, Callable[[Path], object]]
 
 
 class EpochTable:
@@ -54,15 +56,9 @@ class EpochTable:
         table = Table(box=None, show_header=self.header, header_style="bold", pad_edge=False)
         for name, width in self.COLUMNS:
             table.add_column(name, justify="right", width=width, no_wrap=True)
-        table.add_row(
-            str(record["epoch"]),
-            f"{record['train_cost']:.4f}",
-            percent(record.get("train_accuracy")),
-            percent(record.get("validation_accuracy")),
-            percent(record.get("test_accuracy")),
-            f"{record['eta']:.4g}",
-            f"{record['seconds']:.2f}",
-        )
+        accuracies = (percent(record.get(f"{split}_accuracy")) for split in ("train", "validation", "test"))
+        table.add_row(str(record["epoch"]), f"{record['train_cost']:.4f}", *accuracies,
+                      f"{record['eta']:.4g}", f"{record['seconds']:.2f}")
         self.console.print(table)
         self.header = False
 
@@ -70,8 +66,8 @@ class EpochTable:
 def summary_split(dataset: Dataset) -> tuple[str, Split]:
     """The split the confusion matrix is measured on: test, else validation, else train."""
     for name in ("test", "validation", "train"):
-        split = getattr(dataset, name, None)
-        if split is not None and split.X.shape[0]:
+        split = getattr(dataset, name)
+        if split.X.shape[0]:
             return name, split
     raise ValueError(f"the {dataset.name} data has no rows")
 
@@ -167,18 +163,15 @@ def run_description(dataset: Dataset, net: Network) -> str:
     activations (hidden/output), the cost, the optimizer's settings, λ, the mini-batch size, the
     epochs and the seed, e.g. 'digits, 64-30-10, sigmoid/sigmoid, cross-entropy, sgd η 0.5, λ 0,
     batch 10, 30 epochs, seed 0'."""
-    config = dict(getattr(net, "training_config", None) or {})
-    activations = net.activation_names
-    parts = [dataset.name, "-".join(map(str, net.sizes)),
-             "/".join(activations[-2:]) if len(activations) > 1 else activations[0],
+    config = net.training_config
+    parts = [dataset.name, "-".join(map(str, net.sizes)), "/".join(net.activation_names[-2:]),
              net.cost_function.name.replace("_", "-")]
     optimizer = config.get("optimizer", "sgd")
     if config.get("eta") is not None:
         optimizer += f" η {config['eta']:g}"
     if config.get("momentum"):
         optimizer += f" μ {config['momentum']:g}"
-    parts.append(optimizer)
-    parts.append(f"λ {config.get('lmbda', 0):g}")
+    parts += [optimizer, f"λ {config.get('lmbda', 0):g}"]
     for key, name in (("l1", "λ1"), ("dropout", "dropout")):
         if config.get(key):
             parts.append(f"{name} {config[key]:g}")
@@ -188,69 +181,53 @@ def run_description(dataset: Dataset, net: Network) -> str:
     return ", ".join(parts)
 
 
-def plot_writers(folder: Path, dataset: Dataset, net: Network, history: History,
-                 outcome: dict[str, Any]) -> list[tuple[str, Callable[[], object]]]:
+def plot_writers(dataset: Dataset, net: Network, history: History, outcome: dict[str, Any]) -> FileWriters:
     """The learning curves, learning speed (from epoch 0 when ``outcome`` has the initial
     network's), confusion matrix and (for images) first-layer weights, each titled with the run's
-    configuration: (file name, function writing it into ``folder``)."""
+    configuration."""
     title = f"Confusion matrix, {dataset.name} {outcome['confusion_split']} data"
     config = run_description(dataset, net)
-    training = dict(getattr(net, "training_config", None) or {})
-    regularized = bool(training.get("lmbda") or training.get("l1"))
-    writers: list[tuple[str, Callable[[], object]]] = [
-        (PLOT_FILES["curves"], lambda: plots.plot_curves(
-            history, folder / PLOT_FILES["curves"], cost=net.cost_function.name,
-            regularized=regularized, config=config)),
-        (PLOT_FILES["learning_speed"], lambda: plots.plot_learning_speed(
-            history, folder / PLOT_FILES["learning_speed"],
-            initial=outcome.get("initial_learning_speed"), config=config)),
-        (PLOT_FILES["confusion_matrix"], lambda: plots.plot_confusion_matrix(
-            outcome["confusion_matrix"], folder / PLOT_FILES["confusion_matrix"],
-            class_names=class_names(net), title=title, config=config)),
-    ]
+    regularized = bool(net.training_config.get("lmbda") or net.training_config.get("l1"))
+    writers: FileWriters = {
+        PLOT_FILES["curves"]: lambda path: plots.plot_curves(
+            history, path, cost=net.cost_function.name, regularized=regularized, config=config),
+        PLOT_FILES["learning_speed"]: lambda path: plots.plot_learning_speed(
+            history, path, initial=outcome.get("initial_learning_speed"), config=config),
+        PLOT_FILES["confusion_matrix"]: lambda path: plots.plot_confusion_matrix(
+            outcome["confusion_matrix"], path, class_names=class_names(net), title=title, config=config),
+    }
     shape = dataset.image_shape
     if shape is not None and shape[0] * shape[1] == net.sizes[0]:
-        writers.append((PLOT_FILES["weights"], lambda: plots.plot_first_layer_weights(
-            net, shape, folder / PLOT_FILES["weights"], config=config)))
+        writers[PLOT_FILES["weights"]] = lambda path: plots.plot_first_layer_weights(
+            net, shape, path, config=config)
     return writers
 
 
-def write_run(folder: Path, plan: RunPlan, dataset: Dataset, net: Network,
-              history: History, outcome: dict[str, Any],
-              before_each: Callable[[str], None] = lambda name: None) -> list[str]:
-    """Write the model, history, config, the report's snapshots (``snapshots.npz``, when ``history``
-    is a ``RecordedHistory`` holding some) and plots into ``folder``; return the file names.
-
-    ``before_each(name)`` is called before each file is written (to stop between two files).
-    """
-    writers: list[tuple[str, Callable[[], object]]] = [
-        (MODEL_FILE, lambda: io.save(net, folder / MODEL_FILE,
-                                     extra_metadata=model_metadata(plan, dataset, outcome))),
-        (HISTORY_FILE, lambda: write_json(folder / HISTORY_FILE, history.as_dict())),
-        (CONFIG_FILE, lambda: write_json(folder / CONFIG_FILE, run_config(plan, dataset, net))),
-    ]
+def run_files(plan: RunPlan, dataset: Dataset, net: Network, history: History,
+              outcome: dict[str, Any]) -> FileWriters:
+    """The files of the run directory, in the order they are written: the model, history, config,
+    the report's snapshots (``snapshots.npz``, when ``history`` is a ``RecordedHistory`` holding
+    some) and, unless ``--no-plots``, the plots."""
+    writers: FileWriters = {
+        MODEL_FILE: lambda path: io.save(net, path, extra_metadata=model_metadata(plan, dataset, outcome)),
+        HISTORY_FILE: lambda path: write_json(path, history.as_dict()),
+        CONFIG_FILE: lambda path: write_json(path, run_config(plan, dataset, net)),
+    }
     snapshots = history.snapshots if isinstance(history, RecordedHistory) else None
     if snapshots is not None and snapshots.epochs:  # the report's histograms (deltaprop report)
-        writers.append((SNAPSHOT_FILE, lambda: snapshots.save(folder / SNAPSHOT_FILE)))
+        writers[SNAPSHOT_FILE] = snapshots.save
     if not plan.no_plots:
-        writers += plot_writers(folder, dataset, net, history, outcome)
-    for name, write in writers:
-        before_each(name)
-        write()
-    return [name for name, _ in writers]
+        writers.update(plot_writers(dataset, net, history, outcome))
+    return writers
 
 
 def report_training(outcome: dict[str, Any], files: list[str], final: Path) -> None:
     """The human-readable outcome: test (and validation) accuracy, why it stopped, where it went."""
     out = console()
-    epochs = outcome["history"]
-    best_epoch = max(
-        (r for r in epochs if r["test_accuracy"] is not None),
-        key=lambda r: r["test_accuracy"], default=None,
-    )
+    tested = [record for record in outcome["history"] if record["test_accuracy"] is not None]
+    best_epoch = max(tested, key=lambda record: record["test_accuracy"], default=None)
     best = "" if best_epoch is None else (
-        f" (best {percent(outcome['best_test_accuracy'])} at epoch {best_epoch['epoch']})"
-    )
+        f" (best {percent(outcome['best_test_accuracy'])} at epoch {best_epoch['epoch']})")
     out.print(f"test accuracy: [bold]{percent(outcome['test_accuracy'])}[/]{best}")
     if outcome["validation_accuracy"] is not None:
         out.print(f"validation accuracy: {percent(outcome['validation_accuracy'])} "

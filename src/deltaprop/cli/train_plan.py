@@ -35,16 +35,17 @@ from deltaprop.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from deltaprop.cli._common import (
     PROG,
     Parser,
-    add_init_option,
     add_network_options,
     hidden_sizes,
+    name_in,
+    one_of,
     rule_type,
     shown,
 )
 from deltaprop.costs import get_cost
 from deltaprop.datasets import SPEC_FORMS
 from deltaprop.errors import ModelFormatError
-from deltaprop.network import Network
+from deltaprop.network import INITIALIZERS, Network
 from deltaprop.options import BY_NAME, OPTIONS, TrainingConfig, default_eta
 from deltaprop.registry import Option
 
@@ -85,7 +86,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="hidden layer sizes, comma-separated, e.g. 100 or 256,128; 'none' for "
                           "no hidden layer (default: 30)")
     add_network_options(net)
-    add_init_option(net)
+    net.add_argument("--init", type=name_in(INITIALIZERS), default="default",
+                     help=f"weight initialization: {one_of(INITIALIZERS)} (default: default)")
     net.add_argument("--dtype", choices=DTYPES, default="float64",
                      help="float type of the parameters and the data: float64 or float32 "
                           "(default: float64)")
@@ -112,11 +114,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def shown_default(value: Any) -> str:
     """A default as a help text shows it: 30, 0.5, 1e-08, none, yes/no for booleans."""
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
+    return "none" if value is None else ("yes" if value else "no") if isinstance(value, bool) else str(value)
 
 
 def help_text(option: Option) -> str:
@@ -198,7 +196,7 @@ def make_plan(args: argparse.Namespace) -> RunPlan:
     if args.resume is not None:
         return _resumed_plan(args)
     options = {name: getattr(args, name) for name in STORED[:-1]}
-    return _plan(args, _absolute_paths(options), training_config(args), None, args.checkpoint_dir is not None)
+    return _plan(args, _absolute_paths(options), training_config(args), None, False)
 
 
 def training_config(args: argparse.Namespace) -> TrainingConfig:
@@ -214,17 +212,17 @@ def training_config(args: argparse.Namespace) -> TrainingConfig:
 def _plan(args: argparse.Namespace, options: dict[str, Any], config: TrainingConfig,
           source: Path | None, keep: bool) -> RunPlan:
     """The plan of ``options`` (``STORED``'s, paths absolute) and ``config``, with the presentation
-    options of ``args``, once every output location is checked."""
+    options of ``args``, once every output location is checked; the checkpoints are kept when
+    ``keep`` (the resumed run's option) or given a ``--checkpoint-dir``."""
     out = run_directory_path(options["out"])
     folder, label, advice = checkpoint_place(args.checkpoint_dir, source, out)
     check_checkpoint_dir(folder, label, advice, source=source, final=out)
+    data_dir = None if options["data_dir"] is None else Path(options["data_dir"])
     return RunPlan(
-        data=options["data"], data_dir=None if options["data_dir"] is None else Path(options["data_dir"]),
-        hidden=tuple(options["hidden"]), activation=options["activation"],
-        output_activation=options["output_activation"], cost=options["cost"], init=options["init"],
-        dtype=options["dtype"], config=config, out=out, checkpoint_dir=folder, checkpoint_label=label,
-        checkpoint_advice=advice, keep_checkpoints=keep, resume=source, quiet=args.quiet, json=args.json,
-        no_plots=args.no_plots)
+        **{**options, "data_dir": data_dir, "hidden": tuple(options["hidden"]), "out": out}, config=config,
+        checkpoint_dir=folder, checkpoint_label=label, checkpoint_advice=advice,
+        keep_checkpoints=keep or args.checkpoint_dir is not None, resume=source, quiet=args.quiet,
+        json=args.json, no_plots=args.no_plots)
 
 
 # -- paths and output locations --------------------------------------------------------------------
@@ -261,9 +259,7 @@ def real_path(text: str | os.PathLike[str]) -> Path:
 
 def check_creatable(path: Path, option: str) -> None:
     """``path`` (absent) can be made: its nearest existing ancestor is a writable folder."""
-    ancestor = path.parent
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
+    ancestor = next(folder for folder in path.parents if folder.exists() or folder == folder.parent)
     if not ancestor.is_dir():
         raise OutputError(f"{option} {shown(path)}: {shown(ancestor)} is a file, so no folder can be "
                           f"made in it; choose another {option}")
@@ -350,6 +346,22 @@ def in_use_message(label: str, pid: int, advice: str) -> str:
     return f"{label} is in use by another {PROG} train run ({who}); wait for it to end, or {advice}"
 
 
+def lock_marker(folder: Path, label: str, advice: str) -> int | None:
+    """Take the lock of ``folder``'s marker for this run, its PID written there: the descriptor that
+    holds it (None where there is no locking); OutputError when a live run holds it."""
+    if fcntl is None:
+        return None
+    fd = os.open(folder / MARKER, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise OutputError(in_use_message(label, holder(folder) or -1, advice)) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{PROG} checkpoint folder, used by pid {os.getpid()}\n".encode())
+    return fd
+
+
 def check_checkpoint_dir(path: Path, label: str, advice: str, *, source: Path | None,
                          final: Path) -> None:
     """Before training: ``path`` can take this run's checkpoints. It is the resumed folder, or a
@@ -413,8 +425,7 @@ def _resumed_plan(args: argparse.Namespace) -> RunPlan:
     _given_agree(args, defaults, {**options, **config.as_dict()})
     if args.out is not None:
         options["out"] = absolute_path(args.out, "out")
-    keep = bool(stored.get("keep_checkpoints")) or args.checkpoint_dir is not None
-    return _plan(args, options, config, source, keep)
+    return _plan(args, options, config, source, bool(stored.get("keep_checkpoints")))
 
 
 def _given_agree(args: argparse.Namespace, defaults: dict[str, Any], run: dict[str, Any]) -> None:
@@ -469,10 +480,8 @@ def _check_stored_value(value: Any, action: argparse.Action | None) -> None:
 
 
 def decay_limit(config: TrainingConfig) -> float:
-    """The largest stable ηλ/n of SGD's weight decay (plain, momentum, Nesterov)."""
+    """The largest stable ηλ/n of SGD's weight decay (plain, momentum, Nesterov; 2 without momentum)."""
     mu = config.momentum
-    if not mu:
-        return 2.0
     return 2 * (1 + mu) / (1 + 2 * mu) if config.nesterov else 2 * (1 + mu)
 
 
@@ -489,7 +498,7 @@ def check_regularization(config: TrainingConfig, rows: int, net: Network) -> Non
     if not regularization or rows < 1:
         return
     k = min(config.batch_size, rows)
-    n = regularization.n(rows, min(k, rows % k or k))
+    n = regularization.n(rows, rows % k or k)  # the last mini-batch's rows, the smallest
     limit = math.sqrt(float(np.finfo(net.dtype).max))
     largest = max(float(np.max(np.abs(w))) for w in net.weights)
     for name, scale in (("lmbda", largest), ("l1", 1.0)):

@@ -13,7 +13,7 @@ that a second run is refused. Once the run completes, its automatic checkpoint (
 kept with ``--checkpoint-dir``) is removed file by file: the checkpoint and the marker (where the
 folder carries it or this run made them), then the folder if that emptied it.
 
-``session`` opens both before training; ``Session.write`` writes the run's files, stopping between
+``session`` opens both before training; ``RunDirectory.write`` writes the run's files, stopping between
 two files on SIGINT or SIGTERM (``StopOnSignal``: nothing is written to ``--out`` then, and the
 checkpoint, which holds the finished run, stays to write it with ``--resume``).
 """
@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,24 +40,9 @@ from deltaprop._files import (
 from deltaprop._signals import StopRequest
 from deltaprop.checkpoint import CHECKPOINT_NAME, Checkpoint
 from deltaprop.cli._common import PROG, os_problem, shown
-from deltaprop.cli.train_output import MODEL_FILE, RUN_FILE_NAMES
-from deltaprop.cli.train_plan import (
-    MARKER,
-    OutputError,
-    RunPlan,
-    foreign_entries,
-    holder,
-    in_use_message,
-    marked,
-)
+from deltaprop.cli.train_output import MODEL_FILE, RUN_FILE_NAMES, FileWriters
+from deltaprop.cli.train_plan import MARKER, RunPlan, foreign_entries, lock_marker, marked
 from deltaprop.errors import TrainingInterrupted
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not on POSIX: no locking
-    fcntl = None  # type: ignore[assignment]
-
-WriteFiles = Callable[[Path, Callable[[str], None]], list[str]]
 
 
 def _resume_advice(checkpoint: Path) -> str:
@@ -67,24 +53,13 @@ class StopOnSignal(StopRequest):
     """SIGINT and SIGTERM ask training to stop after its current mini-batch; a second one stops at
     once, saying so. ``signal_number`` remembers the first, for the exit code (128 + signal).
 
-    A context manager: the previous handlers come back on exit. ``requested`` is the
-    ``should_stop`` of ``fit``.
+    ``on()`` handles the signals for a block, the previous handlers back after it. ``requested`` is
+    the ``should_stop`` of ``fit``.
     """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._handlers = contextlib.ExitStack()
 
     def stop_now(self, signal_number: int) -> None:
         print(f"{PROG}: stopped at once; the last checkpoint stays", file=sys.stderr)
         raise SystemExit(128 + signal_number)
-
-    def __enter__(self) -> StopOnSignal:
-        self._handlers.enter_context(self.on())
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._handlers.close()
 
 
 class CheckpointWriteError(OSError):
@@ -96,9 +71,6 @@ class CheckpointWriteError(OSError):
         then = f"then resume with: {_resume_advice(directory)}" if kept else "then run again"
         super().__init__(f"saving the checkpoint in {shown(directory)} failed: {problem}; {advice}, {then}")
 
-    def __str__(self) -> str:
-        return str(self.args[0])
-
 
 class RunWriteError(OSError):
     """The run directory could not be written; the message says where, why, and how to go on."""
@@ -109,9 +81,6 @@ class RunWriteError(OSError):
             problem = f"{error.strerror} ({name or 'moving the run into place'})"
         super().__init__(f"writing the run to {shown(final)} failed: {problem}; nothing was written there; "
                          f"{advice}, then write it with: {_resume_advice(checkpoint)}")
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 class StoppedWhileWriting(Exception):
@@ -149,13 +118,10 @@ class RunCheckpoint(Checkpoint):
 
 def make_parents(folder: Path) -> list[Path]:
     """Create ``folder`` and its missing parents; return the folders created, outermost first."""
-    missing = []
-    while not folder.exists():
-        missing.append(folder)
-        folder = folder.parent
-    for path in reversed(missing):
+    missing = list(itertools.takewhile(lambda path: not path.exists(), [folder, *folder.parents]))[::-1]
+    for path in missing:
         path.mkdir()
-    return list(reversed(missing))
+    return missing
 
 
 def remove_folders(folders: list[Path]) -> None:
@@ -170,7 +136,8 @@ class CheckpointFolder:
 
     Attributes:
         path: the folder.
-        created: the folders made for it (the folder itself last, when made), outermost first.
+        created: the parent folders made for it, outermost first.
+        made_here: this run created the folder.
         owned: the folder is deltaprop's (made by this run, or carrying the marker).
         new_checkpoint: no checkpoint was there before this run (any there now is this run's).
     """
@@ -178,6 +145,7 @@ class CheckpointFolder:
     def __init__(self, path: Path, label: str, advice: str) -> None:
         self.path, self.label, self.advice = path, label, advice
         self.created: list[Path] = []
+        self.made_here = False
         self.owned = False
         self.new_checkpoint = False
         self.lock: int | None = None
@@ -191,17 +159,12 @@ class CheckpointFolder:
                 self._create_marked()
             self.owned = self.made_here or marked(self.path)
             if self.owned:
-                self._lock()
+                self.lock = lock_marker(self.path, self.label, self.advice)
         except BaseException:
             remove_folders(self.created)
             raise
         self.new_checkpoint = not (self.path / CHECKPOINT_NAME).exists()
         remove_stale_temporaries(self.path)
-
-    @property
-    def made_here(self) -> bool:
-        """Whether this run created the folder."""
-        return bool(self.created) and self.created[-1] == self.path
 
     def _create_marked(self) -> None:
         """The folder, made with its marker inside in one rename: no other run sees it unmarked."""
@@ -210,25 +173,11 @@ class CheckpointFolder:
             (temporary / MARKER).write_text(f"{PROG} checkpoint folder, used by pid {os.getpid()}\n")
             os.chmod(temporary, 0o777 & ~current_umask())
             os.rename(temporary, self.path)
+            self.made_here = True
         except OSError:
             remove_tree(temporary)
-            if not marked(self.path):
+            if not marked(self.path):  # else another run made it first: its lock decides
                 raise
-            return  # another run made it first: its lock decides
-        self.created.append(self.path)
-
-    def _lock(self) -> None:
-        if fcntl is None:
-            return
-        fd = os.open(self.path / MARKER, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise OutputError(in_use_message(self.label, holder(self.path) or -1, self.advice)) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{PROG} checkpoint folder, used by pid {os.getpid()}\n".encode())
-        self.lock = fd
 
     def release(self) -> None:
         """Let go of the marker's lock."""
@@ -243,7 +192,7 @@ class CheckpointFolder:
         self.release()
         if self.owned:
             if remove_known(self.path, names):
-                remove_folders([p for p in self.created if p != self.path])
+                remove_folders(self.created)
             return
         for name in names:
             with contextlib.suppress(OSError):
@@ -255,30 +204,17 @@ class CheckpointFolder:
         if keep:
             self.release()
             return
-        names = [MARKER] if self.owned else []
-        if self.owned or self.new_checkpoint:
-            names.append(CHECKPOINT_NAME)
-        self._clear(names)
+        ours = [CHECKPOINT_NAME] if self.owned or self.new_checkpoint else []
+        self._clear([MARKER, *ours] if self.owned else ours)
 
     def abandon(self, resumable: bool) -> None:
         """After a failure: keep any checkpoint when the run can be resumed from it; otherwise remove
         what this run made here (its checkpoint, the folder it created), never an earlier one."""
-        made_here = self.made_here
-        has_checkpoint = (self.path / CHECKPOINT_NAME).is_file()
-        if has_checkpoint and (resumable or not self.new_checkpoint):
+        if (self.path / CHECKPOINT_NAME).is_file() and (resumable or not self.new_checkpoint):
             self.release()
             return
         names = [CHECKPOINT_NAME] if self.new_checkpoint else []
-        self._clear(names + ([MARKER] if made_here else []))
-
-
-def free_sibling(final: Path) -> Path:
-    """The first of NAME-2, NAME-3, ... beside ``final`` that does not exist."""
-    n = 2
-    while final.with_name(f"{final.name}-{n}").exists() or final.with_name(
-            f"{final.name}-{n}").is_symlink():
-        n += 1
-    return final.with_name(f"{final.name}-{n}")
+        self._clear(names + ([MARKER] if self.made_here else []))
 
 
 class RunDirectory:
@@ -294,32 +230,44 @@ class RunDirectory:
         self.saved_to: Path | None = None
         self.taken = False
 
-    def commit(self) -> Path:
-        """Put the written run in place: rename the folder to ``final``, or move its files in."""
-        if self.inside:
-            if foreign_entries(self.final, self.workdir.name):
-                return self._elsewhere()
+    def write(self, files: FileWriters, stop: StopRequest, checkpoint: Path) -> list[str]:
+        """Write ``files`` into the folder, in their order, and put it in place; returns their names.
+        Stops between two files when ``stop`` was signalled; the errors name ``checkpoint``, the
+        folder to write the run from with ``--resume``."""
+        name = ""
+        try:
+            for name in [*files, ""]:  # each file, then "": putting the folder in place
+                if stop.signal_number is not None:
+                    raise StoppedWhileWriting(stop.signal_number, self.final, checkpoint)
+                if name:
+                    files[name](self.workdir / name)
+            self.commit()
+        except OSError as error:
+            raise RunWriteError(self.final, name, error, checkpoint) from error
+        return list(files)
+
+    def commit(self) -> None:
+        """Put the written run in place, at ``saved_to``: move its files into ``final`` (``inside``)
+        or rename the folder to it; beside it when another run (or someone) wrote ``final`` while
+        this one trained."""
+        if self.inside and not foreign_entries(self.final, self.workdir.name):
             self._move_files_in()
             self.saved_to = self.final
-            return self.final
+            return
         os.chmod(self.workdir, 0o777 & ~current_umask())  # mkdtemp makes it 0700
-        try:
-            os.rename(self.workdir, self.final)
-        except OSError as error:
-            if error.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
-                raise
-            return self._elsewhere()
-        self.saved_to = self.final
-        return self.final
-
-    def _elsewhere(self) -> Path:
-        """Another run (or someone) wrote ``final`` while this one trained: keep this run beside it."""
-        self.taken = True
-        target = free_sibling(self.final)
-        os.chmod(self.workdir, 0o777 & ~current_umask())
-        os.rename(self.workdir, target)
-        self.saved_to = target
-        return target
+        if not self.inside:
+            try:
+                os.rename(self.workdir, self.final)
+                self.saved_to = self.final
+                return
+            except OSError as error:
+                if error.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
+                    raise
+        self.taken = True  # beside it: the first of NAME-2, NAME-3, ... not there (not even as a link)
+        siblings = (self.final.with_name(f"{self.final.name}-{n}") for n in itertools.count(2))
+        sibling = next(path for path in siblings if not os.path.lexists(path))
+        os.rename(self.workdir, sibling)
+        self.saved_to = sibling
 
     def _move_files_in(self) -> None:
         """Move the files into ``final``, the model last (a reader that sees it sees the whole run);
@@ -339,14 +287,18 @@ class RunDirectory:
 
 
 @contextlib.contextmanager
-def run_directory(final: Path) -> Iterator[RunDirectory]:
-    """A hidden temporary folder to write the run into (inside ``final`` when that is an existing
-    folder, else beside it); ``commit()`` puts it in place.
+def session(plan: RunPlan) -> Iterator[RunDirectory]:
+    """The run directory of ``plan``, its checkpoint folder open (locked) meanwhile, for one run.
 
-    The parent folders are made, and the dead runs' temporary folders removed, on entry. On any
-    error or Ctrl-C before the commit, the temporary folder is removed, together with the parent
-    folders made for it, so no half-written run directory is ever left behind.
+    The run is written into a hidden temporary folder, inside ``plan.out`` when that is an existing
+    folder, else beside it; ``write()`` fills it and puts it in place. The parent folders are made,
+    and the dead runs' temporary folders removed, on entry. On any error or Ctrl-C before the run is
+    in place, the temporary folder is removed, together with the parent folders made for it, so no
+    half-written run directory is ever left behind. On success the automatic checkpoint goes (unless
+    ``plan.keep_checkpoints``); on a failure it stays when the run can go on from it (a stop, a
+    failed write), otherwise what this run made goes.
     """
+    final = plan.out
     created = make_parents(final.parent)
     inside = final.is_dir()
     where = final if inside else final.parent
@@ -356,51 +308,11 @@ def run_directory(final: Path) -> Iterator[RunDirectory]:
     except BaseException:
         remove_folders(created)
         raise
+    checkpoints = CheckpointFolder(plan.checkpoint_dir, plan.checkpoint_label, plan.checkpoint_advice)
     try:
-        yield run
-    finally:
-        if run.saved_to is None:
-            remove_tree(run.workdir)
-            remove_folders(created)
-
-
-class Session:
-    """The run directory being written and the checkpoint folder in use."""
-
-    def __init__(self, run: RunDirectory, checkpoints: CheckpointFolder) -> None:
-        self.run, self.checkpoints = run, checkpoints
-
-    def write(self, write_files: WriteFiles, stop: StopOnSignal) -> list[str]:
-        """Write the files (``write_files(folder, before_each)``) and rename the folder into place;
-        returns the file names. Stops between two files when ``stop`` was signalled."""
-        final, current = self.run.final, [""]
-
-        def before_each(name: str) -> None:
-            if stop.signal_number is not None:
-                raise StoppedWhileWriting(stop.signal_number, final, self.checkpoints.path)
-            current[0] = name
-
-        try:
-            files = write_files(self.run.workdir, before_each)
-            before_each("")
-            self.run.commit()
-        except OSError as error:
-            raise RunWriteError(final, current[0], error, self.checkpoints.path) from error
-        return files
-
-
-@contextlib.contextmanager
-def session(plan: RunPlan) -> Iterator[Session]:
-    """The run directory and the checkpoint folder of ``plan``, for one run.
-
-    On success the automatic checkpoint goes (unless ``plan.keep_checkpoints``); on a failure it
-    stays when the run can go on from it (a stop, a failed write), otherwise what this run made goes.
-    """
-    with run_directory(plan.out) as run:
-        checkpoints = CheckpointFolder(plan.checkpoint_dir, plan.checkpoint_label, plan.checkpoint_advice)
         checkpoints.open()
         try:
-            yield Session(run, checkpoints)
+            yield run
         except BaseException as error:
             resumable = isinstance(error, RESUMABLE) or not isinstance(error, Exception)
             checkpoints.abandon(resumable or plan.keep_checkpoints)
@@ -409,3 +321,7 @@ def session(plan: RunPlan) -> Iterator[Session]:
             checkpoints.abandon(True)
         else:
             checkpoints.finish(keep=plan.keep_checkpoints)
+    finally:
+        if run.saved_to is None:
+            remove_tree(run.workdir)
+            remove_folders(created)
