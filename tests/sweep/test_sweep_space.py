@@ -58,7 +58,25 @@ BAD = [
     ({"objective": {"metric": "speed"}, "search": {"eta": {"low": 0.1, "high": 1}}}, "objective.metric"),
     ({"objective": {"goal": "max"}, "search": {"eta": {"low": 0.1, "high": 1}}}, "objective.goal"),
     ({"serach": {}}, "[serach]"),
+    # the model format's limits: a trial whose model could not be saved is never started
+    ({"search": {"hidden": {"choices": [[30], [2] * 1000]}}}, "search.hidden.choices[1]"),
+    ({"fixed": {"hidden": [2] * 1000}, "search": {"eta": {"low": 0.1, "high": 1}}}, "fixed.hidden"),
+    ({"fixed": {"hidden": [100_000, 100_000]}, "search": {"eta": {"low": 0.1, "high": 1}}},
+     "fixed.hidden"),
 ]
+
+
+def test_the_largest_network_the_model_format_holds_passes():
+    space = load_space({"fixed": {"hidden": [2] * 999}, "search": {"eta": {"low": 0.1, "high": 1}}})
+    assert len(space.fixed["hidden"]) == 999
+
+
+def test_a_space_nested_too_deeply_is_refused_without_recursion():
+    deep: dict = {}
+    for _ in range(5000):
+        deep = {"a": deep}
+    with pytest.raises(ValueError, match="nest"):
+        load_space({"search": {"eta": {"low": 0.1, "high": 1}}, "fixed": {"x": deep}})
 
 
 @pytest.mark.parametrize(("document", "key"), BAD)

@@ -45,7 +45,7 @@ __all__ = ["COUNTED_FAILS", "Objective", "SweepInterrupted", "TrialFailed", "loa
 TRAINING_NAMES = tuple(option.name for option in OPTIONS)
 #: Kinds of failure that belong to the trial's options and count as a finished trial; a trial
 #: failed by Ctrl-C or a killed worker does not count, and a rerun replaces it.
-COUNTED_FAILS = ("diverged", "invalid", "unmeasured")
+COUNTED_FAILS = ("diverged", "invalid", "unmeasured", "unsaved")
 MODEL_FILE, HISTORY_FILE, CONFIG_FILE = "model.safetensors", "history.json", "config.json"
 RUN_FILES = (MODEL_FILE, HISTORY_FILE, CONFIG_FILE, SNAPSHOT_FILE)  # what a trial's run directory holds
 
@@ -81,6 +81,13 @@ def load_data(space: Space) -> Dataset:
         raise ValueError(f"objective.metric: {space.metric} cannot be measured: the "
                          f"{dataset.name} data has no {split} rows")
     return dataset
+
+
+def _reason(error: BaseException) -> str:
+    """One line saying why a write failed (an OSError's file and reason)."""
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    return str(error) or type(error).__name__
 
 
 def trial_dir(out: Path, number: int) -> Path:
@@ -134,7 +141,10 @@ class Objective:
             self.fail(trial, "unmeasured", f"{self.space.metric} is {value}")
         trial.set_user_attr("epochs", len(history))
         trial.set_user_attr("stop_reason", history.stop_reason)
-        run_dir = self.write(trial.number, net, history, options, value, recorder.snapshots)
+        try:
+            run_dir = self.write(trial.number, net, history, options, value, recorder.snapshots)
+        except (ValueError, TypeError, OSError) as error:  # the model format refuses it, a full disk
+            self.fail(trial, "unsaved", f"its run directory could not be written: {_reason(error)}")
         trial.set_user_attr("run_dir", str(run_dir))
         return float(value)
 

@@ -21,7 +21,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from deltaprop._files import atomic_write, jsonable
+from deltaprop._files import atomic_write, jsonable, remove_stale_temporaries
+from deltaprop._output import plain, safe
 from deltaprop.plots import _write_png
 from deltaprop.sweep import storage as stores
 from deltaprop.sweep.objective import CONFIG_FILE, HISTORY_FILE, MODEL_FILE
@@ -45,7 +46,7 @@ def trial_rows(study: Any, space: Space) -> list[dict[str, Any]]:
     """One dict per trial: the columns of trials.csv."""
     rows = []
     for trial in study.get_trials(deepcopy=False):
-        reason = trial.user_attrs.get("fail_reason")
+        reason = trial.user_attrs.get("fail_reason") or trial.system_attrs.get("fail_reason")
         if reason is None and trial.state.name == "FAIL":
             reason = "the worker stopped sending heartbeats (killed?)"
         rows.append({"number": trial.number, "state": trial.state.name.lower(), "value": trial.value,
@@ -152,7 +153,11 @@ def summary(study: Any, space: Space, storage: str, out: Path | None = None) -> 
 
 
 def write_outputs(study: Any, space: Space, out: Path) -> dict[str, str]:
-    """trials.csv, best/ and the plots in ``out``; returns {output: why it was left out}."""
+    """trials.csv, best/ and the plots in ``out``; returns {output: why it was left out}. The
+    temporaries of an earlier run stopped while writing them are removed first."""
+    remove_stale_temporaries(out)
+    if (out / BEST_DIR).is_dir():
+        remove_stale_temporaries(out / BEST_DIR)
     write_trials(study, space, out)
     skipped = write_plots(study, out)
     why = write_best(study, out)
@@ -167,14 +172,15 @@ def top_table(study: Any, space: Space, rows: int = 10) -> Any:
 
     complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
     complete.sort(key=lambda t: t.value, reverse=space.direction == "maximize")
-    table = Table(title=f"best trials of {study.study_name} ({space.metric})", title_justify="left")
+    table = Table(title=plain(f"best trials of {safe(study.study_name)} ({safe(space.metric)})", None),
+                  title_justify="left")
     for name in ("trial", space.metric, *space.search, "epochs", "seconds"):
-        table.add_column(name, justify="right")
+        table.add_column(plain(name), justify="right")
     for trial in complete[:rows]:
-        params = [_shown(encode(trial.params.get(name))) for name in space.search]
+        params = [plain(_shown(encode(trial.params.get(name)))) for name in space.search]
         seconds = _seconds(trial)
         table.add_row(str(trial.number), f"{trial.value:.4f}", *params,
-                      str(trial.user_attrs.get("epochs", "–")),
+                      plain(trial.user_attrs.get("epochs", "–")),
                       "–" if seconds is None else f"{seconds:.1f}")
     return table
 

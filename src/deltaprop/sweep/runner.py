@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from deltaprop._files import write_json
+from deltaprop._output import safe
 from deltaprop._signals import StopRequest
 from deltaprop._validation import check_positive_int
 from deltaprop.errors import DeltapropError
@@ -53,7 +54,7 @@ def _progress_line(space: Space) -> Callable[[Any, Any], None]:
         why = f" ({reason})" if reason and state == "fail" else ""
         params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                            for k, v in trial.params.items())
-        print(f"trial {trial.number}: {state}{value} [{params}]{why}"[:300], file=sys.stderr, flush=True)
+        print(safe(f"trial {trial.number}: {state}{value} [{params}]{why}", 300), file=sys.stderr, flush=True)
     return show
 
 
@@ -85,9 +86,9 @@ def worker(settings: Mapping[str, Any], index: int = 0, dataset: Any = None,
         try:
             study.optimize(objective, catch=(TrialFailed,), callbacks=callbacks)
         except Exception as error:
-            if type(error).__module__.startswith("sqlalchemy"):  # the database went away, ...
-                raise stores.StorageError(f"storage {stores.masked(settings['storage'])}: "
-                                          f"{' '.join(str(error).split())[:300]}") from None
+            failure = stores.storage_failure(error, settings["storage"])  # the database went away, ...
+            if failure is not None:
+                raise failure from None
             raise
         finally:
             if settings["heartbeat_interval"] is not None and not isinstance(
@@ -106,7 +107,8 @@ def _child(settings: Mapping[str, Any], index: int, errors: Any) -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as error:
-        errors.put(f"worker {index}: {' '.join(str(error).split()) or type(error).__name__}")
+        message = stores.scrub(" ".join(str(error).split()), settings["storage"])
+        errors.put(f"worker {index}: {message or type(error).__name__}")
         sys.exit(1)
 
 
@@ -202,16 +204,26 @@ def run(space: str | os.PathLike[str] | Mapping[str, Any] | Space, n_trials: int
     study_name = study_name or space.name
     if not isinstance(study_name, str) or not study_name.strip():
         raise ValueError(f"study_name must be a non-empty string, got {study_name!r}")
+    if study_name in (".", "..") or any(mark in study_name for mark in "/\\") or not study_name.isprintable():
+        raise ValueError(f"study {study_name[:100]!r}: a study's name is a folder's name in the output "
+                         f"folder (sweeps/<study>); use no '/' or '\\', not '.' or '..'")
     out_dir = Path(out) if out is not None else Path("sweeps") / study_name
     url = storage or stores.default_storage(out_dir)
     stores.check_url(url)
     stores.pruner_named(pruner, 1)  # a bad name fails before anything is written
     dataset = load_data(space)  # checked before anything is written
-    study = open_in(out_dir, url, study_name, space.direction)
+    try:
+        study = open_in(out_dir, url, study_name, space.direction)
+        finished = count_finished(study)
+    except Exception as error:
+        failure = stores.storage_failure(error, url)
+        if failure is not None:
+            raise failure from None
+        raise
     settings = {"space": space, "n_trials": n_trials, "storage": url, "study": study_name,  # picklable
                 "out": str(out_dir.absolute()), "pruner": pruner, "seed": seed, "verbose": verbose,
                 "heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
-    if count_finished(study) < n_trials:
+    if finished < n_trials:
         if jobs == 1:
             with StopRequest().on() as stop:
                 worker(settings, 0, dataset, stop)

@@ -17,6 +17,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from deltaprop._validation import FLOAT_DTYPES
 from deltaprop.activations import ACTIVATIONS
 from deltaprop.costs import COSTS
 from deltaprop.initializers import INITIALIZERS
+from deltaprop.limits import MAX_FILE_BYTES, MAX_JSON_DEPTH, MAX_LAYERS, format_bytes, short_repr
 from deltaprop.network import DEFAULT_COST
 from deltaprop.options import OPTIONS
 
@@ -57,8 +59,30 @@ def _check_hidden(key: str, value: Any) -> list[int]:
     if not isinstance(value, list) or not all(
             isinstance(size, int) and not isinstance(size, bool) and size >= 1 for size in value):
         raise ValueError(f"{key}: expected a list of layer sizes >= 1 like [30] or [100, 30], "
-                         f"got {value!r}")
+                         f"got {short_repr(value)}")
+    # the model file's limits (deltaprop.limits, as its schema applies them): a trial whose model
+    # could not be saved is never started
+    if len(value) + 1 > MAX_LAYERS:
+        raise ValueError(f"{key}: {len(value):,} hidden layers make {len(value) + 1:,} layers, more than "
+                         f"the model format's limit of {MAX_LAYERS:,}")
+    weights = sum(a * b for a, b in zip(value, value[1:], strict=False)) + sum(value)
+    if 8 * weights >= MAX_FILE_BYTES:
+        raise ValueError(f"{key}: hidden layers {short_repr(value)} need {format_bytes(8 * weights)} of "
+                         f"parameters, more than the model format's limit of {format_bytes(MAX_FILE_BYTES)}")
     return list(value)
+
+
+def _depth(document: Any) -> int:
+    """How deeply tables and lists nest in ``document`` (counted without recursion)."""
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, Mapping | list | tuple):
+            deepest = max(deepest, depth)
+            if depth <= MAX_JSON_DEPTH:
+                stack.extend((item, depth + 1) for item in
+                             (value.values() if isinstance(value, Mapping) else value))
+    return deepest
 
 
 def _check_name(key: str, value: Any, names: Any, optional: bool = False) -> Any:
@@ -146,6 +170,12 @@ def _range_param(key: str, name: str, spec: Mapping[str, Any]) -> Param:
                                                                            not isinstance(step, int))):
         raise ValueError(f"{key}.step: expected a number > 0 (an integer for integer options), "
                          f"without log = true; got {step!r}")
+    if step is not None:  # else Optuna moves high itself, with a warning of its own
+        span, unit = Decimal(str(high)) - Decimal(str(low)), Decimal(str(step))
+        if span % unit:
+            fitting = (span // unit) * unit + Decimal(str(low))
+            raise ValueError(f"{key}.step: the range {low}..{high} is not a whole number of steps of "
+                             f"{step}; choose high = {fitting} (or a step that divides the range)")
     for bound, value in (("low", low), ("high", high)):
         check_value(f"{key}.{bound}", "batch_size" if name == "hidden" else name, value)
     return Param(name, low, high, log, bool(integer), step)
@@ -242,6 +272,9 @@ def parse_space(document: Mapping[str, Any], name: str = "sweep") -> Space:
     """A ``Space`` from the dict of a space file; ValueError naming the first bad key."""
     if not isinstance(document, Mapping):
         raise TypeError(f"space must be a dict or a path to a TOML file, got {type(document).__name__}")
+    if _depth(document) > MAX_JSON_DEPTH:
+        raise ValueError(f"{name}: tables and lists nest more than {MAX_JSON_DEPTH} deep; a space "
+                         f"needs 4 (see docs/sweep.md)")
     unknown = sorted(set(document) - set(SECTIONS))
     if unknown:
         raise ValueError(f"[{unknown[0]}]: unknown section; expected {', '.join(SECTIONS)}")
@@ -272,5 +305,8 @@ def load_space(space: str | os.PathLike[str] | Mapping[str, Any] | Space) -> Spa
             raise ValueError(f"{space}: not valid TOML: {error}") from None
         except IsADirectoryError:
             raise ValueError(f"{space}: is a folder, not a TOML file") from None
+        except RecursionError:
+            raise ValueError(f"{space}: tables and lists nest too deeply (a space needs 4 levels; "
+                             f"see docs/sweep.md)") from None
         return parse_space(document, path.stem)
     return parse_space(space)
