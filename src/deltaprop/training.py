@@ -21,7 +21,7 @@ import numpy as np
 from deltaprop._validation import classes_of
 from deltaprop.errors import UnscaledInputWarning
 from deltaprop.history import History, epoch_line
-from deltaprop.monitoring import Monitor
+from deltaprop.monitoring import Monitor, check_training_memory
 from deltaprop.network import Network
 from deltaprop.optimizers import Optimizer
 from deltaprop.options import DEFAULTS, OPTIONS, TrainingConfig, default_eta
@@ -114,6 +114,8 @@ def fit(
         "validation" not in monitored
     ):
         raise ValueError("schedule and early_stopping need validation_data, got none")
+    slots = (optimizer if isinstance(optimizer, Optimizer) else config.make_optimizer(data.rows)).slots
+    check_training_memory(net, config, data.rows, len(slots))
     trainer = Trainer(net, data, config, Monitor(net, monitored),
                       optimizer if isinstance(optimizer, Optimizer) else None)
     trainer.checkpoint = checkpoint
@@ -177,15 +179,18 @@ def warn_if_unscaled(name: str, X: np.ndarray, stacklevel: int = 2) -> bool:
     for start in range(0, X.shape[0], rows):
         block = X[start:start + rows]
         low, high = min(low, float(block.min())), max(high, float(block.max()))
-        total += float(np.abs(block).sum(dtype=np.float64))
+        with np.errstate(over="ignore"):  # values near ±1e308 sum to inf: unscaled all the same
+            total += float(np.abs(block).sum(dtype=np.float64))
     largest, mean = max(abs(low), abs(high)), total / max(X.size, 1)
     if largest <= UNSCALED_MAX_ABS or mean <= UNSCALED_MEAN_ABS:
         return False
-    warnings.warn(
+    warning = UnscaledInputWarning(
         f"{name} ranges over [{low:g}, {high:g}] (mean |x| {mean:.3g}), far beyond [0, 1]: sigmoid "
         f"units saturate and training is slow and poor. Scale the inputs, e.g. X / {largest:g} "
         f"(pixels 0..255: X / 255), or standardize them; fit(..., warn_unscaled=False) silences "
-        f"this", UnscaledInputWarning, stacklevel=stacklevel + 1)
+        f"this")
+    warning.low, warning.high, warning.mean = low, high, mean  # for the command line's own wording
+    warnings.warn(warning, stacklevel=stacklevel + 1)
     return True
 
 

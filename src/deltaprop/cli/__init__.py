@@ -29,6 +29,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from deltaprop._output import warnings_as_lines
 from deltaprop._version import __version__
 from deltaprop.cli import (
     bench,
@@ -89,7 +90,8 @@ def _dispatch(argv: list[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 failed check, 2 error, 130 Ctrl-C)."""
     try:
-        return _dispatch(sys.argv[1:] if argv is None else list(argv))
+        with warnings_as_lines():  # each warning one 'deltaprop: warning:' line in the CLI's words
+            return _dispatch(sys.argv[1:] if argv is None else list(argv))
     except SystemExit as exit_:  # --help, --version, a second signal
         return exit_.code if isinstance(exit_.code, int) else EXIT_OK
     except UsageError as error:

@@ -17,15 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from deltaprop import io
+from deltaprop import _output, io
 from deltaprop._files import jsonable
 from deltaprop._validation import FRACTION, NONNEGATIVE, NONNEGATIVE_INT, POSITIVE, POSITIVE_INT, Rule
 from deltaprop.activations import ACTIVATIONS
 from deltaprop.costs import COSTS
 from deltaprop.datasets import Dataset, Split, load_dataset
-from deltaprop.datasets.resolve import resolve_data
+from deltaprop.datasets.resolve import resolve_data, stored_location, stored_spec
 from deltaprop.errors import DeltapropError
-from deltaprop.limits import MAX_MESSAGE_CHARS, short_list, shorten_middle
+from deltaprop.limits import MAX_LAYERS, MAX_MESSAGE_CHARS, short_list
 from deltaprop.network import DEFAULT_COST, Network
 from deltaprop.registry import Registry
 
@@ -37,6 +37,7 @@ EXIT_INTERRUPTED = 130
 MAX_MESSAGE = MAX_MESSAGE_CHARS  # characters of an error line on stderr, "deltaprop: error: " included
 USER_ERRORS = (ValueError, TypeError, OSError, KeyError, DeltapropError)
 DEFAULT_ACTIVATION = "sigmoid"
+LABEL_CHARS = 40  # characters of a class label in a table column
 
 
 class UsageError(Exception):
@@ -103,6 +104,9 @@ def layer_sizes(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(
             f"expected at least an input and an output size like '64,30,10', got {text!r}"
         )
+    if len(sizes) - 1 > MAX_LAYERS:
+        raise argparse.ArgumentTypeError(
+            f"{len(sizes) - 1:,} layers, more than the limit of {MAX_LAYERS:,} ({MAX_LAYERS + 1:,} sizes)")
     return sizes
 
 
@@ -159,10 +163,9 @@ def add_network_options(parser: Any, cost: str = DEFAULT_COST) -> None:
 
 
 def console(stderr: bool = False) -> Any:
-    """A rich Console on stdout (or stderr), without automatic highlighting."""
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False)
+    """A rich Console on stdout (or stderr), without automatic highlighting, whose strings lose their
+    control characters (``_output.console``: untrusted text goes through ``plain``/``styled``)."""
+    return _output.console(stderr)
 
 
 def percent(value: float | None) -> str:
@@ -185,7 +188,8 @@ def numbers_table(title: str | None, *columns: str, left: int = 0) -> Any:
     ``left``."""
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", caption_justify="left")
+    table = Table(title=None if title is None else _output.plain(title, None), title_justify="left",
+                  caption_justify="left")
     for i, name in enumerate(columns):
         table.add_column(name, justify="left" if i < left else "right")
     return table
@@ -198,19 +202,19 @@ def confusion_table(matrix: np.ndarray, title: str, names: list[str] | None = No
     from rich import box
     from rich.table import Table
 
-    table = Table(title=f"{title} (rows: true class, columns: predicted class)",
+    table = Table(title=_output.plain(f"{title} (rows: true class, columns: predicted class)", None),
                   title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
                   show_edge=False)
     table.add_column("true", justify="right", style="bold", no_wrap=True)
     names = [str(i) for i in range(matrix.shape[0])] if names is None else names
     for j in range(matrix.shape[1]):
-        table.add_column(names[j], justify="right", no_wrap=True)
+        table.add_column(_output.plain(names[j], LABEL_CHARS), justify="right", no_wrap=True)
     table.add_column("recall", justify="right", no_wrap=True)
     for i, row in enumerate(matrix):
         cells = [f"[bold green]{v}[/]" if i == j else (str(v) if v else "[dim]0[/]")
                  for j, v in enumerate(row)]
         recall = "–" if not row.sum() else f"{100 * row[i] / row.sum():.1f}%"
-        table.add_row(names[i], *cells, recall)
+        table.add_row(_output.plain(names[i], LABEL_CHARS), *cells, recall)
     return table
 
 
@@ -268,8 +272,7 @@ def shown(path: str | os.PathLike[str]) -> str:
 def fail(message: str) -> int:
     """Print ``deltaprop: error: message`` on stderr, one line of at most ``MAX_MESSAGE``
     characters; return the usage exit status."""
-    prefix = f"{PROG}: error: "
-    print(prefix + shorten_middle(" ".join(message.split()), MAX_MESSAGE - len(prefix)), file=sys.stderr)
+    print(_output.line("error", message), file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -300,7 +303,9 @@ def model_on_data(args: argparse.Namespace, dtype: str | None = None) -> tuple[N
     else the model's own, else digits; --data-dir and --seed likewise), those data (in ``dtype``,
     by default the model's) checked against it, and their split ``args.split``."""
     net, meta, _ = io.load_with_metadata(args.model)
-    spec, data_dir, seed = resolve_data(meta, args.data, args.data_dir, args.seed)
-    dataset = load_dataset(spec, data_dir=data_dir, dtype=dtype or net.dtype.name, seed=seed)
-    check_compatible(net, dataset, args.model)
+    source = resolve_data(meta, args.data, args.data_dir, args.seed)
+    spec, data_dir, seed = source
+    with stored_location(source, from_model=args.data is None and stored_spec(meta) is not None):
+        dataset = load_dataset(spec, data_dir=data_dir, dtype=dtype or net.dtype.name, seed=seed)
+        check_compatible(net, dataset, args.model)
     return net, spec, dataset, getattr(dataset, args.split)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from deltaprop._output import plain, styled
 from deltaprop.cli._common import (
     EXIT_OK,
     class_names,
@@ -72,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
         print_json(result)
         return EXIT_OK
     out = console()
-    out.print(f"{dataset.name} {args.split} data, {result['rows']} rows: accuracy "
-              f"[bold]{percent(result['accuracy'])}[/], {result['cost_function']} cost "
-              f"{result['cost']:.4f}")
+    out.print(styled(plain(dataset.name), f" {args.split} data, {result['rows']} rows: accuracy "
+                     f"[bold]{percent(result['accuracy'])}[/], ", plain(result["cost_function"]),
+                     f" cost {result['cost']:.4f}"))
     out.print(confusion_table(result["confusion_matrix"], "confusion matrix", result["classes"]))
     return EXIT_OK

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from deltaprop._output import plain, safe
 from deltaprop.cli._common import EXIT_OK, console, nonnegative_int, numbers_table, positive_int, print_json
 from deltaprop.experiments import (
     DEFAULT_EPOCHS,
@@ -110,6 +111,6 @@ def run(args: argparse.Namespace) -> int:
               "'learning_speed' in a training history is the norm of an epoch's mean mini-batch "
               "gradient.")
     if args.out is not None:
-        out.print(f"figure: {args.out}")
+        out.print(plain(f"figure: {safe(args.out)}", None))
     out.print(f"{result.seconds:.1f} s")
     return EXIT_OK

@@ -14,9 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from deltaprop._output import plain, safe, warn
 from deltaprop.cli._common import (
     EXIT_OK,
     add_network_options,
+    class_names,
     console,
     layer_sizes,
     model_on_data,
@@ -106,17 +108,22 @@ def example(args: argparse.Namespace) -> tuple[Network, np.ndarray, Any, str, fl
     if args.row >= split.X.shape[0]:
         raise ValueError(f"--row must be below {split.X.shape[0]}, the rows of the {args.split} "
                          f"split of {spec}, got {args.row}")
-    label = int(split.y[args.row])
+    label = int(split.y[args.row])  # the output unit; a model with named classes takes its target vector
+    target = label if net.classes is None else np.eye(net.sizes[-1])[label]
     eta = args.eta or net.training_config.get("eta") or SGD.default_eta
-    return (net, split.X[args.row], label,
-            f"row {args.row} of the {args.split} split of {spec} (label {label})", eta)
+    return (net, split.X[args.row], target,
+            f"row {args.row} of the {args.split} split of {spec} (label {class_names(net)[label]})", eta)
 
 
 def run(args: argparse.Namespace) -> int:
     """``deltaprop explain``."""
     net, x, y, described, eta = example(args)
-    trace = explain(net, x, y, eta=eta, path_weight=_weight(args.weight), max_checks=args.max_checks,
-                    seed=args.seed or 0)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # said in words below
+        trace = explain(net, x, y, eta=eta, path_weight=_weight(args.weight), max_checks=args.max_checks,
+                        seed=args.seed or 0)
+    if not np.isfinite([trace.cost_value, trace.finite_difference["max_error"]]).all():
+        warn("the numbers of this trace overflowed the floating-point range (the model's weights or the "
+             "example's inputs are extreme): inf and nan in it stand for that")
     if args.json:
         print_json(trace.to_dict())
     else:
@@ -217,8 +224,8 @@ def _path_lines(trace: Explanation) -> list[str]:
 def render(trace: Explanation, described: str, out: Any) -> None:
     """The trace as rich tables and lines on ``out`` (a rich Console)."""
     fd = trace.finite_difference
-    out.print(f"network {trace.sizes}, {', '.join(trace.activations)}, {trace.cost} cost; "
-              f"{described}")
+    out.print(plain(f"network {trace.sizes}, {', '.join(trace.activations)}, {trace.cost} cost; "
+                    f"{safe(described)}", None))
     out.print(f"C_x, the cost of this one example: [bold]{trace.cost_value!r}[/]")
     for i in range(len(trace.layers) - 1, -1, -1):
         out.print(layer_table(trace, i))

@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from deltaprop.cli._common import EXIT_OK, console
+from deltaprop._output import plain, safe
+from deltaprop.cli._common import EXIT_OK, console, shown
 from deltaprop.onnx import export_file
 
 
@@ -35,5 +36,6 @@ def run(args: argparse.Namespace) -> int:
         export_file(args.model, args.onnx, opset=args.opset)
     except ImportError as missing:  # onnx is the optional extra deltaprop[onnx]
         raise ValueError(str(missing)) from None
-    console().print(f"wrote {args.onnx}: input 'input' (batch, n_in), output 'output' (batch, n_out)")
+    console().print(plain(f"wrote {safe(shown(args.onnx))}: input 'input' (batch, n_in), output "
+                          "'output' (batch, n_out)", None))
     return EXIT_OK

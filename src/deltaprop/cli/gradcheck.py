@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from deltaprop._output import plain, safe, warn
 from deltaprop.cli._common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -20,7 +21,7 @@ from deltaprop.cli._common import (
     print_json,
 )
 from deltaprop.datasets import load_dataset
-from deltaprop.diagnostics import GradcheckResult, gradcheck
+from deltaprop.diagnostics import GradcheckResult, check_gradcheck_work, gradcheck
 from deltaprop.network import Network
 
 
@@ -61,6 +62,9 @@ def check_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
                 f"{','.join(map(str, args.sizes))}"
             )
         train = load_dataset("digits", dtype="float64", seed=args.seed).train
+        if args.rows > train.X.shape[0]:
+            raise ValueError(f"--rows is {args.rows:,}, more than the {train.X.shape[0]:,} training "
+                             "rows of the digits")
         return train.X[:args.rows], train.y[:args.rows]
     rng = np.random.default_rng(args.seed)
     return rng.uniform(0.0, 1.0, (args.rows, n_in)), rng.integers(0, n_out, args.rows)
@@ -94,9 +98,9 @@ def report(args: argparse.Namespace, result: GradcheckResult, net: Network, rows
     cost.add_row("finite differences", str(result.finite_difference_evaluations),
                  f"{result.finite_difference_seconds:.6f}")
     out = console()
-    out.print(f"network {list(net.sizes)}, {', '.join(net.activation_names)}, "
-              f"{net.cost_function.name} cost, float64, {rows} rows of {args.data} data, "
-              f"ε = {args.eps:g}")
+    out.print(plain(f"network {list(net.sizes)}, {', '.join(net.activation_names)}, "
+                    f"{net.cost_function.name} cost, float64, {rows} rows of {safe(args.data)} data, "
+                    f"ε = {args.eps:g}", None))
     out.print("max relative error of each layer's gradient, backprop vs central finite differences:")
     out.print(layers)
     out.print("cost of computing the gradient:")
@@ -108,10 +112,15 @@ def report(args: argparse.Namespace, result: GradcheckResult, net: Network, rows
 
 def run(args: argparse.Namespace) -> int:
     """``deltaprop gradcheck``: exit 0 when the check passes, 1 when it fails."""
+    check_gradcheck_work(args.sizes, args.rows, args.eps, args.max_params, option="--")
     net = Network(args.sizes, activation=args.activation, output_activation=args.output_activation,
                   cost=args.cost, seed=args.seed, dtype="float64")
     X, y = check_data(args)
-    result = gradcheck(net, X, y, eps=args.eps, max_params=args.max_params, seed=args.seed)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # said in words below
+        result = gradcheck(net, X, y, eps=args.eps, max_params=args.max_params, seed=args.seed)
+    if not np.isfinite(result.max_error):
+        warn("the gradients overflowed the floating-point range (the data's values are extreme): "
+             "scale the data's columns, e.g. to [0, 1]")
     if args.json:
         print_json(as_json(result, net, int(X.shape[0]), args.tolerance))
     else:

@@ -8,6 +8,7 @@ import os
 from typing import Any
 
 from deltaprop import io
+from deltaprop._output import plain
 from deltaprop.cli._common import EXIT_OK, console, numbers_table, print_json
 from deltaprop.datasets.resolve import DataSource, resolve_data
 from deltaprop.network import Network
@@ -46,11 +47,11 @@ def data_text(source: DataSource) -> str:
 def _key_value_table(title: str, rows: list[tuple[str, str]]) -> Any:
     from rich.table import Table
 
-    table = Table(show_header=False, box=None, title=title, title_justify="left")
+    table = Table(show_header=False, box=None, title=plain(title), title_justify="left")
     table.add_column(style="bold")
     table.add_column()
     for key, value in rows:
-        table.add_row(key, value)
+        table.add_row(plain(key), plain(value))
     return table
 
 
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     out.print(_key_value_table(args.model, rows))
     layer_table = numbers_table("layers", "layer", "inputs", "units", "activation", "parameters")
     for layer in layers:
-        layer_table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in layer.values()))
+        layer_table.add_row(*(f"{v:,}" if isinstance(v, int) else plain(v) for v in layer.values()))
     out.print(layer_table)
     if meta.get("training"):
         out.print(_key_value_table("training", [(k, json.dumps(v)) for k, v in meta["training"].items()]))

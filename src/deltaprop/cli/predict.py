@@ -18,7 +18,8 @@ import numpy as np
 
 from deltaprop import io
 from deltaprop._files import atomic_write
-from deltaprop.cli._common import EXIT_OK, class_names, console, print_json
+from deltaprop._output import plain, safe, styled
+from deltaprop.cli._common import EXIT_OK, LABEL_CHARS, class_names, console, print_json, shown
 from deltaprop.datasets.inputs import (
     IMAGE_SUFFIXES,
     INVERT_CHOICES,
@@ -155,10 +156,10 @@ def prediction_table(result: Predictions, shares: np.ndarray) -> Any:
     unsure = result.unsure
     for i, (k, p) in enumerate(zip(result.index[:TABLE_ROWS], shares[:TABLE_ROWS], strict=True)):
         others = [j for j in np.argsort(p)[::-1] if j != k][:3]
-        runners_up = "  ".join(f"{result.names[j]}: {p[j]:.1%}" for j in others)
-        label = result.names[k] + (" ?" if unsure[i] else "")
-        file = [result.where(i)] if several else []
-        table.add_row(str(i), *file, label, f"{p[k]:.1%}", runners_up)
+        runners_up = "  ".join(f"{safe(result.names[j], LABEL_CHARS)}: {p[j]:.1%}" for j in others)
+        label = safe(result.names[k], LABEL_CHARS) + (" ?" if unsure[i] else "")
+        file = [plain(result.where(i))] if several else []
+        table.add_row(str(i), *file, plain(label, None), f"{p[k]:.1%}", plain(runners_up, None))
     return table
 
 
@@ -169,9 +170,10 @@ def unsure_notes(result: Predictions) -> list[str]:
         return [f"note: the network is unsure of {rows.size} of {len(result.sources)} rows (marked "
                 f"'?'): none of its outputs reaches {UNSURE_BELOW}; they may not look like what "
                 f"it was trained on"]
-    return [f"note: the network is unsure of row {i} ({result.where(i)}): none of its outputs reaches "
-            f"{UNSURE_BELOW} (the highest, {result.outputs[i].max():.2f}, is for "
-            f"{result.names[result.index[i]]}); it may not look like what it was trained on" for i in rows]
+    return [f"note: the network is unsure of row {i} ({safe(result.where(i))}): none of its outputs "
+            f"reaches {UNSURE_BELOW} (the highest, {result.outputs[i].max():.2f}, is for "
+            f"{safe(result.names[result.index[i]], LABEL_CHARS)}); it may not look like what it was "
+            "trained on" for i in rows]
 
 
 def write_input_grid(path: str, X: np.ndarray, shape: tuple[int, int]) -> None:
@@ -235,9 +237,10 @@ def run(args: argparse.Namespace) -> int:
     if len(result.sources) > TABLE_ROWS:
         out.print(f"… {len(result.sources) - TABLE_ROWS} more rows (use --json for all)")
     if len(result.sources) == 1:
-        out.print(f"predicted label: [bold]{result.names[result.index[0]]}[/]")
+        out.print(styled("predicted label: ", plain(result.names[result.index[0]], style="bold")))
     for note in unsure_notes(result):
-        out.print(note, soft_wrap=True)
+        out.print(note, soft_wrap=True, markup=False)
     if args.show_input is not None:
-        out.print(f"the network's input written to {args.show_input}", soft_wrap=True)
+        written = f"the network's input written to {safe(shown(args.show_input))}"
+        out.print(plain(written, None), soft_wrap=True)
     return EXIT_OK

@@ -12,6 +12,7 @@ import argparse
 import os
 from typing import Any
 
+from deltaprop._output import plain, safe
 from deltaprop.cli._common import EXIT_OK, console, shown
 from deltaprop.report.page import REPORT_FILE, write_report
 from deltaprop.report.rundata import MODEL_FILE, check_run_directory
@@ -38,5 +39,6 @@ def run(args: argparse.Namespace) -> int:
     """``deltaprop report``: exit 0, or 2 with one line on stderr when RUN_DIR is not a run."""
     check_run_directory(args.run_dir)  # before the report's own checks of where it goes
     path = write_report(args.run_dir, args.output, with_data=not args.no_data)
-    console().print(f"report written to {shown(path)} ({os.path.getsize(path) / 1e6:.2f} MB)", soft_wrap=True)
+    written = f"report written to {safe(shown(path))} ({os.path.getsize(path) / 1e6:.2f} MB)"
+    console().print(plain(written, None), soft_wrap=True)
     return EXIT_OK

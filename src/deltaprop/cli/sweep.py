@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from deltaprop._output import plain, safe, styled
 from deltaprop.cli._common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -74,13 +75,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         study = sweep.run(space, args.trials, storage, study_name=study_name, out=out,
                           jobs=args.jobs, pruner=args.pruner, seed=args.seed, verbose=True, outputs=False)
+        skipped = outputs.write_outputs(study, space, out)  # a signal here too: one line, no temporary
     except KeyboardInterrupt:
         print(f"{PROG}: sweep interrupted; the running trials were recorded as failed; rerun the "
               f"same command to continue", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
-    skipped = outputs.write_outputs(study, space, out)
     result = outputs.summary(study, space, storage, out)
     if args.json:
         print_json(result)
@@ -91,9 +92,10 @@ def run(args: argparse.Namespace) -> int:
                  f"{result['n_failed']} failed" + (f", {result['n_running']} running elsewhere"
                                                    if result["n_running"] else ""))
     if result["best_value"] is not None:
-        screen.print(f"best {space.metric}: [bold]{result['best_value']:.4f}[/] (trial "
-                     f"{result['best_trial']}) with {result['best_params']}", soft_wrap=True)
+        screen.print(styled("best ", plain(space.metric), f": [bold]{result['best_value']:.4f}[/] (trial "
+                            f"{result['best_trial']}) with ", plain(result["best_params"], None)),
+                     soft_wrap=True)
     for name, why in skipped.items():
-        screen.print(f"[dim]{name} left out: {why}[/]", soft_wrap=True)
-    screen.print(f"outputs in {out}", soft_wrap=True)
+        screen.print(plain(f"{safe(name)} left out: {why}", None, style="dim"), soft_wrap=True)
+    screen.print(plain(f"outputs in {safe(out)}", None), soft_wrap=True)
     return EXIT_OK

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from deltaprop._output import safe
 from deltaprop._signals import StopRequest
 from deltaprop._validation import as_classes
 from deltaprop.cli._common import EXIT_OK, PROG, console, fail, print_json, shown
@@ -33,6 +34,7 @@ from deltaprop.datasets import Dataset, Split, load_dataset
 from deltaprop.diagnostics import learning_speed
 from deltaprop.errors import TrainingDivergedError, TrainingInterrupted
 from deltaprop.history import History
+from deltaprop.monitoring import check_training_memory
 from deltaprop.network import Network
 from deltaprop.options import BY_NAME
 from deltaprop.recording import RecordedHistory, training_recorder
@@ -131,6 +133,9 @@ def run(args: argparse.Namespace) -> int:
     check_regularization(plan.config, dataset.train.X.shape[0], net)
     try:
         with StopOnSignal().on() as stop, session(plan) as run_dir:
+            check_training_memory(net, plan.config, dataset.train.X.shape[0],
+                                  len(plan.config.make_optimizer(dataset.train.X.shape[0]).slots),
+                                  min(INITIAL_SPEED_ROWS, dataset.train.X.shape[0]))
             initial_speed = initial_learning_speed(net, dataset.train)
             history, seconds = run_training(plan, dataset, net, stop)
             outcome = run_summary(history, seconds, dataset, net, plan.out, initial_speed)
@@ -138,11 +143,12 @@ def run(args: argparse.Namespace) -> int:
                 net.classes = as_classes("classes", list(dataset.classes), net.sizes[-1])
             files = run_dir.write(run_files(plan, dataset, net, history, outcome), stop, plan.checkpoint_dir)
     except TrainingInterrupted as stopped:  # the checkpoint stays: say how to resume
-        print(f"{PROG}: {stopped}; resume with: {PROG} train --resume {stopped.checkpoint_dir}",
+        print(f"{PROG}: {safe(stopped, None)}; resume with: {PROG} train --resume "
+              f"{safe(stopped.checkpoint_dir, None)}",
               file=sys.stderr)
         return 128 + (stop.signal_number or signal.SIGINT)
     except StoppedWhileWriting as stopped:
-        print(f"{PROG}: {stopped}", file=sys.stderr)
+        print(f"{PROG}: {safe(stopped, None)}", file=sys.stderr)
         return 128 + stopped.signal_number
     return report(plan, outcome, files, run_dir)
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from deltaprop import io, plots
 from deltaprop._files import jsonable, write_json
+from deltaprop._output import plain, safe
 from deltaprop._version import __version__
 from deltaprop.cli._common import class_names, console, percent
 from deltaprop.cli.train_plan import RunPlan
@@ -233,6 +234,6 @@ def report_training(outcome: dict[str, Any], files: list[str], final: Path) -> N
         out.print(f"validation accuracy: {percent(outcome['validation_accuracy'])} "
                   f"(best {percent(outcome['best_validation_accuracy'])})")
     if outcome["stop_reason"] != "completed":
-        out.print(f"stopped after {outcome['epochs_run']} epochs: {outcome['stop_reason']}")
-    out.print(f"trained in {outcome['seconds']:.1f} s; run saved to {final}: "
-              f"{', '.join(files)}", soft_wrap=True)
+        out.print(plain(f"stopped after {outcome['epochs_run']} epochs: {outcome['stop_reason']}", None))
+    out.print(plain(f"trained in {outcome['seconds']:.1f} s; run saved to {safe(final)}: "
+                    f"{', '.join(files)}", None), soft_wrap=True)
