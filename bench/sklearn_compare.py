@@ -57,6 +57,13 @@ def load(name: str, mnist_dir: str | None, rows: int) -> dict[str, Any] | None:
     if name == "mnist":
         from deltaprop.datasets import load_mnist
 
+        if mnist_dir is None:  # the suite's folders (bench/datasource.py), then deltaprop's
+            here = str(Path(__file__).resolve().parent)
+            if here not in sys.path:
+                sys.path.insert(0, here)
+            from datasource import mnist_dir as bench_mnist_dir
+
+            mnist_dir = bench_mnist_dir()
         try:
             data = load_mnist(mnist_dir, download=False)
         except (FileNotFoundError, OSError) as error:
@@ -92,9 +99,11 @@ def estimator(contender: str, task: str, hidden: tuple[int, ...], max_iter: int,
 
 
 def measure(data: dict[str, Any], hidden: tuple[int, ...], max_iter: int,
-            repeats: int) -> dict[str, dict[str, list[float]]]:
-    """Per contender: fit seconds, test scores and epochs of each repeat."""
+            repeats: int, threads: int | None = None) -> dict[str, dict[str, list[float]]]:
+    """Per contender: fit seconds, test scores and epochs of each repeat; ``threads``: the BLAS
+    threads every contender may use (None: the libraries' default, every core)."""
     from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_limits
 
     results: dict[str, dict[str, list[float]]] = {
         c: {"seconds": [], "score": [], "epochs": []} for c in CONTENDERS}
@@ -102,7 +111,7 @@ def measure(data: dict[str, Any], hidden: tuple[int, ...], max_iter: int,
         order = CONTENDERS[r % len(CONTENDERS):] + CONTENDERS[:r % len(CONTENDERS)]
         for contender in order:
             model = estimator(contender, data["task"], hidden, max_iter, seed=r)
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), threadpool_limits(threads, user_api="blas"):
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 started = time.perf_counter()
                 model.fit(data["X"], data["y"])
@@ -154,13 +163,16 @@ def markdown(rows: list[dict]) -> str:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bench/sklearn_compare.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--mnist", metavar="DIR", help="MNIST's IDX files (default: deltaprop's data "
-                   "folder, $DELTAPROP_DATA/mnist or ~/.cache/deltaprop/mnist; skipped if absent)")
+    p.add_argument("--mnist", metavar="DIR", help="MNIST's IDX files (default: where bench/run.py "
+                   "looks, $DELTAPROP_DATA/mnist or ../shared/data/mnist, else deltaprop's data "
+                   "folder ~/.cache/deltaprop/mnist; skipped if absent)")
     p.add_argument("--datasets", default=",".join(DATASETS), help="subset of digits,mnist,diabetes")
     p.add_argument("--rows", type=int, default=20_000, help="MNIST training rows (default 20000)")
     p.add_argument("--repeats", type=int, default=3, help="fits per contender (default 3)")
     p.add_argument("--hidden", type=int, nargs="+", default=[100], help="hidden_layer_sizes (100)")
     p.add_argument("--max-iter", type=int, default=200, help="max_iter of every fit (default 200)")
+    p.add_argument("--threads", type=int, help="BLAS threads of every fit, the same for every "
+                   "contender (default: the libraries' own, one per core)")
     p.add_argument("--json", type=Path, help="also write the rows and every measurement here")
     return p
 
@@ -171,20 +183,23 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if unknown := [n for n in names if n not in DATASETS]:
         parser().error(f"unknown data sets {unknown}: choose from {','.join(DATASETS)}")
     rows, raw = [], {}
+    threads = args.threads or "default"
     print(f"CPU: {cpu_model()}; load average {os.getloadavg()[0]:.2f}; hidden_layer_sizes="
-          f"{tuple(args.hidden)}, max_iter={args.max_iter}, {args.repeats} repeats", file=sys.stderr)
+          f"{tuple(args.hidden)}, max_iter={args.max_iter}, {args.repeats} repeats, BLAS threads "
+          f"{threads}", file=sys.stderr)
     for name in names:
         data = load(name, args.mnist, args.rows)
         if data is None:
             continue
         print(f"{name} ({data['shape']}):", file=sys.stderr)
-        raw[name] = measure(data, tuple(args.hidden), args.max_iter, args.repeats)
+        raw[name] = measure(data, tuple(args.hidden), args.max_iter, args.repeats, args.threads)
         rows += summary(name, data, raw[name])
     print(f"load average after: {os.getloadavg()[0]:.2f}", file=sys.stderr)
     print(markdown(rows))
     if args.json is not None:
         args.json.write_text(json.dumps({"cpu": cpu_model(), "argv": argv or sys.argv[1:],
-                                         "rows": rows, "measurements": raw}, indent=1))
+                                         "threads": args.threads, "rows": rows,
+                                         "measurements": raw}, indent=1))
     return rows
 
 

@@ -912,8 +912,8 @@ def test_save_refuses_what_load_would_refuse(tmp_path, monkeypatch):
     ]:
         with pytest.raises(ValueError, match=message):
             io.save(make_net(), path, extra_metadata=extra)
-    with pytest.raises(ValueError, match="'sizes': List should have at most 1001 items"):
-        io.save(Network([1] * 1002, activation="linear"), path)
+    with pytest.raises(ValueError, match="1,001 layers, more than the limit of 1,000"):  # now refused
+        io.save(Network([1] * 1002, activation="linear"), path)  # when built, before save is reached
     monkeypatch.setattr(io, "MAX_FILE_BYTES", 50)
     with pytest.raises(ValueError, match="more than the limit of 50 bytes that load accepts"):
         io.save(make_net(), path)

@@ -592,7 +592,9 @@ def test_a_network_larger_than_memory_is_refused_before_allocating():
                                          r"more than the .* available; choose smaller layers"):
         Network([64, 100_000_000, 10])
     with pytest.raises(ValueError, match=r"\[2, 1000000, 1000000, 1000000, 1000000, \.\.\., 2\] "
-                                         r"\(1002 layers\) would need"):
+                                         r"\(1001 layers\) would need"):
+        Network([2] + [10**6] * 999 + [2])
+    with pytest.raises(ValueError, match=r"sizes describe 1,001 layers, more than the limit of 1,000"):
         Network([2] + [10**6] * 1000 + [2])
 
 
@@ -661,3 +663,22 @@ def test_unsure_flags_rows_whose_largest_raw_output_is_low():
     assert net.unsure(X, threshold=0.7).tolist() == [False, True, False, True]
     with pytest.raises(TypeError, match="threshold must be a real number"):
         net.unsure(X, threshold="high")
+
+
+def test_the_workspace_gradient_is_one_vector_of_the_layers_gradients():
+    """nabla_w and nabla_b are consecutive parts of Workspace.gradient (weights first), the vector
+    the optimizer updates in one pass; backprop fills them through the views."""
+    from deltaprop.workspace import Workspace
+
+    net = Network([5, 4, 3], seed=0)
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((6, 5)), np.eye(3)[rng.integers(0, 3, 6)]
+    space = Workspace(net.sizes, net.dtype, 8)
+    nabla_b, nabla_w = net.gradient(X, Y, workspace=space)
+    assert space.gradient.shape == (net.num_parameters,)
+    expected = np.concatenate([a.reshape(-1) for a in nabla_w + nabla_b])
+    np.testing.assert_array_equal(space.gradient, expected)
+    assert space.rows(6).gradient is space.gradient
+    fresh_b, fresh_w = net.backprop(X, Y)
+    for a, b in zip(nabla_w + nabla_b, fresh_w + fresh_b, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -157,3 +157,47 @@ def test_state_round_trip_continues_exactly(make):
 def test_bad_settings_name_the_setting(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+@pytest.mark.parametrize("make", [lambda: SGD(0.1, lmbda=2.0, n=N, momentum=0.9, nesterov=True),
+                                  lambda: Adam(0.01, lmbda=2.0, n=N),
+                                  lambda: Adam(0.01, n=N, sklearn_step=True),
+                                  lambda: RMSprop(0.01, lmbda=1.0, n=N, momentum=0.5, centered=True)])
+def test_one_gradient_vector_steps_exactly_as_separate_arrays(make):
+    """Workspace.gradient's layout (weights, then biases): the update over one vector is the
+    update over each array, bit for bit, and the slots' arrays are views of their vectors."""
+    from deltaprop.workspace import vector_parts
+
+    weights, biases, grads = _problem(5)
+    separate = _our_steps(weights, biases, grads, make())
+    weights, biases = [w.copy() for w in weights], [b.copy() for b in biases]
+    optimizer = make()
+    shapes = [g.shape for g in grads[0][0] + grads[0][1]]
+    for grad_w, grad_b in grads:
+        gradient = np.concatenate([g.reshape(-1) for g in grad_w + grad_b])
+        parts = vector_parts(gradient, shapes)
+        optimizer.step(weights, biases, parts[:2], parts[2:], gradient)
+    for a, b in zip(weights + biases, separate, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for slot, arrays in optimizer.arrays.items():
+        assert [a.shape for a in arrays] == shapes
+        assert all(np.shares_memory(a, optimizer._vectors[slot]) for a in arrays)
+
+
+def test_a_pickled_optimizer_continues_exactly_and_one_pickled_with_lists_of_slots_loads():
+    import pickle
+
+    weights, biases, grads = _problem(6)
+    straight = _our_steps(weights, biases, grads, Adam(0.01, n=N))
+    first = Adam(0.01, n=N)
+    halfway = _our_steps(weights, biases, grads[:10], first)
+    resumed = _our_steps(halfway[:2], halfway[2:], grads[10:], pickle.loads(pickle.dumps(first)))
+    for a, b in zip(straight, resumed, strict=True):
+        np.testing.assert_array_equal(a, b)
+    old_style = Adam(0.01, n=N)  # as optimizers were pickled when each slot was a list of arrays
+    state = {k: v for k, v in first.__dict__.items() if k not in ("_vectors", "_shapes")}
+    state.update(arrays=first.arrays, _scratch=[np.empty_like(p) for p in halfway])
+    old_style.__setstate__(state)
+    resumed = _our_steps(halfway[:2], halfway[2:], grads[10:], old_style)
+    for a, b in zip(straight, resumed, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -129,6 +129,7 @@ def gradcheck(net: Network, X: Any, Y: Any, eps: float = 1e-6, max_params: int |
     eps = check_number("eps", eps, positive=True)
     if max_params is not None:
         max_params = check_positive_int("max_params", max_params)
+    check_gradcheck_work(net.sizes, X.shape[0], eps, max_params, option="")
 
     started = time.perf_counter()
     nabla_b, nabla_w = net.gradient(X, Y)
@@ -139,6 +140,50 @@ def gradcheck(net: Network, X: Any, Y: Any, eps: float = 1e-6, max_params: int |
     fd_seconds = time.perf_counter() - started
     checked = sum(layer.checked for layer in layers)
     return GradcheckResult(layers, max_error, 1, 2 * checked, backprop_seconds, fd_seconds)
+
+
+def check_gradcheck_work(sizes: Any, rows: int, eps: float, max_params: int | None = None,
+                         option: str = "") -> None:
+    """Refuse, before anything is made, a gradient check beyond the limits of ``deltaprop.limits``:
+    an ``eps`` that is no finite number in (0, MAX_GRADCHECK_EPS], more than MAX_GRADCHECK_ROWS
+    ``rows``, more than MAX_LAYERS layers, finite differences beyond MAX_GRADCHECK_WORK, or more
+    memory than is available (the network, its gradient and copies, and the rows' passes).
+    ``option`` prefixes the names in messages ("--" for the command line).
+
+    Raises:
+        ValueError: one line naming the option, the figure and the limit.
+    """
+    from deltaprop.limits import (
+        MAX_GRADCHECK_EPS,
+        MAX_GRADCHECK_ROWS,
+        MAX_GRADCHECK_WORK,
+        MAX_LAYERS,
+        check_memory,
+        shorten,
+    )
+
+    if not isinstance(eps, int | float) or not 0 < eps <= MAX_GRADCHECK_EPS:
+        raise ValueError(f"{option}eps must be a finite-difference step in (0, {MAX_GRADCHECK_EPS:g}], "
+                         f"got {eps!r}")
+    if rows > MAX_GRADCHECK_ROWS:
+        raise ValueError(f"{option}rows is {rows:,}, more than the limit of {MAX_GRADCHECK_ROWS:,} "
+                         "(every finite difference is two passes over all of them)")
+    sizes = [int(size) for size in sizes]
+    if len(sizes) - 1 > MAX_LAYERS:
+        raise ValueError(f"{option}sizes describe {len(sizes) - 1:,} layers, more than the limit of "
+                         f"{MAX_LAYERS:,}")
+    params = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=False))
+    # the network, its gradient, the weights' copies of a check, and per row the input and the
+    # z, a and delta of every layer
+    shown = shorten(",".join(map(str, sizes)), 40)
+    check_memory(f"a gradient check of {option}sizes {shown} ({params:,} parameters) on {rows:,} rows",
+                 8 * (4 * params + rows * (sizes[0] + 4 * sum(sizes))))
+    checked = params if max_params is None else min(max_params, params)
+    work = 2 * checked * rows * params
+    if work > MAX_GRADCHECK_WORK:
+        raise ValueError(f"finite differences of {checked:,} parameters on {rows:,} rows would take "
+                         f"about {work:.2g} multiply-adds, more than the limit of {MAX_GRADCHECK_WORK:.0e}; "
+                         f"check a sample ({option}max-params) or fewer {option}rows")
 
 
 def learning_speed(nabla_b: list[Array]) -> list[float]:

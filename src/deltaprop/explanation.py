@@ -11,7 +11,8 @@ the engine's numbers (``engine_agreement``, 0 up to rounding).
 
 Every partial derivative is checked against a central finite difference (C_x(θ + ε) − C_x(θ − ε)) / 2ε
 of the one example; networks with more than ``max_checks`` parameters are checked on a seeded random
-sample of that many (``finite_difference["sampled"]`` says so). The trace also holds the plain SGD
+sample of that many, or fewer where that would take more than ``limits.MAX_EXPLAIN_WORK``
+(``finite_difference["sampled"]`` says so). The trace also holds the plain SGD
 step the example would cause, Δθ = −η ∂C_x/∂θ, with C_x after it; the book's "big picture" for one
 weight w^l_jk, ∂C/∂w^l_jk as a sum over every path from that weight to the cost of the product of the
 rates along it, enumerated when there are at most ``max_paths`` paths; and callouts in plain words
@@ -21,14 +22,16 @@ where the chapter's insights apply. The trace is computed in float64 whatever th
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from deltaprop._validation import check_number, check_positive_int
+from deltaprop._validation import check_allocation, check_number, check_positive_int
 from deltaprop.activations import SATURATION_FRACTION
 from deltaprop.diagnostics import check_layers
+from deltaprop.limits import EXPLAIN_LAYER_WORK, MAX_EXPLAIN_WORK
 from deltaprop.network import Network
 from deltaprop.workspace import Workspace
 
@@ -168,6 +171,11 @@ def explain(net: Network, x: Any, y: Any, eta: float = 0.5, path_weight: tuple[i
     eta, eps = check_number("eta", eta, positive=True), check_number("eps", eps, positive=True)
     max_checks, max_paths = (check_positive_int(name, value) for name, value in
                              (("max_checks", max_checks), ("max_paths", max_paths)))
+    # the float64 copy, the stepped copy, the gradient and its traces: a few copies of the parameters
+    check_allocation(f"explaining a network with {net.num_parameters:,} parameters",
+                     8 * 6 * net.num_parameters, "choose smaller layers")
+    evaluation = net.num_parameters + EXPLAIN_LAYER_WORK * net.num_layers  # one cost, see limits
+    max_checks = min(max_checks, max(1, MAX_EXPLAIN_WORK // (2 * evaluation)))
     net = net.copy()  # same activations and cost, parameters in float64
     net.dtype = np.dtype(np.float64)
     net.weights = [w.astype(np.float64) for w in net.weights]
@@ -289,11 +297,12 @@ def path_sum(net: Network, layers: list[LayerTrace], grad_a: Array, x: Array,
     """
     layer, j, k = weight
     L, sizes = net.num_layers, net.sizes
-    count = int(np.prod(sizes[layer + 1:], dtype=np.float64)) if layer < L else 1
+    count = math.prod(int(n) for n in sizes[layer + 1:]) if layer < L else 1  # exact: never inf
     bp4 = float(layers[layer - 1].nabla_w[j, k])
     if count > max_paths:
+        many = f"{count:,}" if count < 10**18 else f"about 10^{len(str(count)) - 1}"
         return PathSum(layer, j, k, count, None, bp4, note=(
-            f"{count:,} paths are too many to enumerate (limit {max_paths:,}); BP4 gives the sum"))
+            f"{many} paths are too many to enumerate (limit {max_paths:,}); BP4 gives the sum"))
     through_z = layers[-1].sigma_prime is None or not np.all(np.isfinite(grad_a))
     rates_out = layers[-1].delta if through_z else grad_a
     a_below = x if layer == 1 else layers[layer - 2].a

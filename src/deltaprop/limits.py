@@ -37,6 +37,26 @@ MAX_JSON_VALUES = 4_000_000
 MAX_LAYERS = 1_000
 """Most layers (weight matrices) a model file may describe; ``sizes`` lists at most one more."""
 
+MAX_GRADCHECK_ROWS = 10_000
+"""Most rows ``gradcheck`` (and ``deltaprop gradcheck --rows``) evaluates the cost on: every finite
+difference is two passes over all of them."""
+
+MAX_GRADCHECK_EPS = 0.1
+"""Largest finite-difference step ``gradcheck`` takes (``--eps``): beyond it central differences
+measure the curvature, not the gradient (and 1e308 overflows)."""
+
+MAX_GRADCHECK_WORK = 10**11
+"""Most multiply-adds ``gradcheck``'s finite differences may take (2 x parameters checked x rows x
+parameters): beyond it, check a sample (``--max-params``) or fewer rows."""
+
+MAX_EXPLAIN_WORK = 2 * 10**9
+"""Most work ``explain``'s finite differences may take: 2 x parameters checked x the cost of one
+evaluation, counted as its parameters plus ``EXPLAIN_LAYER_WORK`` per layer (about nanoseconds).
+Deep or wide networks get a smaller seeded sample of checks, so that time stays linear in their size."""
+
+EXPLAIN_LAYER_WORK = 10_000
+"""The fixed cost of evaluating one layer, in the units of ``MAX_EXPLAIN_WORK`` (parameters)."""
+
 MAX_SLOTS = 8
 """Most optimizer slots (per-parameter state arrays such as momentum velocities) in a file."""
 
@@ -57,6 +77,14 @@ MAX_CSV_BYTES = 1024**3
 MAX_IMAGE_PIXELS = 4096 * 4096
 """Most pixels (width x height) of a PNG image to predict from; larger images are not decoded."""
 
+MAX_FEATURE_MAGNITUDE = 1e100
+"""Largest magnitude of a feature read from a data file (``.npz``, ``.csv``, ``.npy`` rows): sums of
+products and squares of values beyond it overflow float64, so they are refused, with advice to scale."""
+
+MAX_IMAGE_ASPECT = 100
+"""Longest side of a PNG or JPEG image over its shortest: a 1 x 4,000,000 strip is no picture of a
+digit, and is refused from its header before it is decoded."""
+
 MAX_CLASSES = 10_000
 """The most classes a label array may imply: labels far beyond it are refused, never turned into a giant
 output layer."""
@@ -70,6 +98,60 @@ among the digits 0-9 is refused rather than turned into a 10,000-unit output lay
 def max_classes_for(distinct: int) -> int:
     """The most classes labels taking ``distinct`` different values may imply."""
     return 2 * distinct + CLASS_SLACK
+
+# -- run folders and the report --------------------------------------------------------------------
+
+MAX_HISTORY_BYTES = 32 * 1024**2
+"""Largest ``history.json`` of a run folder that ``deltaprop report`` reads."""
+
+MAX_CONFIG_BYTES = 1024**2
+"""Largest ``config.json`` of a run folder that ``deltaprop report`` reads."""
+
+MAX_HISTORY_RECORDS = 100_000
+"""Most epoch records a run's ``history.json`` may hold."""
+
+MAX_SNAPSHOT_EPOCHS = 64
+"""Most recorded epochs a run's ``snapshots.npz`` may hold (a run of 2**62 epochs records 64)."""
+
+MAX_SNAPSHOT_BINS = 64
+"""Most histogram bars per snapshot (deltaprop records 40)."""
+
+MAX_SNAPSHOT_MEMBER_BYTES = 64 * 1024**2
+"""Largest array of a ``snapshots.npz``, as its ``.npy`` header declares it (read before the data)."""
+
+MAX_CHART_POINTS = 400
+"""Most points of one series the report draws: longer histories are thinned evenly (the last kept)."""
+
+MAX_REPORT_LAYERS = 8
+"""Most layers the report draws histograms and per-layer curves of: the first ones and the output."""
+
+MAX_REPORT_SNAPSHOTS = 16
+"""Most recorded epochs the report shows on its slider: more are thinned evenly (first and last kept)."""
+
+MAX_REPORT_IMAGE_PIXELS = 100 * 28 * 28
+"""Most pixels of one picture in the report: the first-layer weights of an epoch (fewer units are
+shown of larger images, none beyond), an example (not drawn beyond)."""
+
+MAX_REPORT_EXPLAIN_LAYERS = 50
+"""Deepest network whose one-example trace the report shows (a row per layer; 'deltaprop explain'
+prints deeper ones)."""
+
+MAX_REPORT_CLASSES = 50
+"""Most classes the report draws a confusion matrix and per-class figures of."""
+
+MAX_REPORT_BYTES = 15 * 1000**2
+"""Largest report page: the bounds above keep it well below (the largest measured is in
+``docs/limits.md``); a page beyond is refused rather than written."""
+
+
+def thin(count: int, most: int) -> list[int]:
+    """At most ``most`` indices of ``range(count)``, evenly spread, the first and the last kept."""
+    if count <= most:
+        return list(range(count))
+    if most <= 1:
+        return [count - 1]
+    return sorted({round(i * (count - 1) / (most - 1)) for i in range(most)})
+
 
 MAX_MESSAGE_CHARS = 300
 """Longest error message: values and lists quoted in messages are shortened to keep within it."""

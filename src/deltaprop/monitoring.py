@@ -14,7 +14,7 @@ import numpy as np
 
 from deltaprop.errors import TrainingDivergedError
 from deltaprop.history import EpochSums
-from deltaprop.network import Network, Workspace
+from deltaprop.network import Network, Workspace, _shortened
 from deltaprop.options import TrainingConfig
 from deltaprop.training_data import TrainingData
 
@@ -31,6 +31,33 @@ def diverged_advice(eta: float, config: TrainingConfig) -> str:
         if getattr(config, name):
             advice += f", or a smaller {name} (now {getattr(config, name):g})"
     return advice
+
+
+def training_bytes(net: Network, config: TrainingConfig, rows: int, slots: int, pass_rows: int = 0) -> int:
+    """Bytes a training run of ``net`` on ``rows`` rows allocates besides the network's parameters:
+    the gradient vector, the optimizer's ``slots`` and its scratch vector, the epoch sums; the
+    mini-batch workspace (z, a, δ and scratch of every layer, dropout's masks and masked inputs,
+    the gathered batch); the monitoring workspace of ``EVALUATION_CHUNK`` rows (z and a) with its
+    per-row costs; and ``pass_rows`` rows of one more forward and backward pass (``deltaprop
+    train``'s initial learning speed)."""
+    sizes, params = net.sizes, net.num_parameters
+    units, hidden = sum(sizes[1:]), sum(sizes[1:-1])
+    k = min(config.batch_size, rows)
+    trainer = params * (3 + slots) + sum(sizes) + k * (4 * units + 2 * hidden + sizes[0] + sizes[-1])
+    monitor = EVALUATION_CHUNK * (2 * units + 2 * sizes[-1])
+    extra = pass_rows * (sizes[0] + 4 * units) + (params if pass_rows else 0)
+    return net.dtype.itemsize * (trainer + monitor + extra) + 8 * rows  # and the epoch's order
+
+
+def check_training_memory(net: Network, config: TrainingConfig, rows: int, slots: int,
+                          pass_rows: int = 0) -> None:
+    """Refuse, before allocating, a training run that needs more memory than is available
+    (:func:`training_bytes`; the network itself is checked when it is made)."""
+    from deltaprop._validation import check_allocation
+
+    check_allocation(f"training a network with sizes {_shortened(net.sizes)}",
+                     training_bytes(net, config, rows, slots, pass_rows),
+                     "choose smaller layers or a smaller batch_size")
 
 
 class Monitor:

@@ -36,6 +36,7 @@ from deltaprop._validation import (
 from deltaprop.activations import Activation, resolve_activations
 from deltaprop.costs import Cost, check_pairing, get_cost
 from deltaprop.initializers import INITIALIZERS
+from deltaprop.limits import MAX_LAYERS
 from deltaprop.regularization import Regularization
 from deltaprop.workspace import Workspace
 
@@ -53,6 +54,8 @@ def _check_sizes(sizes: object) -> tuple[int, ...]:
         raise ValueError(
             f"sizes must name at least an input and an output layer, like [784, 10], got {sizes!r}"
         )
+    if len(sizes) - 1 > MAX_LAYERS:
+        raise ValueError(f"sizes describe {len(sizes) - 1:,} layers, more than the limit of {MAX_LAYERS:,}")
     return tuple(check_positive_int(f"sizes[{i}]", size) for i, size in enumerate(sizes))
 
 
@@ -238,11 +241,12 @@ class Network:
             workspace = Workspace(self.sizes, self.dtype, m, masks is not None, backward=False)
         space = workspace.rows(m)
         space.activations[0] = space.inputs[0] = X
+        last = self.num_layers - 1
         for i, (w, b, act) in enumerate(zip(self.weights, self.biases, self.activations, strict=True)):
             z = np.dot(space.inputs[i], w.T, out=space.zs[i])  # z^l = w^l a^(l-1) + b^l
             z += b
             a = act.forward(z, out=space.activations[i + 1])  # a^l = σ(z^l)
-            if i < self.num_layers - 1:
+            if i < last:
                 space.inputs[i + 1] = a if masks is None else np.multiply(
                     a, masks[i], out=space.masked[i])
         return space
@@ -292,7 +296,7 @@ class Network:
             deltas[-1] *= row_weights[:, None]
         for i in reversed(range(L)):  # i = l - 1 for layers l = L, ..., 1
             delta = deltas[i]
-            np.sum(delta, axis=0, out=space.nabla_b[i])  # BP3: ∂C/∂b^l_j = δ^l_j
+            np.add.reduce(delta, axis=0, out=space.nabla_b[i])  # BP3: ∂C/∂b^l_j = δ^l_j (rows summed)
             np.dot(delta.T, space.inputs[i], out=space.nabla_w[i])  # BP4: ∂C/∂w^l_jk = a^(l-1)_k δ^l_j
             if i > 0:
                 # BP2: δ^(l-1) = ((w^l)^T δ^l) ⊙ σ'(z^(l-1))

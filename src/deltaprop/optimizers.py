@@ -15,12 +15,16 @@ its per-parameter state (``slots``), and writes its update rule (``_update``); r
 it a choice of ``fit(optimizer=...)``, of ``deltaprop train --optimizer`` (with a flag per option),
 of the checkpoint schema and of sweeps, with no other edit.
 
-State: each optimizer keeps per-parameter arrays in named slots, ordered as ``weights + biases``, η
+State: each optimizer keeps, per named slot, one vector over every parameter (laid out as ∇C in
+``Workspace.gradient``: the weights, then the biases; ``arrays`` gives each parameter's part), η
 and its step count t; ``state()`` and ``load_state()`` carry them into and out of checkpoints.
+The rules are elementwise, so one pass over the vectors gives what one pass per parameter would,
+bit for bit, in a handful of numpy calls whatever the number of layers.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -28,6 +32,7 @@ import numpy as np
 from deltaprop._validation import BOOL, FRACTION, NONNEGATIVE, POSITIVE
 from deltaprop.registry import Option, Registry
 from deltaprop.regularization import Regularization
+from deltaprop.workspace import vector_parts
 
 Array = np.ndarray
 
@@ -39,6 +44,15 @@ def register_optimizer(cls: type[Optimizer]) -> type[Optimizer]:
     """Class decorator: add an optimizer to ``OPTIMIZERS`` under its ``name``."""
     OPTIMIZERS.register(cls.name, cls)
     return cls
+
+
+def add_to(params: list[Array], change: Array) -> None:
+    """params += change, ``change`` a vector holding each parameter's change one after the other."""
+    start = 0
+    for param in params:
+        stop = start + param.size
+        param += change[start:stop].reshape(param.shape)
+        start = stop
 
 
 MOMENTUM = Option("momentum", 0.0, FRACTION, "momentum μ in [0, 1) (sgd, rmsprop)")
@@ -96,8 +110,10 @@ class Optimizer:
         for name, value in values.items():
             setattr(self, name, value)
         self.t = 0  # steps taken
-        self.arrays: dict[str, list[Array]] = {}  # slot -> one array per parameter, made on first step
-        self._scratch: list[Array] = []  # one per parameter, for the update's temporaries
+        self._shapes: list[tuple[int, ...]] = []  # of the parameters, weights + biases, on first step
+        self._vectors: dict[str, Array] = {}  # slot -> one vector over every parameter
+        self._scratch: Array | None = None  # one vector, for the update's temporaries
+        self._scratch_parts: list[Array] = []  # its parts, one per parameter
 
     def as_options(self) -> dict[str, Any]:
         """This optimizer as training options: its name, η, regularization and options."""
@@ -110,24 +126,45 @@ class Optimizer:
         """The names of the per-parameter state arrays this optimizer keeps."""
         return ()
 
-    def step(self, weights: list[Array], biases: list[Array], grad_w: list[Array],
-             grad_b: list[Array]) -> None:
-        """Update every parameter in place from ∇C (grad_w, grad_b: overwritten)."""
-        params, grads = weights + biases, grad_w + grad_b
-        if not self._scratch:
-            self._scratch = [np.empty_like(p) for p in params]
-        if not self.arrays and self.slots:
-            self.arrays = {slot: [np.zeros_like(p) for p in params] for slot in self.slots}
-        if self.regularization:
-            for i, w in enumerate(weights):
-                self.regularization.add_gradient(w, grad_w[i], self.n, self._scratch[i])
-        self.t += 1
-        for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
-            self._update(i, param, grad, self._scratch[i])
+    @property
+    def arrays(self) -> dict[str, list[Array]]:
+        """slot -> one array per parameter, ordered as weights + biases: views of the slot's vector."""
+        return {slot: vector_parts(vector, self._shapes) for slot, vector in self._vectors.items()}
 
-    def _update(self, i: int, param: Array, grad: Array, scratch: Array) -> None:
-        """Move parameter i (``param``) by its gradient ``grad`` (both overwritable but param's
-        values; ``scratch`` an array of its shape)."""
+    def step(self, weights: list[Array], biases: list[Array], grad_w: list[Array],
+             grad_b: list[Array], gradient: Array | None = None) -> None:
+        """Update every parameter in place from ∇C: grad_w and grad_b, which may be overwritten.
+
+        The rule runs once over ∇C as one vector: ``gradient``, whose consecutive parts grad_w +
+        grad_b are (``Workspace.gradient``), or else a copy of them. Its slots are vectors of the
+        same layout, so each operation of the rule is one numpy call however many layers there are.
+        """
+        params, grads = weights + biases, grad_w + grad_b
+        if gradient is None:
+            gradient = np.concatenate([g.reshape(-1) for g in grads])
+            grads = vector_parts(gradient, [g.shape for g in grads])
+        if self._scratch is None or self._scratch.shape != gradient.shape:
+            self._start(params, gradient)
+        if self.regularization:
+            for w, grad, scratch in zip(weights, grads, self._scratch_parts, strict=False):
+                self.regularization.add_gradient(w, grad, self.n, scratch)
+        self.t += 1
+        self._update(params, gradient, self._scratch)
+
+    def _start(self, params: list[Array], gradient: Array) -> None:
+        """First step (or parameters of other shapes): the scratch vector, and the slots' vectors
+        (zeros, unless ``load_state`` gave them for these shapes)."""
+        shapes = [p.shape for p in params]
+        if shapes != self._shapes or set(self._vectors) != set(self.slots):
+            self._shapes = shapes
+            self._vectors = {slot: np.zeros_like(gradient) for slot in self.slots}
+        self._scratch = np.empty_like(gradient)
+        self._scratch_parts = vector_parts(self._scratch, shapes)
+
+    def _update(self, params: list[Array], grad: Array, scratch: Array) -> None:
+        """Move the parameters by their gradient ``grad``, one vector (overwritable), with the
+        slots' vectors ``self._vectors`` and a ``scratch`` vector; ``add_to(params, change)`` adds
+        the change, a vector of the same layout."""
         raise NotImplementedError
 
     def state(self) -> tuple[dict[str, Any], dict[str, list[Array]]]:
@@ -142,7 +179,22 @@ class Optimizer:
             raise ValueError(f"optimizer {self.name!r} keeps slots {list(self.slots)}, got {list(arrays)}")
         self.eta = float(numbers["eta"])
         self.t = int(numbers["t"])
-        self.arrays = {slot: [np.array(a, copy=True) for a in values] for slot, values in arrays.items()}
+        self._load_arrays(arrays)
+
+    def _load_arrays(self, arrays: dict[str, list[Array]]) -> None:
+        """Each slot's arrays (one per parameter) copied into the slot's vector."""
+        self._shapes = [np.shape(a) for a in next(iter(arrays.values()), [])]
+        self._vectors = {slot: np.concatenate([np.asarray(a).reshape(-1) for a in values])
+                         for slot, values in arrays.items()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickling; an optimizer pickled when each slot was a list of arrays gets vectors."""
+        arrays = state.pop("arrays", None)
+        if isinstance(state.get("_scratch"), list):
+            state["_scratch"] = None
+        self.__dict__.update(state)
+        if arrays is not None:
+            self._load_arrays(arrays)
 
 
 @register_optimizer
@@ -178,20 +230,20 @@ class SGD(Optimizer):
     def slots(self) -> tuple[str, ...]:
         return ("velocity",) if self.momentum else ()
 
-    def _update(self, i: int, param: Array, grad: Array, scratch: Array) -> None:
-        grad *= -self.eta  # −η ∇C (the gradient array is the optimizer's to overwrite)
+    def _update(self, params: list[Array], grad: Array, scratch: Array) -> None:
+        grad *= -self.eta  # −η ∇C (the gradient vector is the optimizer's to overwrite)
         if not self.momentum:
-            param += grad  # w → w − η ∇C
+            add_to(params, grad)  # w → w − η ∇C
             return
-        velocity = self.arrays["velocity"][i]
+        velocity = self._vectors["velocity"]
         velocity *= self.momentum
         velocity += grad  # v → μ v − η ∇C
         if self.nesterov:
             np.multiply(velocity, self.momentum, out=scratch)
             grad += scratch
-            param += grad  # w → w + μ v − η ∇C
+            add_to(params, grad)  # w → w + μ v − η ∇C
         else:
-            param += velocity  # w → w + v
+            add_to(params, velocity)  # w → w + v
 
 
 @register_optimizer
@@ -226,8 +278,8 @@ class Adam(Optimizer):
         optimizer.sklearn_step = False  # type: ignore[attr-defined]
         return optimizer
 
-    def _update(self, i: int, param: Array, grad: Array, scratch: Array) -> None:
-        m, v = self.arrays["exp_avg"][i], self.arrays["exp_avg_sq"][i]
+    def _update(self, params: list[Array], grad: Array, scratch: Array) -> None:
+        m, v = self._vectors["exp_avg"], self._vectors["exp_avg_sq"]
         m *= self.beta_1
         np.multiply(grad, 1.0 - self.beta_1, out=scratch)
         m += scratch  # m → β₁ m + (1 − β₁) g
@@ -236,19 +288,19 @@ class Adam(Optimizer):
         grad *= 1.0 - self.beta_2
         v += grad  # v → β₂ v + (1 − β₂) g²
         if self.sklearn_step:
-            step = self.eta * np.sqrt(1 - self.beta_2 ** self.t) / (1 - self.beta_1 ** self.t)
+            step = self.eta * math.sqrt(1 - self.beta_2 ** self.t) / (1 - self.beta_1 ** self.t)
             np.sqrt(v, out=grad)
             grad += self.epsilon  # √v + ε
             np.multiply(m, -step, out=scratch)
             scratch /= grad
-            param += scratch  # w → w − η_t m / (√v + ε)
+            add_to(params, scratch)  # w → w − η_t m / (√v + ε)
             return
         np.sqrt(v, out=scratch)
-        scratch /= np.sqrt(1.0 - self.beta_2 ** self.t)
+        scratch /= math.sqrt(1.0 - self.beta_2 ** self.t)
         scratch += self.epsilon  # √v̂ + ε
         np.divide(m, scratch, out=scratch)
         scratch *= -self.eta / (1.0 - self.beta_1 ** self.t)
-        param += scratch  # w → w − η m̂/(√v̂ + ε)
+        add_to(params, scratch)  # w → w − η m̂/(√v̂ + ε)
 
 
 @register_optimizer
@@ -278,14 +330,14 @@ class RMSprop(Optimizer):
         return (("square_avg",) + (("grad_avg",) if self.centered else ())
                 + (("momentum_buffer",) if self.momentum else ()))
 
-    def _update(self, i: int, param: Array, grad: Array, scratch: Array) -> None:
-        square_avg = self.arrays["square_avg"][i]
+    def _update(self, params: list[Array], grad: Array, scratch: Array) -> None:
+        square_avg = self._vectors["square_avg"]
         square_avg *= self.rho
         np.multiply(grad, grad, out=scratch)
         scratch *= 1.0 - self.rho
         square_avg += scratch  # s → ρ s + (1 − ρ) g²
         if self.centered:
-            grad_avg = self.arrays["grad_avg"][i]
+            grad_avg = self._vectors["grad_avg"]
             grad_avg *= self.rho
             np.multiply(grad, 1.0 - self.rho, out=scratch)
             grad_avg += scratch  # ḡ → ρ ḡ + (1 − ρ) g
@@ -297,9 +349,9 @@ class RMSprop(Optimizer):
         scratch += self.epsilon  # d
         grad /= scratch  # g / d
         if self.momentum:
-            buffer = self.arrays["momentum_buffer"][i]
+            buffer = self._vectors["momentum_buffer"]
             buffer *= self.momentum
             buffer += grad  # b → μ b + g / d
             grad = buffer
         np.multiply(grad, -self.eta, out=scratch)
-        param += scratch  # w → w − η b (or η g / d)
+        add_to(params, scratch)  # w → w − η b (or η g / d)

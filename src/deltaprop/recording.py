@@ -13,7 +13,10 @@ A pass over 200 rows costs about as much as 20 mini-batches of 10: recording a d
 
 from __future__ import annotations
 
+import math
 import os
+import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +25,15 @@ import numpy as np
 
 from deltaprop._files import atomic_write
 from deltaprop.history import History
+from deltaprop.limits import (
+    MAX_LAYERS,
+    MAX_REPORT_IMAGE_PIXELS,
+    MAX_SNAPSHOT_BINS,
+    MAX_SNAPSHOT_EPOCHS,
+    MAX_SNAPSHOT_MEMBER_BYTES,
+    format_bytes,
+    shorten,
+)
 from deltaprop.network import Network, Workspace
 
 Array = np.ndarray
@@ -108,27 +120,110 @@ class Snapshots:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Snapshots:
-        """Read snapshots saved by ``save``; raises ValueError naming the file when it is not one."""
+        """Read snapshots saved by ``save``; raises FileNotFoundError, or ValueError in one line
+        naming the file and the member (field) when it is not one. Each member's ``.npy`` header is
+        checked before its data are read (``check_npy_header``; at most
+        ``MAX_SNAPSHOT_MEMBER_BYTES``), then the shapes against each other and the limits."""
+        name = os.fspath(path)
         try:
-            with np.load(path, allow_pickle=False) as data:
-                stored = {name: data[name] for name in data.files}
-            sizes = [int(n) for n in stored["sizes"]]
-            shape = tuple(int(n) for n in stored["image_shape"])
-            snapshots = cls(sizes, int(stored["rows"]), [int(e) for e in stored["epochs"]],
-                            image_shape=(shape[0], shape[1]) if shape[0] * shape[1] else None)
-            for q in QUANTITIES:
-                snapshots.counts[q] = list(stored[f"{q}_counts"])
-                snapshots.edges[q] = list(stored[f"{q}_edges"])
-                if len(snapshots.counts[q]) != len(snapshots.epochs):
-                    raise ValueError(f"{q}: {len(snapshots.counts[q])} snapshots for "
-                                     f"{len(snapshots.epochs)} epochs")
-            if "first_layer" in stored:
-                snapshots.first_layer = list(stored["first_layer"].astype(np.float32))
-        except (KeyError, IndexError, OSError, EOFError, ValueError) as error:
-            if isinstance(error, FileNotFoundError):
-                raise
-            raise ValueError(f"{os.fspath(path)} is not a snapshot file of deltaprop: {error}") from None
-        return snapshots
+            with open(path, "rb") as handle:
+                if not handle.read(4).startswith(b"PK"):
+                    raise ValueError("not an .npz (zip) archive")
+                handle.seek(0)
+                with zipfile.ZipFile(handle) as archive:
+                    stored = _read_members(archive, name)
+            return _snapshots(stored)
+        except FileNotFoundError:
+            raise
+        except (KeyError, IndexError, OSError, EOFError, ValueError, zipfile.BadZipFile,
+                zlib.error, NotImplementedError, RuntimeError) as error:
+            raise ValueError(shorten(f"{name} is not a snapshot file of deltaprop: "
+                                     f"{' '.join(str(error).split())}")) from None
+
+
+#: The members of a snapshots.npz, and the dtype kinds each may hold.
+MEMBERS = {"format": "iu", "sizes": "iu", "rows": "iu", "epochs": "iu", "image_shape": "iu",
+           **{f"{q}_counts": "iu" for q in QUANTITIES}, **{f"{q}_edges": "f" for q in QUANTITIES},
+           "first_layer": "f"}
+
+
+def _read_members(archive: zipfile.ZipFile, name: str) -> dict[str, Array]:
+    """The arrays of a snapshots archive, each sized from its ``.npy`` header before it is read."""
+    from deltaprop.datasets.tables import check_npy_header
+
+    members = archive.infolist()
+    for info in members[:len(MEMBERS) + 1]:
+        if info.filename.removesuffix(".npy") not in MEMBERS or not info.filename.endswith(".npy"):
+            raise ValueError(f"unknown member {shorten(repr(info.filename), 60)}")
+    if len(members) > len(MEMBERS):
+        raise ValueError(f"{len(members)} members, expected at most {len(MEMBERS)}")
+    stored = {}
+    for info in members:
+        key = info.filename.removesuffix(".npy")
+        with archive.open(info) as stream:
+            shape, dtype = check_npy_header(stream, info.file_size, f"member {key!r}", MEMBERS[key])
+            nbytes = math.prod(shape) * dtype.itemsize
+            if nbytes > MAX_SNAPSHOT_MEMBER_BYTES:
+                limit = format_bytes(MAX_SNAPSHOT_MEMBER_BYTES)
+                raise ValueError(f"member {key!r} declares shape {shape} of {dtype} = "
+                                 f"{format_bytes(nbytes)}, more than the limit of {limit}")
+            data = stream.read(nbytes + 1)
+        if len(data) != nbytes:
+            raise ValueError(f"member {key!r} holds {len(data)} bytes, its header declares {nbytes}")
+        stored[key] = np.frombuffer(data, dtype=dtype).reshape(shape)
+    return stored
+
+
+def _field(stored: dict[str, Array], key: str, ndim: int) -> Array:
+    if key not in stored:
+        raise ValueError(f"no member {key!r}")
+    array = stored[key]
+    if array.ndim != ndim:
+        raise ValueError(f"member {key!r} has {array.ndim} dimensions, expected {ndim}")
+    return array
+
+
+def _snapshots(stored: dict[str, Array]) -> Snapshots:
+    """Snapshots of the checked arrays of a file: shapes, ranges and limits agreeing."""
+    sizes = [int(n) for n in _field(stored, "sizes", 1)]
+    if not 2 <= len(sizes) <= MAX_LAYERS + 1 or min(sizes) < 1:
+        raise ValueError(f"member 'sizes': expected 2 to {MAX_LAYERS + 1} positive sizes")
+    epochs = [int(e) for e in _field(stored, "epochs", 1)]
+    if len(epochs) > MAX_SNAPSHOT_EPOCHS:
+        raise ValueError(f"member 'epochs': {len(epochs):,} epochs, more than the limit of "
+                         f"{MAX_SNAPSHOT_EPOCHS}")
+    if any(e < 0 for e in epochs) or any(b <= a for a, b in zip(epochs, epochs[1:], strict=False)):
+        raise ValueError("member 'epochs': expected increasing epochs from 0 on")
+    rows, shape = int(_field(stored, "rows", 0)), [int(n) for n in _field(stored, "image_shape", 1)]
+    if rows < 0:
+        raise ValueError(f"member 'rows': expected a count, found {rows}")
+    if len(shape) != 2 or min(shape) < 0 or shape[0] * shape[1] not in (0, sizes[0]):
+        raise ValueError(f"member 'image_shape': expected (0, 0) or (height, width) of the "
+                         f"{sizes[0]} inputs of member 'sizes', found {shorten(repr(shape), 60)}")
+    image_shape = (shape[0], shape[1]) if shape[0] * shape[1] else None
+    snapshots = Snapshots(sizes, rows, epochs, image_shape=image_shape)
+    layers = len(sizes) - 1
+    for q in QUANTITIES:
+        counts, edges = _field(stored, f"{q}_counts", 3), _field(stored, f"{q}_edges", 3)
+        bins = counts.shape[2]
+        if counts.shape[:2] != (len(epochs), layers) or not 1 <= bins <= MAX_SNAPSHOT_BINS:
+            raise ValueError(f"member '{q}_counts' has shape {counts.shape}, expected "
+                             f"({len(epochs)}, {layers}, bins) with 1 to {MAX_SNAPSHOT_BINS} bins")
+        if edges.shape != (len(epochs), layers, bins + 1) or not np.isfinite(edges).all():
+            raise ValueError(f"member '{q}_edges' has shape {edges.shape}, expected "
+                             f"({len(epochs)}, {layers}, {bins + 1}) finite edges")
+        if (counts < 0).any():
+            raise ValueError(f"member '{q}_counts' holds negative counts")
+        snapshots.counts[q] = list(counts.astype(np.int64, copy=False))
+        snapshots.edges[q] = list(edges.astype(np.float64, copy=False))
+    if "first_layer" in stored:
+        first = _field(stored, "first_layer", 3)
+        if first.shape[0] != len(epochs) or first.shape[1] > min(MAX_IMAGE_UNITS, sizes[1]) \
+                or first.shape[2] != sizes[0]:
+            raise ValueError(f"member 'first_layer' has shape {first.shape}, expected ({len(epochs)}, "
+                             f"at most {min(MAX_IMAGE_UNITS, sizes[1])}, {sizes[0]})")
+        snapshots.first_layer = list(np.nan_to_num(first.astype(np.float32), posinf=0, neginf=0))
+    return snapshots
 
 
 class Recorder:
@@ -158,6 +253,9 @@ class Recorder:
         self.workspace = Workspace(net.sizes, net.dtype, self.X.shape[0])
         self.ones = np.ones(self.X.shape[0], net.dtype)
         images = image_shape is not None and image_shape[0] * image_shape[1] == net.sizes[0]
+        # the units the report can draw (fewer of large images, none beyond MAX_REPORT_IMAGE_PIXELS)
+        self.units = min(MAX_IMAGE_UNITS, MAX_REPORT_IMAGE_PIXELS // net.sizes[0]) if images else 0
+        images = images and self.units > 0
         self.snapshots = Snapshots(list(net.sizes), int(self.X.shape[0]), first_layer=[] if images else None,
                                    image_shape=tuple(image_shape) if images else None)  # type: ignore[arg-type]
 
@@ -186,7 +284,7 @@ class Recorder:
             snapshots.counts[q].append(np.stack([counts for counts, _ in pairs]))
             snapshots.edges[q].append(np.stack([edges for _, edges in pairs]))
         if snapshots.first_layer is not None:
-            snapshots.first_layer.append(net.weights[0][:MAX_IMAGE_UNITS].astype(np.float32))
+            snapshots.first_layer.append(net.weights[0][:self.units].astype(np.float32))
         snapshots.epochs.append(epoch)
 
 

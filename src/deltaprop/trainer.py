@@ -131,8 +131,8 @@ class Trainer:
             rows = self.order[start:stop]
             m = stop - start
             # mode="clip": valid indices; the default would gather into a temporary first
-            X = np.take(data.X, rows, axis=0, out=self.batch_X[:m], mode="clip")
-            Y = np.take(data.Y, rows, axis=0, out=self.batch_Y[:m], mode="clip")
+            X = data.X.take(rows, axis=0, out=self.batch_X[:m], mode="clip")
+            Y = data.Y.take(rows, axis=0, out=self.batch_Y[:m], mode="clip")
         weights = None if data.weights is None else data.weights[rows]
         labels = None if data.labels is None else data.labels[rows]
         return X, Y, weights, labels
@@ -160,7 +160,8 @@ class Trainer:
         self.optimizer.n = self.regularization.n(self.data.rows, weight_sum)
         nabla_b, nabla_w = self.net.gradient(X, Y, row_weights, self.dropout_masks(m), self.workspace)
         hooks.measure(self.workspace.rows(m), Y, weights, weight_sum, labels, nabla_b)
-        self.optimizer.step(self.net.weights, self.net.biases, nabla_w, nabla_b)
+        self.optimizer.step(self.net.weights, self.net.biases, nabla_w, nabla_b,
+                            self.workspace.gradient)
 
     def measure(self, space: Workspace, Y: Array, weights: Array | None, weight_sum: float,
                 labels: Array | None, nabla_b: list[Array]) -> None:

@@ -9,6 +9,18 @@ import numpy as np
 Array = np.ndarray
 
 
+def vector_parts(vector: Array, shapes: Sequence[tuple[int, ...]]) -> list[Array]:
+    """Consecutive views of the 1-D ``vector`` with the given shapes (which fill it exactly)."""
+    parts, start = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        parts.append(vector[start:start + size].reshape(shape))
+        start += size
+    if start != vector.size:
+        raise ValueError(f"parts of shapes {list(shapes)} hold {start} values, not {vector.size}")
+    return parts
+
+
 class Workspace:
     """The arrays of one forward and backward pass over up to ``m`` rows, allocated once.
 
@@ -18,7 +30,9 @@ class Workspace:
         inputs: what layer l + 1 sees: a^l, or under dropout a^l ⊙ mask^l (in ``masked``).
         deltas: δ^l for l = 1..L.
         scratch: one array per layer that the activation and cost kernels may overwrite.
-        nabla_w, nabla_b: ∂C/∂w^l (n_l, n_(l-1)) and ∂C/∂b^l (n_l,), independent of m.
+        gradient: ∇C as one vector, every ∂C/∂w^l then every ∂C/∂b^l, independent of m; its parts
+            are nabla_w: ∂C/∂w^l (n_l, n_(l-1)) and nabla_b: ∂C/∂b^l (n_l,), so that an optimizer
+            updates every parameter in one pass over it.
 
     ``rows(k)`` gives the same buffers for k <= m rows (their leading rows: contiguous views), so a
     short last mini-batch allocates nothing new either.
@@ -37,8 +51,10 @@ class Workspace:
         self.deltas = [np.empty((m, n), dt) for n in backward_sizes]
         self.scratch = [np.empty((m, n), dt) for n in backward_sizes]
         shapes = list(zip(sizes[1:], sizes[:-1], strict=True)) if backward else []
-        self.nabla_w = [np.empty(shape, dt) for shape in shapes]
-        self.nabla_b = [np.empty(n_out, dt) for n_out, _ in shapes]
+        shapes += [(n_out,) for n_out, _ in shapes]
+        self.gradient = np.empty(sum(int(np.prod(shape)) for shape in shapes), dt)
+        parts = vector_parts(self.gradient, shapes)
+        self.nabla_w, self.nabla_b = parts[:len(shapes) // 2], parts[len(shapes) // 2:]
         self._views: dict[int, Workspace] = {m: self}
 
     def rows(self, k: int) -> Workspace:
@@ -51,6 +67,6 @@ class Workspace:
             view.m, view._views = k, self._views
             for name in ("zs", "activations", "inputs", "masked", "deltas", "scratch"):
                 setattr(view, name, [array[:k] for array in getattr(self, name)])
-            view.nabla_w, view.nabla_b = self.nabla_w, self.nabla_b
+            view.gradient, view.nabla_w, view.nabla_b = self.gradient, self.nabla_w, self.nabla_b
             self._views[k] = view
         return view

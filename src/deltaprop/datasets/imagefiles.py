@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import struct
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from deltaprop.datasets.base import check_decoded
 from deltaprop.errors import DataFormatError
-from deltaprop.limits import MAX_IMAGE_PIXELS
+from deltaprop.limits import MAX_IMAGE_ASPECT, MAX_IMAGE_PIXELS
 
 __all__ = ["decode_gray", "grayscale", "jpeg_size", "png_size"]
 
@@ -26,11 +27,14 @@ JPEG_SIGNATURE = b"\xff\xd8\xff"
 PNG_BYTES_PER_PIXEL = 64
 
 
-def decode_gray(path: Path, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
+def decode_gray(path: Path, max_pixels: int = MAX_IMAGE_PIXELS,
+                prepared_bytes: Callable[[int, int], int] | None = None) -> np.ndarray:
     """The gray levels (h, w) in [0, 1] of a PNG or JPEG file (told apart by their first bytes).
 
-    The size is read from the header and checked against ``max_pixels`` and the memory available
-    before anything is decoded. Raises DataFormatError for anything else or anything unreadable.
+    The size is read from the header and checked against ``max_pixels``, ``MAX_IMAGE_ASPECT`` and
+    the memory available before anything is decoded: decoding's, or the gray levels' plus what
+    ``prepared_bytes(height, width)`` says the caller's preparation needs, whichever is more.
+    Raises DataFormatError for anything else or anything unreadable.
     """
     kind = "JPEG" if _is_jpeg(path) else "PNG"
     width, height = jpeg_size(path) if kind == "JPEG" else png_size(path)
@@ -39,7 +43,15 @@ def decode_gray(path: Path, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
     if width * height > max_pixels:
         raise DataFormatError(f"{path}: the image is {width} x {height} = {width * height:,} pixels, "
                               f"more than the limit of {max_pixels:,}; scale it down first")
-    check_decoded(f"{path}: decoding a {width} x {height} image", width * height * PNG_BYTES_PER_PIXEL)
+    aspect = max(width, height) / min(width, height)
+    if aspect > MAX_IMAGE_ASPECT:
+        ratio = f"{aspect:,.1f}".removesuffix(".0")
+        raise DataFormatError(f"{path}: the image is {width} x {height}, an aspect ratio of {ratio}:1, "
+                              f"more than the limit of {MAX_IMAGE_ASPECT}:1; crop it to the digit first")
+    needed = width * height * PNG_BYTES_PER_PIXEL
+    if prepared_bytes is not None:
+        needed = max(needed, width * height * 8 + prepared_bytes(height, width))
+    check_decoded(f"{path}: decoding and preparing a {width} x {height} image", needed)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # e.g. Pillow's decompression-bomb warning: a bad file

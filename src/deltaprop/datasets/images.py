@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["LAYOUTS", "Layout", "area_resize", "ink_map", "layout_for", "otsu_threshold",
-           "paper_surface", "prepare_digit"]
+           "paper_surface", "preparation_bytes", "prepare_digit"]
 
 #: Longest side the ink is looked for at; larger pictures are first shrunk by area averaging.
 WORK_SIDE = 512
@@ -88,18 +88,60 @@ def layout_for(shape: tuple[int, int]) -> Layout:
     return Layout(box=box, centre=((shape[0] - 1) / 2, (shape[1] - 1) / 2))
 
 
-def area_resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def area_resize(image: np.ndarray, shape: tuple[int, int],
+                pad: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0)),
+                fill: float = 0.0) -> np.ndarray:
     """``image`` (h, w) resampled to ``shape`` by area averaging: each output pixel is the mean of
-    the source area it covers, exact for shrinking and enlarging alike."""
+    the source area it covers, exact for shrinking and enlarging alike.
 
-    def weights(n_out: int, n_in: int) -> np.ndarray:
-        edges = np.linspace(0, n_in, n_out + 1)
-        lo, hi = edges[:-1, None], edges[1:, None]
-        cells = np.arange(n_in)[None, :]
-        overlap = np.clip(np.minimum(hi, cells + 1) - np.maximum(lo, cells), 0, None)
-        return overlap / overlap.sum(axis=1, keepdims=True)
+    ``pad`` ((top, bottom), (left, right)) pixels of ``fill`` are taken as surrounding the image
+    without being made. Memory stays a few times the image and the output (running sums along one
+    axis at a time, the shorter result first), whatever the sides and the padding."""
+    image = np.asarray(image, dtype=np.float64)
+    h, w = image.shape
+    rows_first = shape[0] * w <= h * shape[1]
+    if rows_first:
+        return _resample_axis(_resample_axis(image, 0, shape[0], *pad[0], fill), 1, shape[1], *pad[1], fill)
+    return _resample_axis(_resample_axis(image, 1, shape[1], *pad[1], fill), 0, shape[0], *pad[0], fill)
 
-    return weights(shape[0], image.shape[0]) @ image @ weights(shape[1], image.shape[1]).T
+
+def _resample_axis(image: np.ndarray, axis: int, n_out: int, before: int = 0, after: int = 0,
+                   fill: float = 0.0) -> np.ndarray:
+    """``image`` area-averaged along ``axis`` to ``n_out`` cells, the axis extended by ``before``
+    and ``after`` cells of ``fill``: from the running sums of the image along the axis, read at each
+    output cell's edges (interpolated inside a source cell), in memory of the image's size."""
+    moved = np.moveaxis(image, axis, 0)
+    n = moved.shape[0]
+    if n_out == n and before == after == 0:
+        return image.copy()
+    total = before + n + after
+    edges = np.linspace(0.0, total, n_out + 1) - before  # in the image's own coordinates
+    inside = np.clip(edges, 0.0, n)
+    sums = np.zeros((n + 1, *moved.shape[1:]))
+    np.cumsum(moved, axis=0, out=sums[1:])
+    cell = np.minimum(inside.astype(np.intp), n - 1)
+    part = (inside - cell).reshape(-1, *([1] * (moved.ndim - 1)))
+    integral = sums[cell] + part * moved[cell]
+    del sums
+    widths = np.diff(edges).reshape(part[1:].shape)
+    out = np.diff(integral, axis=0)
+    if fill:
+        out += fill * (widths - np.diff(inside).reshape(widths.shape))
+    out /= widths
+    return np.moveaxis(out, 0, axis)
+
+
+def preparation_bytes(height: int, width: int, shape: tuple[int, int], prepare: str = "digit") -> int:
+    """Bytes preparing a decoded (height, width) picture for a model of image ``shape`` takes at
+    most, from the sides alone (the header's), besides the decoded gray levels: the running sums
+    and results of :func:`area_resize` (the working copy, or the padded resize), at most
+    :data:`WORK_SIDE` squared buffers of the ink steps, and the field's."""
+    pixels = height * width
+    field = shape[0] * shape[1] * 16  # an upsampled (4x4) field of 8x8 digits, at most
+    if prepare == "digit":
+        work = min(height, WORK_SIDE) * min(width, WORK_SIDE)
+        return 8 * (2 * pixels + 16 * work + 4 * field)
+    return 8 * (3 * pixels + 4 * field)
 
 
 def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:

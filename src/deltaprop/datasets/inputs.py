@@ -19,9 +19,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from deltaprop._validation import check_positive_int, choice
-from deltaprop.datasets.base import PathLike, check_decoded, check_finite, existing_file
+from deltaprop.datasets.base import PathLike, check_decoded, check_finite, check_magnitude, existing_file
 from deltaprop.datasets.imagefiles import decode_gray
-from deltaprop.datasets.images import area_resize, prepare_digit
+from deltaprop.datasets.images import area_resize, preparation_bytes, prepare_digit
 from deltaprop.datasets.tables import NPY_MAGIC, check_npy_header, csv_rows, is_number, read_csv_table
 from deltaprop.errors import DataFormatError
 from deltaprop.limits import MAX_IMAGE_PIXELS, shorten
@@ -131,6 +131,7 @@ def read_npy_rows(path: PathLike, n_inputs: int) -> np.ndarray:
     rows = array.astype(np.float64)
     check_finite(rows, lambda row, column: f"{path}: row {row}, column {column} is {rows[row, column]}; "
                  "expected finite numbers")
+    check_magnitude(rows, lambda row, column: f"{path}: row {row}, column {column}")
     return rows
 
 
@@ -200,12 +201,13 @@ def read_image(path: PathLike, shape: tuple[int, int], invert: str = "auto",
         raise ValueError(f"shape must be (height, width), two integers >= 1, got {shape!r}")
     _INVERT.check("invert", invert)
     _PREPARE.check("prepare", prepare)
-    gray = decode_gray(path, MAX_IMAGE_PIXELS)
+    gray = decode_gray(path, MAX_IMAGE_PIXELS,
+                       lambda height, width: preparation_bytes(height, width, field, prepare))
     if prepare == "digit":
         return prepare_digit(gray, field, invert).reshape(1, -1)
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     background = float(np.median(border))
-    gray = area_resize(_pad_to_aspect(gray, field, background), field)
+    gray = area_resize(gray, field, _padding_to_aspect(gray.shape, field), background)
     if invert == "yes" or (invert == "auto" and background > 0.5):
         gray = 1.0 - gray
     low, high = gray.min(), gray.max()
@@ -224,12 +226,12 @@ def _as_shape(value: object) -> tuple[int, int] | None:
     return None
 
 
-def _pad_to_aspect(image: np.ndarray, shape: tuple[int, int], fill: float) -> np.ndarray:
-    """Pad ``image`` with ``fill`` (centred) to the aspect ratio of ``shape``."""
-    h, w = image.shape
+def _padding_to_aspect(size: tuple[int, int], shape: tuple[int, int]) -> tuple[tuple[int, int], ...]:
+    """The padding ((top, bottom), (left, right)) that centres an image of ``size`` in the aspect
+    ratio of ``shape`` (for :func:`area_resize`, which never makes the padded image)."""
+    h, w = size
     target = shape[0] / shape[1]
     if math.isclose(h / w, target):
-        return image
+        return ((0, 0), (0, 0))
     new_h, new_w = (h, round(h / target)) if h / w > target else (round(w * target), w)
-    pad = [((new - old) // 2, new - old - (new - old) // 2) for new, old in ((new_h, h), (new_w, w))]
-    return np.pad(image, pad, constant_values=fill)
+    return tuple(((new - old) // 2, new - old - (new - old) // 2) for new, old in ((new_h, h), (new_w, w)))

@@ -5,15 +5,23 @@ metadata (``data_spec``, the absolute ``data_dir``, ``data_seed``); else the def
 the loader's default folder, seed 0). The stored folder belongs to the stored spec: it is used only
 when the spec is the model's own and the folder still exists (a model trained on another machine
 falls back to the default folder).
+
+A model is untrusted input: the location it stores may name any local file. ``stored_location``
+turns an error reading data found there into one line naming the path, never quoting what the file
+holds (a CSV header, a label).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
-__all__ = ["DEFAULT_SEED", "DEFAULT_SPEC", "DataSource", "resolve_data", "stored_spec"]
+from deltaprop.errors import DataFormatError
+from deltaprop.limits import shorten_middle
+
+__all__ = ["DEFAULT_SEED", "DEFAULT_SPEC", "DataSource", "resolve_data", "stored_location", "stored_spec"]
 
 DEFAULT_SPEC = "digits"
 DEFAULT_SEED = 0
@@ -51,3 +59,27 @@ def resolve_data(meta: Mapping[str, Any], data: str | None = None, data_dir: str
         valid = isinstance(stored, int) and not isinstance(stored, bool) and stored >= 0
         seed = stored if valid else DEFAULT_SEED
     return DataSource(spec, data_dir, seed)
+
+
+def _location(source: DataSource) -> str:
+    """The path a data source reads: MNIST's folder, an ``idx:`` spec's folder, else the spec."""
+    spec = source.spec.strip()
+    if spec.lower() == "mnist":
+        return source.data_dir or spec
+    return spec[4:] if spec.lower().startswith("idx:") else spec
+
+
+@contextlib.contextmanager
+def stored_location(source: DataSource, from_model: bool) -> Iterator[None]:
+    """Within the block, a ``DataFormatError`` (or, ``ValueError`` checking the data against the
+    model) for data whose location came ``from_model`` becomes one line naming the path and saying
+    it is not readable data, without the file's content; data the user named are left alone."""
+    try:
+        yield
+    except (DataFormatError, ValueError) as error:
+        if not from_model:
+            raise
+        kind = "data" if isinstance(error, DataFormatError) else "data for this model"
+        raise DataFormatError(shorten_middle(
+            f"{_location(source)}: the data location stored in the model is not readable {kind} "
+            f"(its content is not shown)")) from None

@@ -29,6 +29,7 @@ from deltaprop.datasets.base import (
     Split,
     check_decoded,
     check_finite,
+    check_magnitude,
     existing_file,
     indexed_labels,
     table_labels,
@@ -116,6 +117,7 @@ def _table_dataset(
         X = features.astype(dtype)
     check_finite(X, lambda row, column: f"{path}: X[{row}, {column}] = {features[row, column]} is not a "
                  f"finite {dtype.name}; features must be finite (no NaN or inf)")
+    check_magnitude(X, lambda row, column: f"{path}: X[{row}, {column}]")
     if isinstance(labels, tuple):  # (indices, classes) already made by the .csv reader
         y, classes = labels
     else:
@@ -377,6 +379,9 @@ def read_csv_table(path: Path, rows: Iterable[tuple[int, list[str]]], names: Seq
                  f"{table[row, column]} is not a finite number")
     dropped = [i for i, name in enumerate(names or ()) if name.lower() == "label"]
     features = np.delete(table, dropped, axis=1) if dropped else table
+    kept = [i for i in range(width) if i not in dropped]
+    check_magnitude(features, lambda row, column: f"{path}, line {lines[row]}, "
+                    f"{_column_name(kept[column], names)}")
     return CsvTable(features, lines, list(distinct), np.frombuffer(codes, dtype=np.int64))
 
 

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from deltaprop._files import atomic_write
+from deltaprop.limits import MAX_REPORT_BYTES, format_bytes
 from deltaprop.report import sections_model as model
 from deltaprop.report import sections_training as training
 from deltaprop.report.rundata import RunData, load_run
@@ -123,6 +124,9 @@ def write_report(run_dir: str | os.PathLike[str], output: str | os.PathLike[str]
     if not target.parent.is_dir():
         raise FileNotFoundError(f"{os.fspath(target.parent)}: no such folder to write {target.name} into")
     page = build_report(load_run(run_dir, with_data=with_data)).encode("utf-8")
+    if len(page) > MAX_REPORT_BYTES:  # the limits on run folders keep pages far below: a backstop
+        raise ValueError(f"the report of {os.fspath(run_dir)} would be {format_bytes(len(page))}, more "
+                         f"than the limit of {format_bytes(MAX_REPORT_BYTES)}")
     with atomic_write(target) as file:
         file.write(page)
     return target

@@ -7,7 +7,6 @@ the sections that need it say so in one line.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +15,12 @@ from typing import Any
 from deltaprop import io
 from deltaprop.datasets import Dataset, load_dataset
 from deltaprop.datasets.mnist import load_mnist
-from deltaprop.datasets.resolve import resolve_data, stored_spec
+from deltaprop.datasets.resolve import resolve_data, stored_location, stored_spec
 from deltaprop.errors import DeltapropError
+from deltaprop.limits import MAX_REPORT_SNAPSHOTS, short_list, shorten, thin
 from deltaprop.network import Network
 from deltaprop.recording import SNAPSHOT_FILE, Snapshots
+from deltaprop.run_schema import read_config, read_history
 
 MODEL_FILE, HISTORY_FILE, CONFIG_FILE = "model.safetensors", "history.json", "config.json"
 #: What may go wrong reading an optional part of a run (the report goes on without it).
@@ -98,10 +99,26 @@ def load_data(meta: dict[str, Any], config: dict[str, Any], dtype: str) -> Datas
     stored = stored_data(meta, config)
     if stored_spec(stored) is None:
         raise ValueError("the model names no data set (no data_spec in its metadata)")
-    spec, data_dir, seed = resolve_data(stored)
-    if spec.strip().lower() == "mnist":
-        return load_mnist(data_dir=data_dir, dtype=dtype, download=False)
-    return load_dataset(spec, data_dir=data_dir, dtype=dtype, seed=seed)
+    source = resolve_data(stored)
+    spec, data_dir, seed = source
+    with stored_location(source, from_model=True):  # the run folder is untrusted: never quote the file
+        if spec.strip().lower() == "mnist":
+            return load_mnist(data_dir=data_dir, dtype=dtype, download=False)
+        return load_dataset(spec, data_dir=data_dir, dtype=dtype, seed=seed)
+
+
+def shown_snapshots(snapshots: Snapshots) -> Snapshots:
+    """``snapshots`` with at most ``MAX_REPORT_SNAPSHOTS`` epochs (evenly thinned, first and last kept)."""
+    keep = thin(len(snapshots.epochs), MAX_REPORT_SNAPSHOTS)
+    if len(keep) == len(snapshots.epochs):
+        return snapshots
+    snapshots.epochs = [snapshots.epochs[i] for i in keep]
+    for q in snapshots.counts:
+        snapshots.counts[q] = [snapshots.counts[q][i] for i in keep]
+        snapshots.edges[q] = [snapshots.edges[q][i] for i in keep]
+    if snapshots.first_layer is not None:
+        snapshots.first_layer = [snapshots.first_layer[i] for i in keep]
+    return snapshots
 
 
 def load_run(path: str | os.PathLike[str], with_data: bool = True) -> RunData:
@@ -110,29 +127,36 @@ def load_run(path: str | os.PathLike[str], with_data: bool = True) -> RunData:
     folder = check_run_directory(path)
     net, meta, _ = io.load_with_metadata(folder / MODEL_FILE)
     run = RunData(folder, net, meta)
+    # a missing file leaves its sections out; a file that is there must pass its schema (one line)
     try:
-        history = json.loads((folder / HISTORY_FILE).read_text(encoding="utf-8"))
-        run.records, run.stop_reason = list(history["records"]), history.get("stop_reason")
-    except READ_ERRORS as error:
+        history = read_history(folder / HISTORY_FILE)
+        run.records = [record.model_dump() for record in history.records]
+        run.stop_reason = history.stop_reason
+    except FileNotFoundError as error:
         run.problems["history"] = _why(error)
     try:
-        run.config = dict(json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8")))
-    except READ_ERRORS as error:
+        run.config = read_config(folder / CONFIG_FILE)
+    except FileNotFoundError as error:
         run.problems["config"] = _why(error)
     try:
         run.snapshots = Snapshots.load(folder / SNAPSHOT_FILE)
-        if run.snapshots.sizes != list(net.sizes):
-            raise ValueError(f"{SNAPSHOT_FILE} was recorded for sizes {run.snapshots.sizes}, "
-                             f"not the model's {list(net.sizes)}")
-    except READ_ERRORS as error:
-        run.snapshots = None
+    except FileNotFoundError as error:
         run.problems["snapshots"] = _why(error)
+    if run.snapshots is not None:
+        run.snapshots = shown_snapshots(run.snapshots)
+    if run.snapshots is not None and run.snapshots.sizes != list(net.sizes):
+        raise ValueError(shorten(f"{os.fspath(folder / SNAPSHOT_FILE)}: field 'sizes': recorded for "
+                                 f"{short_list(run.snapshots.sizes)}, not the model's "
+                                 f"{short_list(net.sizes)}"))
     if with_data:
         try:
             run.dataset = load_data(meta, run.config, net.dtype.name)
             if run.dataset.n_features != net.sizes[0]:
                 raise ValueError(f"the data have {run.dataset.n_features} features, the model "
                                  f"{net.sizes[0]} inputs")
+            if (run.dataset.classes is not None and net.classes is not None
+                    and list(run.dataset.classes) != net.classes.tolist()):
+                raise ValueError("the data have other classes than the model")  # not quoted: not ours
         except READ_ERRORS as error:
             run.dataset = None
             run.problems["data"] = _why(error)

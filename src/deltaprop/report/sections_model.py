@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from deltaprop.explanation import explain
+from deltaprop.limits import MAX_REPORT_CLASSES, MAX_REPORT_EXPLAIN_LAYERS, MAX_REPORT_IMAGE_PIXELS
 from deltaprop.plots import confusion_matrix
 from deltaprop.report.diagram import drawable, network_diagram
 from deltaprop.report.images import data_uri, greys, img
@@ -92,6 +93,12 @@ def confusion_section(run: RunData, preds: Predictions | None) -> str:
     title = "Confusion matrix"
     if preds is None:
         return section("confusion", title, no_data(run, "confusion matrix"))
+    if run.net.sizes[-1] > MAX_REPORT_CLASSES:  # never an n x n matrix of a huge output layer
+        errors = int(np.count_nonzero(preds.y != preds.predicted))
+        return section("confusion", title, missing(
+            f"{run.net.sizes[-1]:,} classes: the matrix is drawn for at most {MAX_REPORT_CLASSES}. On the "
+            f"{preds.split} data ({preds.y.size:,} rows): {errors:,} errors, accuracy "
+            f"{100 * (1 - errors / max(preds.y.size, 1)):.2f}%."))
     matrix = confusion_matrix(preds.y, preds.predicted, run.net.sizes[-1])
     errors = int(matrix.sum() - np.trace(matrix))
     note = (f"On the {preds.split} data ({preds.y.size:,} rows): {errors:,} errors, accuracy "
@@ -123,7 +130,7 @@ def wrong_section(run: RunData, preds: Predictions | None) -> str:
     for row in chosen:
         label, guess = int(preds.y[row]), int(preds.predicted[row])
         picture = img(data_uri(greys(preds.X[row].reshape(shape))), f"{preds.split} row {row}", 84) \
-            if shape is not None else ""
+            if shape is not None and shape[0] * shape[1] <= MAX_REPORT_IMAGE_PIXELS else ""
         cards.append(f'<figure class="card">{picture}<figcaption><b>true {label}, predicted {guess}</b>'
                      f'<br>{symbol}({guess}) = {num(float(preds.outputs[row, guess]), 3)}, '
                      f'{symbol}({label}) = {num(float(preds.outputs[row, label]), 3)}'
@@ -185,6 +192,10 @@ def explain_section(run: RunData, preds: Predictions | None) -> str:
     title = "One example through backpropagation"
     if preds is None:
         return section("explain", title, no_data(run, "example to explain"))
+    if run.net.num_layers > MAX_REPORT_EXPLAIN_LAYERS:
+        return section("explain", title, missing(
+            f"{run.net.num_layers:,} layers: the trace is shown for at most {MAX_REPORT_EXPLAIN_LAYERS}; "
+            f"'deltaprop explain' prints it."))
     wrong = np.flatnonzero(preds.predicted != preds.y)
     row = int(wrong[np.argmax(preds.outputs[wrong, preds.predicted[wrong]])]) if wrong.size else 0
     try:

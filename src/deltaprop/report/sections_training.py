@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from deltaprop.limits import MAX_CHART_POINTS, MAX_REPORT_IMAGE_PIXELS, MAX_REPORT_LAYERS, thin
 from deltaprop.recording import MAX_IMAGE_UNITS, QUANTITIES
 from deltaprop.report.images import colour_bar, data_uri, img, tiles
 from deltaprop.report.rundata import RunData
@@ -73,7 +74,20 @@ def config_section(run: RunData) -> str:
 
 
 def _series(records: list[dict[str, Any]], key: str) -> list[Any]:
-    return [record.get(key) for record in records]
+    """The values of ``key``, at most ``MAX_CHART_POINTS`` of them (evenly thinned, the last kept)."""
+    return [records[i].get(key) for i in thin(len(records), MAX_CHART_POINTS)]
+
+
+def shown_layers(layers: int) -> list[int]:
+    """The layers the report draws: all, or the first ``MAX_REPORT_LAYERS`` - 1 and the output."""
+    return list(range(layers)) if layers <= MAX_REPORT_LAYERS else \
+        [*range(MAX_REPORT_LAYERS - 1), layers - 1]
+
+
+def _layers_note(layers: int) -> str:
+    shown = shown_layers(layers)
+    return "" if len(shown) == layers else \
+        f" Of the {layers:,} layers, the first {len(shown) - 1} and the output layer are drawn."
 
 
 def curves_section(run: RunData) -> str:
@@ -95,9 +109,9 @@ def curves_section(run: RunData) -> str:
 def _per_layer(run: RunData, key: str) -> list[Series]:
     """One series per layer of the per-layer list ``key`` of the history's records."""
     layers, epochs = run.net.num_layers, _series(run.records, "epoch")
-    rows = [record.get(key) or [None] * layers for record in run.records]
+    rows = [row or [None] * layers for row in _series(run.records, key)]
     return [(f"layer {i + 1}" + (" (output)" if i == layers - 1 else ""), epochs,
-             [row[i] if i < len(row) else None for row in rows]) for i in range(layers)]
+             [row[i] if i < len(row) else None for row in rows]) for i in shown_layers(layers)]
 
 
 def speed_section(run: RunData) -> str:
@@ -110,7 +124,7 @@ def speed_section(run: RunData) -> str:
                    '<p class="readout" aria-live="polite">Point at a dot to read its value.</p>',
                    "Learning speed: the norm of the epoch's mean bias gradient per layer (early layers "
                    "of deep sigmoid nets learn slower: Nielsen, ch. 5). Saturated: sigmoid or tanh units "
-                   "with σ'(z) under 1% of its maximum, or dead ReLUs.")
+                   "with σ'(z) under 1% of its maximum, or dead ReLUs." + _layers_note(run.net.num_layers))
 
 
 def slider(run: RunData) -> str:
@@ -154,7 +168,7 @@ def histogram_section(run: RunData) -> str:
     blocks, last = [], len(snapshots.epochs) - 1
     for index, epoch in enumerate(snapshots.epochs):
         rows = []
-        for layer in range(run.net.num_layers):
+        for layer in shown_layers(run.net.num_layers):
             cells = []
             for k, q in enumerate(QUANTITIES):
                 edges = np.asarray(snapshots.edges[q][index][layer])
@@ -172,7 +186,8 @@ def histogram_section(run: RunData) -> str:
             f"spans its own range, from the 0.5th to the 99.5th percentile of its values (the end bars "
             f"also count the values beyond); point at a bar for its count. Dark bars of z: where a sigmoid "
             f"or tanh unit saturates (σ'(z) under 1% of its peak), so that by BP1 and BP2 its δ, and "
-            f"the learning of its weights and bias, is small. Move the slider to change the epoch.")
+            f"the learning of its weights and bias, is small. Move the slider to change the epoch."
+            + _layers_note(run.net.num_layers))
     pairing = (run.net.cost_function.name, run.net.activation_names[-1])
     if pairing in (("cross_entropy", "sigmoid"), ("log_likelihood", "softmax")):
         note += (f" With the {run.net.cost_function.name} cost σ'(z) cancels from the output layer's "
@@ -188,12 +203,16 @@ def weights_section(run: RunData) -> str:
     shape = run.image_shape
     if shape is None:
         return section("weights", title, missing("The inputs are not images: no weight images."))
+    units = min(MAX_IMAGE_UNITS, MAX_REPORT_IMAGE_PIXELS // (shape[0] * shape[1]))
+    if units == 0:
+        return section("weights", title, missing(f"Images of {shape[0]} x {shape[1]} pixels are too large "
+                                                 f"to draw here (at most {MAX_REPORT_IMAGE_PIXELS:,})."))
     snapshots = run.snapshots
     stack = snapshots.first_layer if snapshots is not None and snapshots.first_layer else None
     if stack is None:
-        images, epochs = [run.net.weights[0][:MAX_IMAGE_UNITS]], ["final"]
+        images, epochs = [run.net.weights[0][:units]], ["final"]
     else:
-        images, epochs = [np.asarray(w) for w in stack], [str(e) for e in snapshots.epochs]
+        images, epochs = [np.asarray(w)[:units] for w in stack], [str(e) for e in snapshots.epochs]
     magnitudes = np.abs(np.concatenate([w.ravel() for w in images]))
     largest = float(magnitudes.max())
     vmax = float(np.quantile(magnitudes, CLIP_QUANTILE)) or largest or 1.0

@@ -67,12 +67,14 @@ class PoissonCost(Cost):
 
 
 def _clipped(a: Array) -> Array:
+    """a clipped into [ε, 1 − ε], as scikit-learn clips probabilities (np.clip's ufuncs, without
+    its Python layers: a tenth of a small step)."""
     eps = np.finfo(a.dtype).eps
-    return np.clip(a, eps, 1 - eps)
+    return np.minimum(np.maximum(a, eps), 1 - eps)
 
 
 def batch_loss(kind: str | None, cost: Cost, out_activation: Activation, z: Array, a: Array,
-               y: Array, weights: Array | None) -> float:
+               y: Array, weights: Array | None, labels: Array | None = None) -> float:
     """The data term of one mini-batch's loss, as scikit-learn computes it for ``kind``.
 
     Args:
@@ -81,10 +83,13 @@ def batch_loss(kind: str | None, cost: Cost, out_activation: Activation, z: Arra
         cost, out_activation: the network's cost and output activation.
         z, a, y: output pre-activations, activations and targets, each (m, n_out).
         weights: sample weights (m,) or None.
+        labels: the unit of each row's 1 when the rows of y are one-hot (m,), or None.
     """
     if kind == "squared_error":
         diff = y - a
         rows = np.einsum("ij,ij->i", diff, diff) * (0.5 / a.shape[1])
+    elif kind == "log_loss" and labels is not None:  # one-hot rows: Σ_j y_j ln p_j = ln p_label
+        rows = -np.log(_clipped(a[np.arange(a.shape[0]), labels]))
     elif kind == "log_loss":  # p is clipped away from 0, so xlogy(y, p) = y ln p
         p = _clipped(a)
         rows = -np.einsum("ij,ij->i", y, np.log(p))
@@ -96,7 +101,7 @@ def batch_loss(kind: str | None, cost: Cost, out_activation: Activation, z: Arra
     else:
         rows = cost.value(z, a, y, out_activation)
     if weights is None:
-        return float(np.mean(rows))
+        return float(rows.sum()) / rows.shape[0]  # np.mean's sum and division
     return float(np.dot(weights, rows) / weights.sum())
 
 

@@ -72,7 +72,7 @@ class EstimatorHooks:
         λ₁‖W‖₁/Σs of the weights before the step. (A mini-batch of weight 0 is skipped: loss 0.)"""
         net = self.net
         loss = batch_loss(self.loss_kind, net.cost_function, net.activations[-1], space.zs[-1],
-                          space.activations[-1], Y, weights)
+                          space.activations[-1], Y, weights, labels)
         penalty = self.optimizer.regularization.penalty(net.weights, weight_sum)
         self.loss_sum += (loss + penalty) * Y.shape[0]
 
