@@ -15,7 +15,13 @@ Per (run, dtype), interleaved for ``--repeat`` rounds on one BLAS thread (the ru
 
 The fraction printed is fit's epoch / the floor (medians): 1.0 would be a step that costs nothing
 but its products and gathers; the rest is the elementwise work (σ, σ', δ^L, the bias gradients, the
-update), the epoch's sums, and the Python and numpy call overhead of about 45 calls a step.
+update), the epoch's sums, and the Python and numpy call overhead of some 35 calls a step.
+
+    python bench/floor.py --floor-of 784,100,10 --batch-size 200 --rows 20000 --threads 2
+
+times only the floor of another network's step (here the scikit-learn comparison's MNIST
+estimator, docs/sklearn.md), and Adam's update of its parameters alone (scikit-learn's step, L2
+term α = 1e-4), per mini-batch.
 """
 
 from __future__ import annotations
@@ -93,6 +99,43 @@ def measure(run_name: str, dtype: str, rows: int, repeat: int, mnist: str | None
             "times": times}
 
 
+def adam_step_seconds(sizes: tuple[int, ...], batch_size: int, dtype: str, steps: int = 100) -> float:
+    """Seconds of one Adam step (scikit-learn's, with the L2 term) over a network's parameters,
+    from a gradient vector laid out as ``Workspace.gradient`` (median of 7 runs of ``steps``)."""
+    from deltaprop.optimizers import Adam
+    from deltaprop.workspace import Workspace
+
+    rng = np.random.default_rng(0)
+    space = Workspace(sizes, np.dtype(dtype), batch_size)
+    weights = [rng.normal(0, 0.05, w.shape).astype(dtype) for w in space.nabla_w]
+    biases = [rng.normal(0, 0.05, b.shape).astype(dtype) for b in space.nabla_b]
+    gradient = rng.normal(0, 1e-3, space.gradient.shape).astype(dtype)
+    optimizer = Adam(0.001, 1e-4, 0.0, batch_size, sklearn_step=True)
+    runs = []
+    for with_step in (True, False) * 7:  # the copy of the gradient alone, timed and subtracted
+        started = time.perf_counter()
+        for _ in range(steps):
+            np.copyto(space.gradient, gradient)
+            if with_step:
+                optimizer.step(weights, biases, space.nabla_w, space.nabla_b, space.gradient)
+        runs.append((with_step, (time.perf_counter() - started) / steps))
+    return (statistics.median(t for w, t in runs if w) - statistics.median(t for w, t in runs if not w))
+
+
+def floor_of(sizes: tuple[int, ...], args: argparse.Namespace, mnist: str | None) -> None:
+    import datasource
+
+    X, y, source = datasource.load_rows(args.rows, args.dtype, mnist)
+    batches = -(-args.rows // args.batch_size)
+    floors = [floor_epoch(sizes, args.batch_size, X, y, seed=r) for r in range(args.repeat)]
+    adam = adam_step_seconds(sizes, args.batch_size, args.dtype)
+    print(f"{list(sizes)}, batch {args.batch_size}, {args.rows:,} rows ({source}), {args.dtype}, "
+          f"{args.threads} BLAS thread(s), median of {args.repeat}: products and gathers "
+          f"{1e3 * statistics.median(floors) / batches:.3f} ms a mini-batch; Adam's update of the "
+          f"{sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True)):,} parameters "
+          f"{1e3 * adam:.3f} ms")
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     p = argparse.ArgumentParser(prog="bench/floor.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -101,11 +144,19 @@ def main(argv: list[str] | None = None) -> list[dict]:
     p.add_argument("--rows", type=int, default=50_000, help="MNIST training rows (default 50000)")
     p.add_argument("--repeat", type=int, default=5, help="epochs per contender (default 5)")
     p.add_argument("--mnist", metavar="DIR", help="MNIST's IDX files (default: as bench/run.py)")
+    p.add_argument("--floor-of", metavar="SIZES", help="only the floor of this network's step "
+                   "(e.g. 784,100,10) and Adam's update of its parameters; no fit")
+    p.add_argument("--batch-size", type=int, default=200, help="with --floor-of (default 200)")
+    p.add_argument("--threads", type=int, default=1, help="with --floor-of: BLAS threads (default 1)")
     args = p.parse_args(argv)
     import datasource
     from threadpoolctl import threadpool_limits
 
     mnist = datasource.mnist_dir(args.mnist)
+    if args.floor_of:
+        with threadpool_limits(args.threads, user_api="blas"):
+            floor_of(tuple(int(n) for n in args.floor_of.split(",")), args, mnist)
+        return []
     rows = []
     print(f"load average {os.getloadavg()[0]:.2f}; 1 BLAS thread; median of {args.repeat}",
           file=sys.stderr)

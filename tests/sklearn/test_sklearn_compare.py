@@ -39,3 +39,18 @@ def test_a_smoke_run_writes_the_table_and_the_json(compare, tmp_path, capsys):
 def test_missing_mnist_files_skip_mnist(compare, tmp_path, capsys):
     assert compare.main(["--datasets", "mnist", "--mnist", str(tmp_path), "--repeats", "1"]) == []
     assert "MNIST skipped" in capsys.readouterr().err
+
+
+def test_the_floor_benchmark_runs_on_random_rows(tmp_path, capsys):
+    """bench/floor.py: fit's epoch against its products and gathers alone (runs A, B), and the
+    floor of the MNIST estimator's step (--floor-of); an empty folder means random rows."""
+    spec = importlib.util.spec_from_file_location("floor", BENCH.parent / "floor.py")
+    floor = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(floor)
+    rows = floor.main(["--runs", "A", "--rows", "300", "--repeat", "1", "--mnist", str(tmp_path)])
+    assert [(r["run"], r["dtype"], r["data"]) for r in rows] == [("A", "float64", "random")]
+    assert rows[0]["fraction"] == rows[0]["epoch"] / rows[0]["floor"] > 0
+    assert "| A [784, 30, 10] | float64 | 300 | random |" in capsys.readouterr().out
+    assert floor.main(["--floor-of", "784,100,10", "--batch-size", "50", "--rows", "200",
+                       "--repeat", "1", "--mnist", str(tmp_path)]) == []
+    assert "Adam's update of the 79,510 parameters" in capsys.readouterr().out
