@@ -23,10 +23,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from deltaprop._validation import check_allocation
 from deltaprop.errors import TrainingDivergedError, TrainingInterrupted
 from deltaprop.history import EpochSums, History
-from deltaprop.monitoring import Monitor, diverged_advice
+from deltaprop.monitoring import Monitor, check_training_memory, diverged_advice
 from deltaprop.network import Network, Workspace
 from deltaprop.optimizers import Optimizer
 from deltaprop.options import TrainingConfig
@@ -79,10 +78,7 @@ class Trainer:
         self.rng = np.random.default_rng(config.seed)
         self.rng_epoch_start = self.rng.bit_generator.state
         k = min(config.batch_size, data.rows)
-        check_allocation(  # gradients, optimizer slots, and (m, n_l) buffers of the workspace
-            "training this network", net.dtype.itemsize * (
-                net.num_parameters * (2 + len(self.optimizer.slots) + 1) + 8 * k * sum(net.sizes)),
-            "choose a smaller batch_size or smaller layers")
+        check_training_memory(net, config, data.rows, len(self.optimizer.slots))  # every buffer below
         self.workspace = Workspace(net.sizes, net.dtype, k, dropout=bool(config.dropout))
         self.batch_X = np.empty((k, net.sizes[0]), net.dtype)
         self.batch_Y = np.empty((k, net.sizes[-1]), net.dtype)
