@@ -47,6 +47,8 @@ from deltaprop.model_format import (
     MAX_FILE_BYTES,
     MAX_HEADER_BYTES,
     METADATA_KEY,
+    SCALING_CENTER,
+    SCALING_SCALE,
     SLOT_NAME_LENGTH,
     bias_name,
     check_header_tensors,
@@ -57,7 +59,8 @@ from deltaprop.model_format import (
     weight_name,
 )
 from deltaprop.network import Network
-from deltaprop.schema import validate_model_metadata
+from deltaprop.scaling import scaling_from_arrays
+from deltaprop.schema import SCALING_VERSION, validate_model_metadata
 
 __all__ = ["FORMAT_VERSION", "METADATA_KEY", "load", "load_with_metadata", "read_metadata", "save"]
 
@@ -86,7 +89,7 @@ def _metadata_of(net: Network, extra_metadata: Mapping[str, Any] | None, slots: 
     if training is None:
         training = getattr(net, "training_config", None) or {}
     meta: dict[str, Any] = {
-        "format_version": FORMAT_VERSION,
+        "format_version": 1 if net.scaling is None else SCALING_VERSION,
         "sizes": [int(n) for n in net.sizes],
         "activations": list(net.activation_names),
         "cost": net.cost_function.name,
@@ -97,6 +100,8 @@ def _metadata_of(net: Network, extra_metadata: Mapping[str, Any] | None, slots: 
     }
     if getattr(net, "classes", None) is not None:
         meta["classes"] = net.classes.tolist()
+    if net.scaling is not None:
+        meta["scaling"] = net.scaling.name
     if extra_metadata is not None:
         if not isinstance(extra_metadata, Mapping):
             raise TypeError(f"extra_metadata must be a dict, got {type(extra_metadata).__name__}")
@@ -123,7 +128,8 @@ def _metadata_of(net: Network, extra_metadata: Mapping[str, Any] | None, slots: 
 
 
 def _tensors_of(net: Network) -> dict[str, np.ndarray]:
-    """The parameters as contiguous little-endian arrays of the network's dtype, checked finite."""
+    """The parameters (and the input scaling's center and scale) as contiguous little-endian arrays
+    of the network's dtype, checked finite."""
     dtype = np.dtype(net.dtype)
     if dtype.name not in DTYPES:
         raise ValueError(f"cannot save a network of dtype {dtype}; expected one of {list(DTYPES)}")
@@ -148,6 +154,10 @@ def _tensors_of(net: Network) -> dict[str, np.ndarray]:
                     f"save a network whose parameters are not finite (did training diverge?)"
                 )
             tensors[name] = array
+    if net.scaling is not None:
+        tensors[SCALING_CENTER], tensors[SCALING_SCALE] = (
+            np.ascontiguousarray(value, dtype=dtype.newbyteorder("<"))
+            for value in (net.scaling.center, net.scaling.scale))
     return tensors
 
 
@@ -333,7 +343,8 @@ def load_with_metadata(path: PathLike) -> tuple[Network, dict[str, Any], dict[st
         check_memory(f"{path}: loading its {parameters:,} parameters", size - start +
                      parameters * dtype.itemsize, error=ModelFormatError)  # + the network's own
         try:
-            arrays = _read_tensors(path, file, start, spans, expected_shapes(sizes, meta["slots"]), dtype)
+            arrays = _read_tensors(path, file, start, spans, expected_shapes(
+                sizes, meta["slots"], meta.get("scaling") is not None), dtype)
         except MemoryError:
             raise format_error(path, f"not enough memory to load its {parameters:,} parameters "
                                      f"({format_bytes(size - start)})") from None
@@ -356,6 +367,12 @@ def _network_of(path: str, meta: dict[str, Any], arrays: dict[str, np.ndarray],
         raise format_error(path, f"the stored network is invalid: {error}") from None
     except MemoryError:
         raise format_error(path, "not enough memory to build the stored network") from None
+    if meta.get("scaling") is not None:
+        try:
+            net.set_scaling(scaling_from_arrays(meta["scaling"], arrays[SCALING_CENTER],
+                                                arrays[SCALING_SCALE], net.dtype))
+        except ValueError as error:  # a scale of 0 or less
+            raise format_error(path, f"the stored input scaling is invalid: {error}") from None
     net.training_config = meta["training"]
     names = [weight_name(i) for i in range(n_layers)] + [bias_name(i) for i in range(n_layers)]
     slots = {slot: [arrays[f"{slot}.{name}"] for name in names] for slot in meta["slots"]}

@@ -68,8 +68,14 @@ def bias_name(i: int) -> str:
     return f"layers.{i}.bias"
 
 
-def expected_shapes(sizes: list[int], slots: list[str] = ()) -> dict[str, tuple[int, ...]]:
-    """Every tensor name of a network with ``sizes`` (and optimizer ``slots``) -> its shape."""
+SCALING_CENTER, SCALING_SCALE = "scaling.center", "scaling.scale"
+"""The tensor names of an input scaling's center and scale, each (sizes[0],)."""
+
+
+def expected_shapes(sizes: list[int], slots: list[str] = (),
+                    scaling: bool = False) -> dict[str, tuple[int, ...]]:
+    """Every tensor name of a network with ``sizes`` (optimizer ``slots``, an input ``scaling``)
+    -> its shape."""
     shapes: dict[str, tuple[int, ...]] = {}
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         shapes[weight_name(i)] = (n_out, n_in)
@@ -77,6 +83,8 @@ def expected_shapes(sizes: list[int], slots: list[str] = ()) -> dict[str, tuple[
     for slot in slots:
         shapes.update({f"{slot}.{name}": shape for name, shape in list(shapes.items())
                        if name.startswith("layers.")})
+    if scaling:
+        shapes[SCALING_CENTER] = shapes[SCALING_SCALE] = (sizes[0],)
     return shapes
 
 
@@ -208,7 +216,7 @@ def check_header_tensors(path: str, header: dict[str, Any], meta: dict[str, Any]
         raise format_error(path, f"the header lists {len(entries):,} tensors, more than the limit "
                                  f"of {MAX_TENSORS:,}")
     sizes = meta["sizes"]
-    expected = expected_shapes(sizes, meta["slots"])
+    expected = expected_shapes(sizes, meta["slots"], meta.get("scaling") is not None)
     check_tensor_names(path, set(entries), set(expected), sizes)
     spans = {}
     for name, shape in expected.items():

@@ -38,6 +38,7 @@ from deltaprop.costs import Cost, check_pairing, get_cost
 from deltaprop.initializers import INITIALIZERS
 from deltaprop.limits import MAX_LAYERS
 from deltaprop.regularization import Regularization
+from deltaprop.scaling import Scaling
 from deltaprop.workspace import Workspace
 
 Array = np.ndarray
@@ -93,9 +94,12 @@ class Network:
         activations: one Activation per layer after the input.
         cost_function: the Cost object (``cost(X, Y)`` is the method that evaluates it).
         classes: the class labels, a 1-D array of ``sizes[-1]`` (int64 or str), or None.
+        scaling: the scaling of the input features, part of the model (``deltaprop.scaling``), or
+            None (the default): every method taking raw rows X turns them into a^0 with it.
     """
 
     classes: Array | None = None  # networks pickled before classes existed have none
+    scaling: Scaling | None = None  # nor a scaling
 
     def __init__(
         self,
@@ -203,8 +207,28 @@ class Network:
     # -- input checks -----------------------------------------------------------------------------
 
     def check_X(self, X: Any, name: str = "X") -> Array:
-        """X as a finite (m, sizes[0]) array of the network's dtype; raises ValueError/TypeError."""
+        """X as a finite (m, sizes[0]) array of the network's dtype, still in the units given (not
+        scaled); raises ValueError/TypeError."""
         return as_float_matrix(name, X, self.sizes[0], self.dtype)
+
+    def input_activations(self, X: Any, name: str = "X") -> Array:
+        """a^0, the input layer's activations, for raw rows X (m, sizes[0]): X checked, then scaled
+        by the network's ``scaling`` when it has one (a^0 = X without one)."""
+        X = self.check_X(X, name)
+        return X if self.scaling is None else self.scaling.apply(X)
+
+    def set_scaling(self, scaling: Scaling | None) -> None:
+        """Make ``scaling`` (fitted on training rows, ``deltaprop.scaling.fit_scaling``) part of the
+        model, or remove it (None). It must scale ``sizes[0]`` features; it is kept in the network's dtype."""
+        if scaling is not None:
+            if not isinstance(scaling, Scaling):
+                raise TypeError(f"scaling must be a deltaprop.scaling.Scaling or None, got "
+                                f"{type(scaling).__name__}")
+            if scaling.n_features != self.sizes[0]:
+                raise ValueError(f"the scaling has {scaling.n_features} features, but the network "
+                                 f"takes {self.sizes[0]} inputs")
+            scaling = scaling.astype(self.dtype)
+        self.scaling = scaling
 
     def check_Y(self, Y: Any, name: str = "Y") -> Array:
         """Targets as a finite (m, sizes[-1]) array; 1-D class labels (members of ``classes`` when
@@ -216,21 +240,23 @@ class Network:
         return as_labels(name, y, self.sizes[-1], classes=self.classes)
 
     def check_XY(self, X: Any, Y: Any, x_name: str = "X", y_name: str = "Y") -> tuple[Array, Array]:
-        X, Y = self.check_X(X, x_name), self.check_Y(Y, y_name)
+        """(a^0, targets) for raw rows X and their targets: ``input_activations`` and ``check_Y``."""
+        X, Y = self.input_activations(X, x_name), self.check_Y(Y, y_name)
         check_same_rows(x_name, X, y_name, Y)
         return X, Y
 
     # -- feedforward and backpropagation ----------------------------------------------------------
 
     def feedforward(self, X: Any) -> Array:
-        """Output activations a^L for the rows of X: shape (m, sizes[0]) in, (m, sizes[-1]) out."""
-        X = self.check_X(X)
+        """Output activations a^L for the raw rows of X: shape (m, sizes[0]) in, (m, sizes[-1]) out."""
+        X = self.input_activations(X)
         return self.forward(X, Workspace(self.sizes, self.dtype, X.shape[0], backward=False)).activations[-1]
 
     def forward(
         self, X: Array, workspace: Workspace | None = None, masks: Sequence[Array] | None = None
     ) -> Workspace:
-        """Feedforward of checked rows X (m, sizes[0]) into ``workspace`` (a new one by default).
+        """Feedforward of a^0 = X (m, sizes[0]), rows already checked and scaled
+        (``input_activations``), into ``workspace`` (a new one by default).
 
         Fills ``zs[l-1]`` = z^l and ``activations[l]`` = a^l (a^0 = X) and returns the workspace.
         With dropout ``masks`` (one (m, n_l) array of 0 and 1/(1 − p) per hidden layer), each hidden
@@ -276,7 +302,8 @@ class Network:
         masks: Sequence[Array] | None = None,
         workspace: Workspace | None = None,
     ) -> tuple[list[Array], list[Array]]:
-        """Backpropagation on checked arrays X (m, n_0), Y (m, n_L): the gradient Σ_x r_x ∇C_x.
+        """Backpropagation on checked arrays a^0 = X (m, n_0) (``input_activations``) and Y (m, n_L):
+        the gradient Σ_x r_x ∇C_x.
 
         ``row_weights`` r (m,) default to 1/m (the mean). The arrays returned are the workspace's
         ``nabla_b`` and ``nabla_w`` (a new workspace's unless one is given, then overwritten by its
@@ -365,13 +392,14 @@ class Network:
         return float(np.mean(np.argmax(self.feedforward(X), axis=1) == labels))
 
     def copy(self) -> Network:
-        """An independent network with copies of the parameters."""
+        """An independent network with copies of the parameters (and of the scaling)."""
         clone = object.__new__(Network)
         clone.__dict__.update(self.__dict__)
         clone.weights = [w.copy() for w in self.weights]
         clone.biases = [b.copy() for b in self.biases]
         clone.training_config = dict(self.training_config)
         clone.classes = None if self.classes is None else self.classes.copy()
+        clone.scaling = None if self.scaling is None else self.scaling.astype(self.dtype)
         return clone
 
 

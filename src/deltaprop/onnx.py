@@ -19,6 +19,10 @@ otherwise in float64:
                 with the slope a float64 initializer, as LeakyRelu's ``alpha`` attribute is a float32
                 and would round the slope (0.01 by 2.2e-10, so each negative output by 2.2e-10 · |z|)
 
+A network with an input scaling (``Network.scaling``) takes raw features: the graph starts with
+``Div(Sub(input, scaling.center), scaling.scale)``, the scaling's arrays stored as initializers under
+the model file's tensor names, so it computes a^0 exactly as ``Network.input_activations`` does.
+
 Every op has a float64 kernel in onnxruntime's CPU provider (the tests run them all in both dtypes).
 An activation that declares no operator (a custom one), or whose class inherits the declaration of
 another (a subclass of a built-in one, whose kernels may differ), raises ValueError naming it. Only
@@ -42,6 +46,7 @@ from deltaprop._files import atomic_write
 from deltaprop._version import __version__
 from deltaprop.activations import ACTIVATIONS, Activation, OnnxOperator
 from deltaprop.io import load
+from deltaprop.model_format import SCALING_CENTER, SCALING_SCALE
 from deltaprop.network import Network
 
 if TYPE_CHECKING:
@@ -177,9 +182,8 @@ def _layers(onnx: Any, net: Network, operators: list[OnnxOperator], input_name: 
             output_name: str) -> tuple[list[Any], list[Any]]:
     """The nodes and initializers of every layer, from ``input_name`` to ``output_name``, each layer's
     activation written as its ONNX operator (one per layer)."""
-    nodes: list[Any] = []
-    initializers: list[Any] = []
-    a = input_name
+    nodes, initializers = _scaling(onnx, net, input_name)
+    a = nodes[-1].output[0] if nodes else input_name
     layers = zip(net.weights, net.biases, net.activations, operators, strict=True)
     for i, (w, b, act, operator) in enumerate(layers):
         prefix = f"layers.{i}"
@@ -200,6 +204,18 @@ def _layers(onnx: Any, net: Network, operators: list[OnnxOperator], input_name: 
     return nodes, initializers
 
 
+def _scaling(onnx: Any, net: Network, input_name: str) -> tuple[list[Any], list[Any]]:
+    """a^0 = (input − center) / scale as two nodes and two initializers, or nothing without a scaling."""
+    if net.scaling is None:
+        return [], []
+    make_node = onnx.helper.make_node
+    initializers = [onnx.numpy_helper.from_array(net.scaling.center, SCALING_CENTER),
+                    onnx.numpy_helper.from_array(net.scaling.scale, SCALING_SCALE)]
+    nodes = [make_node("Sub", [input_name, SCALING_CENTER], ["scaling.centered"], name="scaling.sub"),
+             make_node("Div", ["scaling.centered", SCALING_SCALE], ["scaling.a"], name="scaling.div")]
+    return nodes, initializers
+
+
 def _description(net: Network, input_name: str, output_name: str) -> dict[str, Any]:
     """What the model's metadata says about the network (JSON-serializable)."""
     return {
@@ -207,6 +223,7 @@ def _description(net: Network, input_name: str, output_name: str) -> dict[str, A
         "activations": net.activation_names,
         "cost": net.cost_function.name,
         "dtype": net.dtype.name,
+        "scaling": None if net.scaling is None else net.scaling.name,
         "input": {"name": input_name, "shape": ["batch", net.sizes[0]]},
         "output": {"name": output_name, "shape": ["batch", net.sizes[-1]]},
         "deltaprop_version": __version__,
@@ -215,7 +232,7 @@ def _description(net: Network, input_name: str, output_name: str) -> dict[str, A
 
 def _reserved_names(net: Network) -> set[str]:
     """Names of tensors inside the graph, which the input and output may not take."""
-    names = set()
+    names = {SCALING_CENTER, SCALING_SCALE, "scaling.centered", "scaling.a"}
     for i in range(net.num_layers):
         names |= {f"layers.{i}.{part}" for part in ("weight", "bias", "z", "a", "positive", "scaled",
                                                       "leaky_relu.zero", "leaky_relu.slope")}

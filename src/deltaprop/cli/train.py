@@ -28,7 +28,14 @@ from deltaprop._signals import StopRequest
 from deltaprop._validation import as_classes
 from deltaprop.cli._common import EXIT_OK, PROG, console, fail, print_json, shown
 from deltaprop.cli.train_output import MODEL_FILE, EpochTable, report_training, run_files, run_summary
-from deltaprop.cli.train_plan import RunPlan, add_arguments, check_regularization, make_plan
+from deltaprop.cli.train_plan import (
+    AUTO_SCALE,
+    DATA_KEYWORDS,
+    RunPlan,
+    add_arguments,
+    check_regularization,
+    make_plan,
+)
 from deltaprop.cli.train_run import RunCheckpoint, RunDirectory, StopOnSignal, StoppedWhileWriting, session
 from deltaprop.datasets import Dataset, Split, load_dataset
 from deltaprop.diagnostics import learning_speed
@@ -38,6 +45,7 @@ from deltaprop.monitoring import check_training_memory
 from deltaprop.network import Network
 from deltaprop.options import BY_NAME
 from deltaprop.recording import RecordedHistory, training_recorder
+from deltaprop.scaling import NO_SCALING, Scaling, StandardScaling, fit_scaling
 from deltaprop.training import fit
 
 INITIAL_SPEED_ROWS = 2_000  # training rows the initial network's learning speed is measured on
@@ -69,6 +77,17 @@ def build_network(plan: RunPlan, dataset: Dataset) -> Network:
         seed=plan.config.seed,
         dtype=plan.dtype,
     )
+
+
+def input_scaling(plan: RunPlan, dataset: Dataset) -> Scaling | None:
+    """The scaling ``--scale`` asks for, fitted on the training rows only (auto: none for the image
+    sets digits, mnist and idx:, which their loaders put in [0, 1]; standard for table files)."""
+    kind = plan.scale
+    if kind == AUTO_SCALE:
+        spec = plan.data.strip().lower()
+        images = spec in DATA_KEYWORDS or spec.startswith("idx:")
+        kind = NO_SCALING if images else StandardScaling.name
+    return fit_scaling(kind, dataset.train.X, plan.dtype)
 
 
 def _pair_or_none(split: Split) -> tuple[Any, Any] | None:
@@ -107,7 +126,8 @@ def run_training(plan: RunPlan, dataset: Dataset, net: Network, stop: StopReques
                       progress=False if plan.quiet else screen, should_stop=stop.requested,
                       checkpoint=store, resume=plan.resume is not None)
         recorder.finish(history)
-        history = RecordedHistory(history.records, history.stop_reason, recorder.snapshots)
+        history = RecordedHistory(history.records, history.stop_reason, recorder.snapshots,
+                                  kept_epoch=history.kept_epoch)
     except TrainingDivergedError as error:
         raise diverged_hint(error) from None
     return history, time.perf_counter() - started
@@ -130,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
     plan = make_plan(args)
     dataset = load_dataset(plan.data, data_dir=plan.data_dir, dtype=plan.dtype, seed=plan.config.seed)
     net = build_network(plan, dataset)
+    net.set_scaling(input_scaling(plan, dataset))
     check_regularization(plan.config, dataset.train.X.shape[0], net)
     try:
         with StopOnSignal().on() as stop, session(plan) as run_dir:
