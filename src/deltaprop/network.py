@@ -201,7 +201,8 @@ class Network:
     def __repr__(self) -> str:
         return (
             f"Network(sizes={list(self.sizes)}, activation={self.activation_names}, "
-            f"cost={self.cost_function.name!r}, dtype={self.dtype.name!r})"
+            f"cost={self.cost_function.name!r}, dtype={self.dtype.name!r}"
+            + ("" if self.scaling is None else f", scaling={self.scaling.name!r}") + ")"
         )
 
     # -- input checks -----------------------------------------------------------------------------
