@@ -5,6 +5,8 @@
     deltaprop.save(net, "model.safetensors"); net = deltaprop.load("model.safetensors")
 """
 
+import sys as _sys
+
 from deltaprop._version import __version__
 from deltaprop.activations import ACTIVATIONS, Activation, get_activation, register_activation
 from deltaprop.checkpoint import Checkpoint
@@ -17,6 +19,21 @@ from deltaprop.network import INITIALIZERS, Network
 from deltaprop.optimizers import SGD, Adam, Optimizer
 from deltaprop.options import TrainingConfig
 from deltaprop.training import fit
+
+
+def _register_notebook_display() -> None:
+    """Inside IPython (a Jupyter kernel, or its terminal), give it the HTML of deltaprop's objects and
+    ``fit(progress=True)`` the notebook's live view (``deltaprop.report.notebook.register``). Plain
+    ``import deltaprop`` neither imports IPython nor the report."""
+    ipython = _sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None:
+        from deltaprop.report.notebook import register
+
+        register(shell)
+
+
+_register_notebook_display()
 
 __all__ = [
     "ACTIVATIONS",
