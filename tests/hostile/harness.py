@@ -4,12 +4,15 @@ address space (``RLIMIT_AS``) and time, and the checks every hostile case makes 
 ``run(argv, cwd)`` returns an ``Outcome``; ``outcome.check(status)`` asserts the exit status, at most
 3 lines on stderr, no traceback, no Python warning, no escape sequence or other control character on
 stdout or stderr, and (``secrets``) none of the given strings anywhere in the output. ``digest(tree)``
-hashes every file below a folder, to assert that the user's files are unchanged.
+hashes every file below a folder, to assert that the user's files are unchanged; ``files_holding``
+finds the files below a folder that hold a secret. ``SWEEP_SPACE`` is the sweep tests' space (the
+digits, 1 epoch: a trial takes a fraction of a second), ``write_space`` writes it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import re
 import resource
@@ -18,7 +21,9 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
+ROOT = Path(__file__).resolve().parents[2]
 ADDRESS_SPACE = 2 * 2**30
 SECONDS = 60
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1",
@@ -68,3 +73,36 @@ def digest(tree: Path) -> dict[str, str]:
     """Every file below ``tree`` (relative path) -> its BLAKE2b digest."""
     return {str(path.relative_to(tree)): hashlib.blake2b(path.read_bytes()).hexdigest()
             for path in sorted(tree.rglob("*")) if path.is_file()}
+
+
+def files_holding(tree: Path, *secrets: str) -> list[str]:
+    """The files below ``tree`` (relative paths) that hold any of ``secrets``, in any case."""
+    wanted = [secret.lower().encode() for secret in secrets]
+    return [str(path.relative_to(tree)) for path in sorted(tree.rglob("*"))
+            if path.is_file() and any(secret in path.read_bytes().lower() for secret in wanted)]
+
+
+SWEEP_SPACE = """[data]
+subset = 100
+[fixed]
+epochs = 1
+hidden = [5]
+[search]
+eta = { low = 0.1, high = 3.0, log = true }
+"""
+
+
+def write_space(folder: Path, text: str = SWEEP_SPACE) -> Path:
+    """``folder/space.toml`` holding ``text`` (the sweep tests' space by default); its path."""
+    path = folder / "space.toml"
+    path.write_text(text)
+    return path
+
+
+def bench_module(name: str) -> ModuleType:
+    """``bench/NAME.py``, imported (bench/ holds scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

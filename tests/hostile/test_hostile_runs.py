@@ -23,9 +23,8 @@ from pydantic import ValidationError
 
 from deltaprop import cli, io, limits, run_schema
 from deltaprop.network import Network
-from deltaprop.recording import MAX_IMAGE_UNITS, QUANTITIES, Snapshots
 from deltaprop.schema import validation_message
-from tests.hostile.harness import digest, run
+from tests.hostile.harness import bench_module, digest, run
 
 SECRET = "TOPSECRET"
 RESERVED = ("format_version", "sizes", "activations", "cost", "dtype", "training", "deltaprop_version",
@@ -96,26 +95,34 @@ def test_a_model_naming_a_local_file_says_it_is_not_readable_data(made_run, tmp_
 
 # -- tampered run folders ---------------------------------------------------------------------------
 
-HISTORY_CASES = {
-    "not an object": ("[1, 2]", "history.json"),
-    "records of the wrong type": ('{"records": "many", "stop_reason": "completed"}', "records"),
-    "a record of the wrong type": ('{"records": [{"epoch": "one"}], "stop_reason": "completed"}',
-                                   "records.0"),
-    "an unknown field": ('{"records": [], "stop_reason": "completed", "evil": 1}', "evil"),
-    "deep nesting": ('{"records": ' + "[" * 100_000 + "]" * 100_000 + ', "stop_reason": "x"}',
-                     "nested"),
-    "not JSON": ("{'records': []}", "not valid JSON"),
+TAMPERED = {
+    "history not an object": ("history.json", "[1, 2]", "history.json"),
+    "history records of the wrong type": ("history.json", '{"records": "many", "stop_reason": "completed"}',
+                                          "records"),
+    "history record of the wrong type": (
+        "history.json", '{"records": [{"epoch": "one"}], "stop_reason": "completed"}', "records.0"),
+    "history with an unknown field": (
+        "history.json", '{"records": [], "stop_reason": "completed", "evil": 1}', "evil"),
+    "history nested deeply": (
+        "history.json", '{"records": ' + "[" * 100_000 + "]" * 100_000 + ', "stop_reason": "x"}', "nested"),
+    "history not JSON": ("history.json", "{'records': []}", "not valid JSON"),
+    "config not an object": ("config.json", "[]", "config.json"),
+    "config data_dir of the wrong type": ("config.json", '{"options": {"data_dir": 5}}', "options.data_dir"),
+    "config rows of the wrong type": ("config.json", '{"dataset": {"rows": {"train": "many"}}}',
+                                      "dataset.rows.train"),
+    "config image shape of three numbers": ("config.json", '{"dataset": {"image_shape": [1, 2, 3]}}',
+                                            "dataset.image_shape"),
 }
 
 
-@pytest.mark.parametrize("case", sorted(HISTORY_CASES))
-def test_a_tampered_history_is_refused_naming_the_field(made_run, tmp_path, case):
-    text, field = HISTORY_CASES[case]
+@pytest.mark.parametrize("case", sorted(TAMPERED))
+def test_a_tampered_history_or_config_is_refused_naming_the_file_and_field(made_run, tmp_path, case):
+    name, text, field = TAMPERED[case]
     folder = copy_run(made_run, tmp_path)
-    (folder / "history.json").write_text(text)
+    (folder / name).write_text(text)
     outcome = run(["report", folder], tmp_path)
     outcome.check(2)
-    assert "history.json" in outcome.err and field in outcome.err, outcome.err
+    assert name in outcome.err and field in outcome.err, outcome.err
     assert not (folder / "report.html").exists()
 
 
@@ -136,24 +143,6 @@ def test_too_many_history_records_are_refused(made_run, tmp_path):
         run_schema.RunHistory.model_validate(history)
     message = validation_message(raised.value, "history.json")
     assert "'records'" in message and f"{limits.MAX_HISTORY_RECORDS}" in message.replace(",", "")
-
-
-CONFIG_CASES = {
-    "not an object": ("[]", "config.json"),
-    "a data_dir of the wrong type": ('{"options": {"data_dir": 5}}', "options.data_dir"),
-    "rows of the wrong type": ('{"dataset": {"rows": {"train": "many"}}}', "dataset.rows.train"),
-    "an image shape of three numbers": ('{"dataset": {"image_shape": [1, 2, 3]}}', "dataset.image_shape"),
-}
-
-
-@pytest.mark.parametrize("case", sorted(CONFIG_CASES))
-def test_a_tampered_config_is_refused_naming_the_field(made_run, tmp_path, case):
-    text, field = CONFIG_CASES[case]
-    folder = copy_run(made_run, tmp_path)
-    (folder / "config.json").write_text(text)
-    outcome = run(["report", folder], tmp_path)
-    outcome.check(2)
-    assert "config.json" in outcome.err and field in outcome.err, outcome.err
 
 
 def _npy_header(shape: tuple[int, ...], dtype: str = "<f8") -> bytes:
@@ -226,46 +215,11 @@ def test_tampered_snapshots_are_refused_naming_the_member(made_run, tmp_path, ch
 # -- the largest run folder accepted --------------------------------------------------------------
 
 
-def largest_run(folder: Path, side: int = 28, layers: int = 12,
-                classes: int = limits.MAX_REPORT_CLASSES) -> None:
-    """A run folder at every limit the report's size depends on: a history.json just under
-    ``MAX_HISTORY_BYTES`` (records with one value per layer), ``MAX_SNAPSHOT_EPOCHS`` snapshots of
-    ``MAX_SNAPSHOT_BINS`` random bars per layer and quantity, random first-layer weights of
-    ``MAX_IMAGE_UNITS`` units of ``side`` x ``side`` images (noise compresses worst), more layers than
-    ``MAX_REPORT_LAYERS``, ``MAX_REPORT_CLASSES`` classes, data to draw a confusion matrix and examples
-    from, and a config.json near its limit."""
-    folder.mkdir(parents=True)
-    sizes = [side * side] + [MAX_IMAGE_UNITS] * (layers - 1) + [classes]
-    rng = np.random.default_rng(0)
-    data = folder.parent / "data.npz"
-    np.savez(data, X=rng.random((600, side * side)), y=np.arange(600) % classes)
-    io.save(Network(sizes, seed=0), folder / "model.safetensors", extra_metadata={
-        "dataset": "noise", "data_spec": str(data), "image_shape": [side, side], "n_classes": classes})
-    per_layer = len(sizes) - 1
-    record = {"epoch": 1, "eta": 0.5, "seconds": 0.01234567, "train_cost": 1.23456789,
-              "train_accuracy": 0.5, "validation_cost": 1.23456789, "validation_accuracy": 0.5,
-              "test_cost": 1.23456789, "test_accuracy": 0.5, "learning_speed": [0.123456789] * per_layer,
-              "saturation": [0.5] * per_layer}
-    count = min(limits.MAX_HISTORY_RECORDS, (limits.MAX_HISTORY_BYTES - 100) // (len(json.dumps(record)) + 8))
-    records = [{**record, "epoch": i + 1} for i in range(count)]
-    (folder / "history.json").write_text(json.dumps({"records": records, "stop_reason": "completed"}))
-    epochs = list(range(limits.MAX_SNAPSHOT_EPOCHS))
-    snapshots = Snapshots(sizes, 200, epochs, image_shape=(side, side), first_layer=[])
-    bins = limits.MAX_SNAPSHOT_BINS
-    for q in QUANTITIES:
-        snapshots.counts[q] = [rng.integers(0, 10**6, (per_layer, bins)) for _ in epochs]
-        snapshots.edges[q] = [np.sort(rng.normal(size=(per_layer, bins + 1)), axis=1) for _ in epochs]
-    snapshots.first_layer = [rng.normal(size=(MAX_IMAGE_UNITS, sizes[0])).astype(np.float32) for _ in epochs]
-    snapshots.save(folder / "snapshots.npz")
-    config = {"command": "train", "training": {f"option {i}": "v" * 900 for i in range(100)}}
-    (folder / "config.json").write_text(json.dumps(config))
-    assert (folder / "config.json").stat().st_size < limits.MAX_CONFIG_BYTES
-
-
 @pytest.mark.parametrize(("side", "layers"), [(28, 12), (10, limits.MAX_LAYERS)])
 def test_the_largest_accepted_run_gives_a_report_under_the_limit(tmp_path, side, layers):
     folder = tmp_path / "run"
-    largest_run(folder, side, layers)
+    bench_module("limits_memory").largest_run(folder, side, layers)
+    assert (folder / "config.json").stat().st_size < limits.MAX_CONFIG_BYTES
     assert (folder / "history.json").stat().st_size > limits.MAX_HISTORY_BYTES * 0.9
     outcome = run(["report", folder], tmp_path, timeout=120)
     outcome.check(0, max_seconds=120)

@@ -7,37 +7,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from pathlib import Path
 
 import pytest
 
 from deltaprop.sweep.storage import masked, scrub, url_secrets
-from tests.hostile.harness import digest, run
+from tests.hostile.harness import SWEEP_SPACE, digest, files_holding, run, write_space
 
-SPACE = """[data]
-subset = 100
-[fixed]
-epochs = 1
-hidden = [5]
-[search]
-eta = { low = 0.1, high = 3.0, log = true }
-"""
 #: Every password below holds this, in some form; none of it may show anywhere.
 SECRET = "s3cr"
-
-
-def _space(folder: Path, text: str = SPACE) -> Path:
-    path = folder / "space.toml"
-    path.write_text(text)
-    return path
-
-
-def _no_secret_in_files(tree: Path, *secrets: str) -> None:
-    for path in tree.rglob("*"):
-        if path.is_file():
-            data = path.read_bytes()
-            for secret in secrets:
-                assert secret.encode() not in data, f"{path} holds {secret!r}"
 
 
 @pytest.mark.parametrize("url", [
@@ -49,11 +26,11 @@ def _no_secret_in_files(tree: Path, *secrets: str) -> None:
     "postgresql://u:s3cr%3Fet%23X@127.0.0.1:1/db",
 ])
 def test_a_password_in_a_storage_url_that_fails_is_never_shown(tmp_path, url):
-    space = _space(tmp_path)
+    space = write_space(tmp_path)
     outcome = run(["sweep", space, "--trials", "1", "--storage", url, "--out", "out", "--json"], tmp_path)
     outcome.check(2, secrets=(SECRET, "etX"))
     assert "***" in outcome.err and "127.0.0.1" in outcome.err
-    _no_secret_in_files(tmp_path, SECRET, "etX")
+    assert files_holding(tmp_path, SECRET, "etX") == []
 
 
 @pytest.mark.parametrize("url, shown", [
@@ -83,11 +60,27 @@ def test_scrub_removes_the_password_in_every_form_from_a_message():
 
 def test_a_hidden_choice_beyond_the_model_format_s_layers_is_refused_naming_its_key(tmp_path):
     sizes = ", ".join(["2"] * 1001)
-    space = _space(tmp_path, SPACE.replace("[search]", f"[search]\nhidden = {{ choices = [[5], [{sizes}]] }}")
-                   .replace("hidden = [5]\n", ""))
+    text = SWEEP_SPACE.replace("[search]", f"[search]\nhidden = {{ choices = [[5], [{sizes}]] }}")
+    space = write_space(tmp_path, text.replace("hidden = [5]\n", ""))
     outcome = run(["sweep", space, "--trials", "1", "--out", "out"], tmp_path)
     outcome.check(2)
     assert "search.hidden.choices[1]" in outcome.err and "1,000" in outcome.err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("search", "key", "limit"), [
+    ("hidden = { low = 5, high = 100_000_000 }", "search.hidden.high", "the model format's limit of 4.29 GB"),
+    ("hidden = { low = 5, high = 5_000_000, log = true }", "search.hidden.high", "available"),
+    ("hidden = { choices = [[5], [5_000_000]] }", "search.hidden.choices[1]", "available"),
+], ids=["range-beyond-the-model-format", "range-beyond-memory", "choice-beyond-memory"])
+def test_a_hidden_size_beyond_the_limits_is_refused_before_any_trial(tmp_path, search, key, limit):
+    """The largest network a range or a choice can draw, with the data's inputs and classes, against
+    the model format's limit and the memory the harness leaves (a 2 GiB address space)."""
+    text = SWEEP_SPACE.replace("hidden = [5]\n", "").replace("[search]\n", f"[search]\n{search}\n")
+    outcome = run(["sweep", write_space(tmp_path, text), "--trials", "1", "--out", "out"], tmp_path)
+    outcome.check(2)
+    assert outcome.err.startswith(f"deltaprop: error: {key}: a network with sizes [64, ")
+    assert limit in outcome.err and len(outcome.err.splitlines()) == 1
     assert not (tmp_path / "out").exists()
 
 
@@ -97,13 +90,13 @@ def test_a_hidden_choice_beyond_the_model_format_s_layers_is_refused_naming_its_
     "[" + ".".join(["a"] * 3000) + "]\nb = 1\n",
 ], ids=["arrays", "inline-tables", "tables"])
 def test_a_deeply_nested_space_file_is_one_line(tmp_path, text):
-    outcome = run(["sweep", _space(tmp_path, text), "--trials", "1", "--out", "out"], tmp_path)
+    outcome = run(["sweep", write_space(tmp_path, text), "--trials", "1", "--out", "out"], tmp_path)
     outcome.check(2)
     assert "nest" in outcome.err
 
 
 def test_a_corrupt_study_database_is_one_line(tmp_path):
-    space = _space(tmp_path)
+    space = write_space(tmp_path)
     run(["sweep", space, "--trials", "1", "--out", "out", "--seed", "0"], tmp_path).check(0)
     with sqlite3.connect(tmp_path / "out" / "study.db") as db:
         db.execute("UPDATE trials SET state = 'BOGUS'")
@@ -116,7 +109,7 @@ def test_a_corrupt_study_database_is_one_line(tmp_path):
 
 @pytest.mark.parametrize("content", ["not a journal\n", '{"op_code": 0}\n', "\x00\x01\x02"])
 def test_a_journal_that_is_not_one_is_one_line(tmp_path, content):
-    space = _space(tmp_path)
+    space = write_space(tmp_path)
     (tmp_path / "sweep.log").write_text(content)
     outcome = run(["sweep", space, "--trials", "1", "--storage", "journal:sweep.log", "--out", "out"],
                   tmp_path)
@@ -128,7 +121,7 @@ def test_a_journal_that_is_not_one_is_one_line(tmp_path, content):
 @pytest.mark.parametrize("name", ["../../x", "..", "a/b", "a\\b"])
 def test_a_study_name_cannot_leave_the_output_folder(tmp_path, name):
     (tmp_path / "work").mkdir()
-    space = _space(tmp_path / "work")
+    space = write_space(tmp_path / "work")
     outcome = run(["sweep", space, "--trials", "1", "--study", name], tmp_path / "work")
     outcome.check(2)
     assert "study" in outcome.err
@@ -136,7 +129,7 @@ def test_a_study_name_cannot_leave_the_output_folder(tmp_path, name):
 
 
 def test_sweep_json_and_json_output_show_the_storage_masked(tmp_path):
-    space = _space(tmp_path)
+    space = write_space(tmp_path)
     outcome = run(["sweep", space, "--trials", "1", "--out", "out", "--json", "--seed", "0"], tmp_path)
     outcome.check(0)
     assert json.loads(outcome.out)["storage"].startswith("sqlite:///")

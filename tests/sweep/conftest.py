@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.hostile.harness import write_space
+
 #: Two epochs of a [64, 10, 10] network on the digits: a trial takes a few hundredths of a second.
 TINY = {
     "fixed": {"epochs": 2, "hidden": [10]},
@@ -29,6 +31,12 @@ def slow_space(epochs: int = 400) -> dict:
 @pytest.fixture()
 def tiny() -> dict:
     return {section: dict(table) for section, table in TINY.items()}
+
+
+@pytest.fixture()
+def space_toml(tmp_path) -> Path:
+    """``tmp_path/space.toml``: the hostile suite's sweep space (the digits' first 100 rows, 1 epoch)."""
+    return write_space(tmp_path)
 
 
 def _free_port() -> int:

@@ -6,7 +6,7 @@ import pytest
 
 from deltaprop import cli
 from deltaprop.sweep import load_space
-from deltaprop.sweep.space import Param, encode
+from deltaprop.sweep.space import Param, check_network_sizes, encode
 
 
 class FakeTrial:
@@ -69,6 +69,30 @@ BAD = [
 def test_the_largest_network_the_model_format_holds_passes():
     space = load_space({"fixed": {"hidden": [2] * 999}, "search": {"eta": {"low": 0.1, "high": 1}}})
     assert len(space.fixed["hidden"]) == 999
+
+
+@pytest.mark.parametrize(("search", "key"), [
+    ({"hidden": {"low": 10, "high": 10_000_000}}, "search.hidden.high"),
+    ({"hidden": {"low": 10, "high": 10_000_000, "step": 10}}, "search.hidden.high"),
+    ({"hidden": {"choices": [[10], [10_000_000]]}}, "search.hidden.choices[1]"),
+])
+def test_the_largest_network_a_space_draws_is_checked_with_the_data_s_sizes(search, key):
+    """[64, 10,000,000, 10] holds 750 million float64 parameters: 6 GB, beyond a model file's 4 GiB,
+    though the hidden sizes alone pass (without the data, the 64 inputs are unknown)."""
+    space = load_space({"search": search})
+    with pytest.raises(ValueError) as raised:
+        check_network_sizes(space, 64, 10)
+    message = str(raised.value)
+    assert message.startswith(f"{key}: a network with sizes [64, ") and "10000000, 10]" in message
+    assert "6 GB" in message and "model format's limit of 4.29 GB" in message
+    if "high" in search["hidden"]:  # one input and one class: 240 MB, the same range passes
+        check_network_sizes(space, 1, 1)
+
+
+def test_a_space_whose_networks_fit_passes_the_size_check():
+    for search in ({"hidden": {"low": 10, "high": 1000}}, {"hidden": {"choices": [[], [100, 30]]}},
+                   {"eta": {"low": 0.1, "high": 1.0}}):
+        check_network_sizes(load_space({"search": search}), 784, 10)
 
 
 def test_a_space_nested_too_deeply_is_refused_without_recursion():

@@ -10,11 +10,15 @@ rerunning the same command replaces them; a study that holds its trials gets no 
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing
 import os
+import pickle
+import queue
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -27,7 +31,7 @@ from deltaprop.errors import DeltapropError
 from deltaprop.sweep import storage as stores
 from deltaprop.sweep.objective import COUNTED_FAILS, Objective, SweepInterrupted, TrialFailed, load_data
 from deltaprop.sweep.outputs import write_outputs
-from deltaprop.sweep.space import Space, load_space
+from deltaprop.sweep.space import Space, check_network_sizes, load_space
 
 __all__ = ["WorkerError", "count_finished", "run", "worker"]
 
@@ -99,25 +103,67 @@ def worker(settings: Mapping[str, Any], index: int = 0, dataset: Any = None,
             raise SweepInterrupted
 
 
-def _child(settings: Mapping[str, Any], index: int, errors: Any) -> None:
-    """A worker process: errors come back as one line through ``errors``, never a traceback."""
+def _portable(warning: Warning, url: str) -> Warning:
+    """``warning`` as it will arrive in the parent process: itself when it survives pickling (its
+    class and attributes kept, as deltaprop's ``UnscaledInputWarning``'s range), else, or when it
+    quotes a secret of the storage ``url``, its text (scrubbed) in a warning of its kind."""
+    text = str(warning)
+    if stores.scrub(text, url) == text:
+        with contextlib.suppress(Exception):  # another library's warning that does not pickle
+            return pickle.loads(pickle.dumps(warning))  # noqa: S301 - bytes made just above
+    return (RuntimeWarning if isinstance(warning, RuntimeWarning) else UserWarning)(stores.scrub(text, url))
+
+
+def _forward_warning(messages: Any, url: str, message: Any, category: Any, filename: str, lineno: int,
+                     file: Any = None, line: Any = None) -> None:
+    """A worker process's ``warnings.showwarning``: the warning goes to the parent process, which
+    shows it as its own (the command line's one line), never on the worker's stderr."""
+    warning = message if isinstance(message, Warning) else category(str(message))
+    with contextlib.suppress(Exception):
+        messages.put(("warning", _portable(warning, url), str(filename), int(lineno)))
+
+
+def _child(settings: Mapping[str, Any], index: int, messages: Any) -> None:
+    """A worker process: its warnings and its error (one line, never a traceback) go to the parent
+    through ``messages``."""
     try:
-        with StopRequest().on(signal.SIGTERM) as stop:  # SIGINT stays ignored: the parent forwards
-            worker(settings, index, stop=stop)
+        with warnings.catch_warnings(), StopRequest().on(signal.SIGTERM) as stop:
+            warnings.showwarning = functools.partial(_forward_warning, messages, settings["storage"])
+            worker(settings, index, stop=stop)  # SIGINT stays ignored: the parent forwards
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as error:
         message = stores.scrub(" ".join(str(error).split()), settings["storage"])
-        errors.put(f"worker {index}: {message or type(error).__name__}")
+        messages.put(("error", f"worker {index}: {message or type(error).__name__}"))
         sys.exit(1)
+
+
+def _relay(processes: list[Any], messages: Any) -> list[str]:
+    """Wait for the worker processes, raising their warnings in this process as they come (where
+    the command line turns them into its lines, each once); returns their errors."""
+    errors: list[str] = []
+    registry: dict[Any, Any] = {}  # the 'default' filter action: each warning once per place
+    while any(process.is_alive() for process in processes) or not messages.empty():
+        try:
+            kind, *item = messages.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        if kind == "warning":
+            warning, filename, lineno = item
+            warnings.warn_explicit(warning, type(warning), filename, lineno, registry=registry)
+        else:
+            errors.append(item[0])
+    for process in processes:
+        process.join()
+    return errors
 
 
 def _run_processes(settings: Mapping[str, Any], jobs: int) -> None:
     """``jobs`` worker processes. They start with SIGINT ignored (a Ctrl-C reaches the whole
     process group): this process turns a Ctrl-C into one SIGTERM each, which they take as one."""
     context = multiprocessing.get_context("spawn")
-    errors = context.Queue()
-    processes = [context.Process(target=_child, args=(settings, i, errors), daemon=False)
+    messages = context.Queue()
+    processes = [context.Process(target=_child, args=(settings, i, messages), daemon=False)
                  for i in range(jobs)]
     main = threading.current_thread() is threading.main_thread()
     handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
@@ -128,8 +174,7 @@ def _run_processes(settings: Mapping[str, Any], jobs: int) -> None:
         if main:
             signal.signal(signal.SIGINT, handler)
     try:
-        for process in processes:
-            process.join()
+        errors = _relay(processes, messages)
     except KeyboardInterrupt:
         for process in processes:  # each records its running trial as failed, then exits
             if process.is_alive():
@@ -142,11 +187,8 @@ def _run_processes(settings: Mapping[str, Any], jobs: int) -> None:
         raise
     if any(process.exitcode == 130 for process in processes):
         raise KeyboardInterrupt
-    message = None
-    with contextlib.suppress(Exception):
-        message = errors.get(timeout=1)
-    if message:
-        raise WorkerError(message)
+    if errors:
+        raise WorkerError(errors[0])
     failed = [i for i, process in enumerate(processes) if process.exitcode]
     if failed:
         raise WorkerError(f"worker {failed[0]} stopped with exit status {processes[failed[0]].exitcode}")
@@ -212,6 +254,7 @@ def run(space: str | os.PathLike[str] | Mapping[str, Any] | Space, n_trials: int
     stores.check_url(url)
     stores.pruner_named(pruner, 1)  # a bad name fails before anything is written
     dataset = load_data(space)  # checked before anything is written
+    check_network_sizes(space, dataset.n_features, dataset.n_classes)  # every trial can be saved
     try:
         study = open_in(out_dir, url, study_name, space.direction)
         finished = count_finished(study)

@@ -6,8 +6,10 @@
     [objective]  metric: validation_accuracy (maximized), validation_cost (minimized), train_*
 
 Every problem is a ``ValueError`` (or ``TypeError``) whose message starts with the key it is about,
-e.g. ``search.eta.low: must be > 0 with log = true, got 0``. Nothing here imports optuna: a ``Param``
-draws its value from any object with optuna's ``suggest_*`` methods.
+e.g. ``search.eta.low: must be > 0 with log = true, got 0``. ``check_network_sizes`` applies the
+model format's limits and the memory available to the largest network each hidden setting can draw,
+once the data's sizes are known. Nothing here imports optuna: a ``Param`` draws its value from any
+object with optuna's ``suggest_*`` methods.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from deltaprop._validation import FLOAT_DTYPES
+import numpy as np
+
+from deltaprop._validation import FLOAT_DTYPES, check_allocation
 from deltaprop.activations import ACTIVATIONS
 from deltaprop.costs import COSTS
 from deltaprop.initializers import INITIALIZERS
@@ -29,7 +33,7 @@ from deltaprop.limits import MAX_FILE_BYTES, MAX_JSON_DEPTH, MAX_LAYERS, format_
 from deltaprop.network import DEFAULT_COST
 from deltaprop.options import OPTIONS
 
-__all__ = ["METRICS", "NETWORK_DEFAULTS", "Param", "Space", "load_space"]
+__all__ = ["METRICS", "NETWORK_DEFAULTS", "Param", "Space", "check_network_sizes", "load_space"]
 
 SECTIONS = ("data", "fixed", "search", "objective")
 DATA_KEYS = ("spec", "data_dir", "subset")
@@ -232,6 +236,33 @@ class Space:
         """Optuna's params of a trial as option values (hidden sizes as lists)."""
         return {name: self.search[name].decode(value) if name in self.search else value
                 for name, value in params.items()}
+
+
+def _largest_hidden(space: Space) -> list[tuple[str, list[int]]]:
+    """Each hidden-layer list a trial of ``space`` can draw at its largest, with the key naming it:
+    the fixed one, every choice, or one layer of a range's ``high`` (which a range reaches: a step
+    divides it)."""
+    param = space.search.get("hidden")
+    if param is None:
+        return [("fixed.hidden", space.fixed["hidden"])]
+    if param.choices:
+        return [(f"search.hidden.choices[{i}]", choice) for i, choice in enumerate(param.choices)]
+    return [("search.hidden.high", [int(param.high or 0)])]
+
+
+def check_network_sizes(space: Space, n_inputs: int, n_outputs: int) -> None:
+    """Refuse, before any trial starts, a space whose largest network (with the data's
+    ``n_inputs`` and ``n_outputs``) makes a model file beyond the model format's limit
+    (``MAX_FILE_BYTES``) or needs more memory than is available: ValueError naming the key."""
+    itemsize = np.dtype(space.fixed["dtype"]).itemsize
+    for key, hidden in _largest_hidden(space):
+        sizes = [n_inputs, *hidden, n_outputs]
+        nbytes = itemsize * sum((n_in + 1) * n_out for n_in, n_out in zip(sizes, sizes[1:], strict=False))
+        network = f"{key}: a network with sizes {short_repr(sizes)}"
+        if nbytes >= MAX_FILE_BYTES:
+            raise ValueError(f"{network} makes a model file of {format_bytes(nbytes)}, more than the model "
+                             f"format's limit of {format_bytes(MAX_FILE_BYTES)}; choose smaller layers")
+        check_allocation(network, nbytes, "choose smaller layers")
 
 
 def _table(document: Mapping[str, Any], section: str) -> Mapping[str, Any]:
