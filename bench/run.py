@@ -13,7 +13,9 @@ loop; C [784,1024,1024,10] sigmoid, batch 256 and D [784,256,128,10] ReLU + soft
 subprocess, contenders interleaved, medians kept. Results go to --json (default
 bench/results/latest.json) after every measurement; Ctrl-C stops with the results so far saved.
 
-This folder is not part of the installed package; ``deltaprop bench`` runs ``main`` here.
+Without PyTorch (the main install has no test extras) one line says so and the suite runs the
+other contenders, without the end-to-end pair. This folder is not part of the installed package;
+``deltaprop bench`` runs ``main`` here (its usage line then says ``deltaprop bench``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ if str(HERE) not in sys.path:  # siblings import as top-level modules, also unde
     sys.path.insert(0, str(HERE))
 
 import argparse  # noqa: E402
+import importlib.util  # noqa: E402
 import json  # noqa: E402
 import shlex  # noqa: E402
 from dataclasses import replace  # noqa: E402
@@ -37,7 +40,13 @@ import results  # noqa: E402
 import runs  # noqa: E402
 import suite  # noqa: E402
 
+from deltaprop.cli._common import Parser, UsageError, fail  # noqa: E402
+
 DEFAULT_JSON = HERE / "results" / "latest.json"
+#: How the usage line names the suite: as a script, or as the command line's ``deltaprop bench``.
+PROG = "bench/run.py" if __name__ == "__main__" else "deltaprop bench"
+#: What runs the PyTorch contender and the end-to-end PyTorch script: the test extras.
+TORCH_EXTRA = "pip install -e '.[test]'"
 
 
 def _csv(text: str) -> list[str]:
@@ -45,8 +54,7 @@ def _csv(text: str) -> list[str]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="bench/run.py", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--full", action="store_true", help="the full suite (default: the quick one)")
     p.add_argument("--runs", help="runs to time, a subset of A,B,C,D ('none': no timed runs)")
     p.add_argument("--dtype", help="dtypes for every selected run (default: each run's own)")
@@ -100,6 +108,23 @@ def select(args: argparse.Namespace, error: Any) -> runs.Suite:
     return chosen
 
 
+def without_torch(chosen: runs.Suite) -> None:
+    """When PyTorch is not installed (the main install has no test extras): the runs without its
+    contender and no end-to-end pair (its other half is a PyTorch script), said in one line."""
+    try:
+        if importlib.util.find_spec("torch") is not None:
+            return
+    except ImportError:  # a finder that refuses it, or a broken install: not usable either
+        pass
+    wanted = any("torch" in run.contenders for run in chosen.runs) or chosen.e2e_repeat
+    chosen.runs = [replace(run, contenders=tuple(c for c in run.contenders if c != "torch"))
+                   for run in chosen.runs]
+    chosen.e2e_repeat = 0
+    if wanted:
+        print(f"PyTorch is not installed: its contender and the end-to-end pair are skipped (they need "
+              f"the test extras: {TORCH_EXTRA})")
+
+
 def measure(args: argparse.Namespace, chosen: runs.Suite, console: Any) -> tuple[dict[str, Any], int]:
     """Run the suite; (report, exit status): 0 done, 1 a measurement failed, 130 interrupted."""
     mnist = datasource.mnist_dir(args.mnist)
@@ -131,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         show(json.loads(args.from_json.read_text()), args.markdown, console)
         return 0
     chosen = select(args, p.error)
+    without_torch(chosen)
     try:
         report, code = measure(args, chosen, console)
     except KeyboardInterrupt:  # before the first result was saved
@@ -146,4 +172,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except UsageError as error:
+        sys.exit(fail(str(error)))

@@ -74,6 +74,19 @@ MAX_DECODED_BYTES = 4 * 1024**3
 MAX_CSV_BYTES = 1024**3
 """Largest ``.csv`` file read (a table of features, or rows to predict from)."""
 
+MAX_PARQUET_BYTES = 1024**3
+"""Largest ``.parquet`` file read; what its chosen columns decode to is checked against
+``MAX_DECODED_BYTES`` from its footer, before any column is read."""
+
+MAX_PARQUET_FOOTER_BYTES = 16 * 1024**2
+"""Largest Parquet footer (the metadata describing its columns and row groups) that is parsed."""
+
+MAX_TABLE_COLUMNS = 100_000
+"""Most columns a table file (``.csv``, ``.parquet``) may have: their names are stored with the model."""
+
+MAX_COLUMN_NAME_CHARS = 256
+"""Longest name of a column chosen from a table (a feature or the label column): models store them."""
+
 MAX_IMAGE_PIXELS = 4096 * 4096
 """Most pixels (width x height) of a PNG image to predict from; larger images are not decoded."""
 
@@ -84,6 +97,10 @@ products and squares of values beyond it overflow float64, so they are refused, 
 MAX_IMAGE_ASPECT = 100
 """Longest side of a PNG or JPEG image over its shortest: a 1 x 4,000,000 strip is no picture of a
 digit, and is refused from its header before it is decoded."""
+
+MAX_PREDICT_FILES = 10_000
+"""Most files one ``deltaprop predict`` reads: the files named, the files globs match and the images
+in folders, together; a folder holding more images is refused before any is read."""
 
 MAX_CLASSES = 10_000
 """The most classes a label array may imply: labels far beyond it are refused, never turned into a giant

@@ -70,3 +70,14 @@ def test_the_real_suite_answers_help(capsys) -> None:
     code, out, _ = run(capsys, "bench", "--help")
     assert code == 0
     assert "--runs" in out
+
+
+@pytest.mark.skipif(not bench.script_path().is_file(), reason="no source checkout")
+def test_the_real_suite_is_named_deltaprop_bench_and_suggests_options(capsys) -> None:
+    code, out, _ = run(capsys, "bench", "--help")
+    assert code == 0 and out.startswith("usage: deltaprop bench ")
+    code, out, err = run(capsys, "bench", "--rnus", "A")
+    assert_one_line_error(code, out, err, "bench: unrecognized arguments: --rnus A",
+                          "did you mean --runs?", "'deltaprop bench --help'")
+    code, out, err = run(capsys, "bench", "--runs", "E")
+    assert_one_line_error(code, out, err, "unknown runs ['E']")

@@ -135,3 +135,56 @@ def test_a_new_runs_eta_is_the_one_fit_would_choose(argv, eta) -> None:
     """The checks made before training (the weight-decay limit) see the η the run will use."""
     args = cli.build_parser().parse_args(["train", *argv])
     assert train_plan.training_config(args).eta == eta
+
+
+def _subparsers() -> dict[str, argparse.ArgumentParser]:
+    parser = cli.build_parser()
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+
+
+@pytest.mark.parametrize("command", ["train", "gradcheck", "explain"])
+def test_the_activation_help_lists_only_what_is_accepted(command, capsys) -> None:
+    from deltaprop.activations import ACTIVATIONS
+
+    action = next(a for a in _subparsers()[command]._actions if a.dest == "activation")
+    listed = re.search(r"hidden layers: (.*) \(default", " ".join(action.help.split())).group(1)
+    names = re.split(r", | or ", listed)
+    assert "softmax" not in names and set(names) < set(ACTIVATIONS)
+    for name in ACTIVATIONS:
+        if name in names:
+            assert action.type(name) == name
+        else:  # refused: listed nowhere it is not accepted
+            with pytest.raises(argparse.ArgumentTypeError, match="--output-activation"):
+                action.type(name)
+
+
+def test_an_unknown_command_suggests_the_closest(capsys) -> None:
+    code, out, err = run(capsys, "trian")
+    assert_one_line_error(code, out, err, "invalid choice: 'trian'; did you mean 'train'?")
+    code, out, err = run(capsys, "xyzzy")
+    assert_one_line_error(code, out, err, "invalid choice: 'xyzzy'")
+    assert "did you mean" not in err
+    code, out, err = run(capsys, "train", "--dtype", "float33")
+    assert_one_line_error(code, out, err, "train: ", "did you mean 'float32'?")
+
+
+def _required(parser: argparse.ArgumentParser) -> list[str]:
+    """A value for each positional argument and required option of ``parser`` that parsing accepts."""
+    values = [str(next(iter(action.choices))) if action.choices else "x"
+              for action in parser._actions if not action.option_strings]
+    return values + [word for action in parser._actions if action.option_strings and action.required
+                     for word in (action.option_strings[0], "1")]
+
+
+@pytest.mark.parametrize("command", [c.__name__.rsplit(".", 1)[-1] for c in cli.COMMANDS
+                                     if not c.__name__.endswith(".bench")])
+def test_every_command_suggests_the_closest_option(command, capsys) -> None:
+    parser = _subparsers()[command]
+    flags = [flag for action in parser._actions for flag in action.option_strings
+             if flag.startswith("--") and len(flag) >= 6 and flag != "--help"]
+    assert flags, command
+    wanted = flags[0]
+    typo = wanted[:4] + wanted[5:]  # one letter left out: --hiden for --hidden
+    code, out, err = run(capsys, command, *_required(parser), typo, "1")
+    assert_one_line_error(code, out, err, f"{command}: unrecognized arguments: {typo} 1",
+                          f"did you mean {wanted}?")

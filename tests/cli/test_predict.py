@@ -62,7 +62,7 @@ def test_predict_table_shows_the_first_50_rows(model, confident_rows, tmp_path, 
     np.save(tmp_path / "many.npy", np.resize(X, (60, 64)))
     code, out, _ = run(capsys, "predict", model, tmp_path / "many.npy")
     assert code == 0
-    assert "runners-up" in out and "10 more rows (use --json for all)" in out
+    assert "runners-up" in out and "10 more rows (use --json or -o for all)" in out
 
 
 def test_predict_csv_with_and_without_header(model, confident_rows, tmp_path, capsys) -> None:
@@ -176,14 +176,16 @@ def test_predict_show_input_single_and_grid(model, confident_rows, tmp_path, cap
 def test_predict_says_when_the_network_is_unsure(model, confident_rows, tmp_path, capsys) -> None:
     X, _ = confident_rows
     net = model_io.load(model)
-    net.biases[-1][...] = -20.0  # every sigmoid output near 0: no class claims any input
+    net.weights[-1][...] = 0.0  # every output the same: each class 10% probable, none claims an input
+    net.biases[-1][...] = 0.0
     model_io.save(net, tmp_path / "unsure.safetensors")
     np.save(tmp_path / "one.npy", X[0])
     np.save(tmp_path / "rows.npy", np.resize(X, (8, 64)))
     code, out, _ = run(capsys, "predict", tmp_path / "unsure.safetensors", tmp_path / "one.npy")
     assert code == 0
     assert "note: the network is unsure of row 0" in " ".join(out.split())
-    assert "none of its outputs reaches 0.5" in " ".join(out.split())
+    assert "no class reaches a probability of 50% (the highest, 10.0%" in " ".join(out.split())
+    assert " 0 ? " in out and "10.0%" in out
     code, out, _ = run(capsys, "predict", tmp_path / "unsure.safetensors", tmp_path / "rows.npy")
     assert "unsure of 8 of 8 rows" in " ".join(out.split())
     code, out, _ = run(capsys, "predict", tmp_path / "unsure.safetensors", tmp_path / "one.npy",

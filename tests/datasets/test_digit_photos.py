@@ -156,3 +156,21 @@ def test_odd_pictures_give_an_input_without_warnings(size):
                     prepared = prepare_digit(gray, shape, invert)
                     assert prepared.shape == shape and np.all(np.isfinite(prepared))
                     assert prepared.min() >= 0 and prepared.max() <= 1
+
+
+def test_the_paper_fit_equals_least_squares_by_svd():
+    """The fast fit (normal equations, the surface from a row and a column of terms) gives what
+    numpy's SVD least squares gives on the full (rows, columns, 6) design, to float noise."""
+    from deltaprop.datasets import images
+
+    rng = np.random.default_rng(0)
+    design = np.asarray(images._quadratic_terms(40, 64))
+    values = rng.uniform(size=design.shape[0])
+    keep = rng.uniform(size=design.shape[0]) < 0.7
+    fast = images._least_squares(design[keep], values[keep])
+    np.testing.assert_allclose(fast, np.linalg.lstsq(design[keep], values[keep], rcond=None)[0],
+                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(images._quadratic_surface(fast, 40, 64).ravel(), design @ fast,
+                               rtol=1e-12, atol=1e-12)
+    one_row = design[:64]  # y = 0 everywhere: a singular Gram matrix, solved by the SVD instead
+    assert np.all(np.isfinite(images._least_squares(one_row, values[:64])))

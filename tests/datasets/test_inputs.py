@@ -1,4 +1,5 @@
-"""Tests of deltaprop.datasets.inputs: the .npy, .csv and .png files a trained network predicts from."""
+"""Tests of deltaprop.datasets.inputs: the .npy and .csv files and the images (every format Pillow
+reads) a trained network predicts from."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from deltaprop.datasets import (
     area_resize,
     grayscale,
     image_shape_for,
+    imagefiles,
+    inputs,
     read_csv_rows,
     read_image,
     read_inputs,
@@ -265,7 +268,7 @@ def test_read_inputs_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="none.npy"):
         read_inputs(tmp_path / "none.npy", 64)
     (tmp_path / "rows.txt").write_text("1,2,3\n")
-    with pytest.raises(ValueError, match=r"cannot read .*rows.txt: expected a .npy, .csv, .png or .jpg file"):
+    with pytest.raises(ValueError, match=r"cannot read .*rows.txt: expected a .npy or .csv file or an image"):
         read_inputs(tmp_path / "rows.txt", 3)
     mpimage.imsave(tmp_path / "digit.png", np.eye(8), cmap="gray")
     with pytest.raises(ValueError, match="10 inputs"):
@@ -313,3 +316,42 @@ def test_fuzz_read_npy_rows(tmp_path, data):
         return
     assert rows.ndim == 2 and rows.shape[1] == 4 and rows.shape[0] >= 1
     assert rows.dtype == np.float64 and np.all(np.isfinite(rows))
+
+
+# -- every image format ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".bmp", ".gif", ".tif", ".webp", ".ppm", ".tga"])
+def test_every_lossless_format_reads_as_its_png(tmp_path, suffix):
+    from PIL import Image
+
+    pixels = (np.kron(_digit(), np.ones((6, 6))) * 255).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "digit.png")
+    Image.fromarray(pixels).save(tmp_path / f"digit{suffix}",
+                                 **({"lossless": True} if suffix == ".webp" else {}))
+    assert inputs.is_image(tmp_path / f"digit{suffix.upper()}") and not inputs.is_image("rows.npy")
+    np.testing.assert_allclose(read_image(tmp_path / f"digit{suffix}", (8, 8)),
+                               read_image(tmp_path / "digit.png", (8, 8)), atol=1e-12)
+    assert read_inputs(tmp_path / f"digit{suffix}", 64).shape == (1, 64)
+
+
+def test_an_image_is_sized_from_its_header_before_decoding(tmp_path, monkeypatch):
+    from PIL import Image
+
+    Image.fromarray(np.zeros((300, 200), np.uint8)).save(tmp_path / "big.bmp")
+    assert imagefiles.image_size(tmp_path / "big.bmp") == ("BMP", 200, 300)
+    decoded = []
+    monkeypatch.setattr(imagefiles, "_decode", lambda path: decoded.append(path))
+    monkeypatch.setattr(inputs, "MAX_IMAGE_PIXELS", 50_000)
+    with pytest.raises(DataFormatError, match=r"big.bmp: the image is 200 x 300 = 60,000 pixels, more "
+                                              r"than the limit of 50,000"):
+        read_image(tmp_path / "big.bmp", (8, 8))
+    assert decoded == []
+    (tmp_path / "fake.webp").write_bytes(b"RIFF\x00\x00\x00\x00WEBPVP8 " + bytes(20))
+    with pytest.raises(DataFormatError, match="fake.webp: not a readable WEBP image"):
+        read_image(tmp_path / "fake.webp", (8, 8))
+
+
+def test_eight_bit_pixels_are_always_0_to_255():
+    """A nearly black 8-bit picture (no value above 1) is still read on the 0..255 scale."""
+    np.testing.assert_allclose(grayscale(np.array([[0, 1]], np.uint8)), [[0, 1 / 255]])

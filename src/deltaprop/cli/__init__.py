@@ -19,6 +19,8 @@ One module per command, each with ``add_parser(commands)`` and ``run(args) -> in
 (a missing or malformed file, a bad option value, an unknown name, a model that does not fit the
 data, no network for a download) prints one line, ``deltaprop: error: ...``, on stderr and exits
 with status 2; Ctrl-C exits with status 130. Set ``DELTAPROP_DEBUG=1`` to get the traceback instead.
+An unknown command, option or choice is refused naming the closest known one ("did you mean 'train'?",
+``_common.Parser``, which the suite's own parser is too).
 """
 
 from __future__ import annotations

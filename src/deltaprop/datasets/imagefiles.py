@@ -1,12 +1,15 @@
-"""Decoding image files (PNG, JPEG) into gray levels in [0, 1], within the limits on untrusted input.
+"""Decoding image files (every format Pillow decodes: PNG, JPEG, BMP, GIF, TIFF, WebP...) into gray
+levels in [0, 1], within the limits on untrusted input.
 
-The size is read from the file's header and checked against :data:`~deltaprop.limits.MAX_IMAGE_PIXELS`
-and the memory available before any pixel is decoded; whatever cannot be decoded is a
-:class:`~deltaprop.errors.DataFormatError` naming the file.
+The size is read from the file's header (Pillow reads no pixels to tell) and checked against
+:data:`~deltaprop.limits.MAX_IMAGE_PIXELS`, ``MAX_IMAGE_ASPECT`` and the memory available before any
+pixel is decoded; whatever cannot be decoded is a :class:`~deltaprop.errors.DataFormatError`
+naming the file. The first frame of an animation or a multi-page file is the image.
 """
 
 from __future__ import annotations
 
+import functools
 import struct
 import warnings
 from collections.abc import Callable
@@ -18,26 +21,69 @@ from deltaprop.datasets.base import check_decoded
 from deltaprop.errors import DataFormatError
 from deltaprop.limits import MAX_IMAGE_ASPECT, MAX_IMAGE_PIXELS
 
-__all__ = ["decode_gray", "grayscale", "jpeg_size", "png_size"]
+__all__ = ["decode_gray", "grayscale", "image_size", "image_suffixes", "png_size"]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-JPEG_SIGNATURE = b"\xff\xd8\xff"
-#: Bytes per pixel decoding and converting an image may take at once (RGBA float32, then float64
-#: gray levels and their temporaries).
+#: Bytes per pixel decoding and converting an image may take at once (RGBA, then float64 gray
+#: levels and their temporaries).
 PNG_BYTES_PER_PIXEL = 64
+#: Formats Pillow lists but decodes only with an outside program or not at all (headers only).
+UNDECODED_FORMATS = frozenset({"EPS", "MPEG"})
+#: Pillow modes handed on as they are: 8-bit gray or color, with or without alpha.
+DIRECT_MODES = frozenset({"L", "LA", "RGB", "RGBA"})
+
+
+@functools.lru_cache(maxsize=1)
+def image_suffixes() -> tuple[str, ...]:
+    """The file suffixes (lower case, with the dot) of the image formats decoded here: those Pillow
+    opens and decodes by itself (not its header-only stubs, nor EPS and MPEG), sorted."""
+    from PIL import Image, ImageFile
+
+    Image.init()
+
+    def decodes(name: str) -> bool:
+        factory = Image.OPEN.get(name, (None, None))[0]
+        stub = isinstance(factory, type) and issubclass(factory, ImageFile.StubImageFile)
+        return factory is not None and not stub and name not in UNDECODED_FORMATS
+
+    return tuple(sorted(suffix for suffix, name in Image.registered_extensions().items() if decodes(name)))
+
+
+def image_size(path: Path) -> tuple[str, int, int]:
+    """(format, width, height) of an image file from its header, e.g. ('PNG', 200, 150).
+
+    Raises DataFormatError if Pillow does not read it as an image it decodes.
+    """
+    with open(path, "rb") as file:
+        if file.read(len(PNG_SIGNATURE)) == PNG_SIGNATURE:  # its IHDR, even where Pillow would refuse
+            return "PNG", *png_size(path)
+    try:
+        from PIL import Image
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # e.g. Pillow's decompression-bomb warning: a bad file
+            with Image.open(path) as image:
+                if image.format in UNDECODED_FORMATS:
+                    raise ValueError(f"{image.format} images are not read here")
+                return str(image.format), *image.size
+    except Exception as error:  # an untrusted header: any failure is a bad file
+        from PIL import Image
+
+        kind = Image.registered_extensions().get(Path(path).suffix.lower(), "image")
+        raise DataFormatError(f"{path}: not a readable {kind} image: {str(error)[:200]}") from None
 
 
 def decode_gray(path: Path, max_pixels: int = MAX_IMAGE_PIXELS,
                 prepared_bytes: Callable[[int, int], int] | None = None) -> np.ndarray:
-    """The gray levels (h, w) in [0, 1] of a PNG or JPEG file (told apart by their first bytes).
+    """The gray levels (h, w) in [0, 1] of an image file of any format :func:`image_suffixes` names
+    (told apart by their first bytes, not by the file's name).
 
     The size is read from the header and checked against ``max_pixels``, ``MAX_IMAGE_ASPECT`` and
     the memory available before anything is decoded: decoding's, or the gray levels' plus what
     ``prepared_bytes(height, width)`` says the caller's preparation needs, whichever is more.
     Raises DataFormatError for anything else or anything unreadable.
     """
-    kind = "JPEG" if _is_jpeg(path) else "PNG"
-    width, height = jpeg_size(path) if kind == "JPEG" else png_size(path)
+    kind, width, height = image_size(path)
     if width == 0 or height == 0:
         raise DataFormatError(f"{path}: the {kind} header declares an empty {width} x {height} image")
     if width * height > max_pixels:
@@ -55,7 +101,7 @@ def decode_gray(path: Path, max_pixels: int = MAX_IMAGE_PIXELS,
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # e.g. Pillow's decompression-bomb warning: a bad file
-            pixels = _decode_jpeg(path) if kind == "JPEG" else _decode_png(path)
+            pixels = _decode(path)
     except MemoryError:
         raise DataFormatError(f"{path}: not enough memory to decode a {width} x {height} image") from None
     except Exception as error:  # any failure to decode an untrusted file is a bad file
@@ -65,44 +111,29 @@ def decode_gray(path: Path, max_pixels: int = MAX_IMAGE_PIXELS,
     return grayscale(pixels)
 
 
-def _decode_png(path: Path) -> np.ndarray:
-    from matplotlib import image as mpimage
-
-    return mpimage.imread(path)
-
-
-def _decode_jpeg(path: Path) -> np.ndarray:
+def _decode(path: Path) -> np.ndarray:
+    """The first frame's pixels, EXIF orientation applied: a JPEG's Pillow gray levels (uint8),
+    8-bit gray or color as they are (uint8, alpha kept), 16- and 32-bit gray as floats in [0, 1],
+    any other mode converted to RGB (RGBA when it has transparency)."""
     from PIL import Image, ImageOps
 
-    with Image.open(path) as image:
-        return np.asarray(ImageOps.exif_transpose(image).convert("L"))
-
-
-def _is_jpeg(path: Path) -> bool:
-    with open(path, "rb") as file:
-        return file.read(3) == JPEG_SIGNATURE
-
-
-def jpeg_size(path: Path) -> tuple[int, int]:
-    """(width, height) of a JPEG file from its header (Pillow reads no pixels to tell).
-
-    Raises DataFormatError if Pillow does not read it as a JPEG image.
-    """
-    try:
-        from PIL import Image
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            with Image.open(path) as image:
-                if image.format != "JPEG":
-                    raise ValueError(f"a {image.format} image")
-                return image.size
-    except Exception as error:  # an untrusted header: any failure is a bad file
-        raise DataFormatError(f"{path}: not a readable JPEG image: {str(error)[:200]}") from None
+    with Image.open(path) as opened:
+        jpeg = opened.format == "JPEG"
+        image = ImageOps.exif_transpose(opened)
+        if jpeg:
+            return np.asarray(image.convert("L"))
+        if image.mode in DIRECT_MODES:
+            return np.asarray(image)
+        if image.mode == "I" or image.mode.startswith("I;16"):
+            return np.clip(np.asarray(image, dtype=np.float64) / 65535, 0, 1)
+        if image.mode == "F":
+            return np.clip(np.asarray(image, dtype=np.float64), 0, 1)
+        return np.asarray(image.convert("RGBA" if image.has_transparency_data else "RGB"))
 
 
 def png_size(path: Path) -> tuple[int, int]:
-    """(width, height) from a PNG file's IHDR chunk, read before anything is decoded.
+    """(width, height) from a PNG file's IHDR chunk, read before anything is decoded (an empty
+    image included, which Pillow does not open).
 
     Raises DataFormatError if the file does not start like a PNG image.
     """
@@ -116,11 +147,12 @@ def png_size(path: Path) -> tuple[int, int]:
 def grayscale(pixels: np.ndarray) -> np.ndarray:
     """Gray levels in [0, 1] of a decoded image (h, w), (h, w, 1 to 4); transparent becomes white.
 
-    Values above 1 are taken as 0..255; color is weighted 0.299 R + 0.587 G + 0.114 B. Channels are
-    converted to float64 one at a time, so that memory stays a few bytes per pixel.
+    8-bit values, and any values above 1, are taken as 0..255; color is weighted 0.299 R + 0.587 G
+    + 0.114 B. Channels are converted to float64 one at a time, so that memory stays a few bytes per
+    pixel.
     """
     pixels = np.asarray(pixels)
-    scale = 1 / 255 if pixels.max(initial=0) > 1 else 1.0
+    scale = 1 / 255 if pixels.dtype == np.uint8 or pixels.max(initial=0) > 1 else 1.0
 
     def channel(i: int) -> np.ndarray:
         values = (pixels if pixels.ndim == 2 else pixels[..., i]).astype(np.float64)

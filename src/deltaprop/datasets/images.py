@@ -30,6 +30,7 @@ A picture with no contrast at all (a blank page) gives an all-zero input.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -171,10 +172,33 @@ def _working_copy(gray: np.ndarray) -> np.ndarray:
     return area_resize(gray, (max(1, round(h * scale)), max(1, round(w * scale))))
 
 
+@functools.lru_cache(maxsize=8)
 def _quadratic_terms(rows: int, columns: int) -> np.ndarray:
-    """1, x, y, x², xy, y² at each pixel of a rows x columns grid spanning [0, 1]², (rows, columns, 6)."""
+    """1, x, y, x², xy, y² at each pixel of a rows x columns grid spanning [0, 1]², (rows * columns, 6)
+    (read-only: cached, the fit's grid is at most :data:`FIT_SIDE` a side)."""
     y, x = np.meshgrid(np.linspace(0, 1, rows), np.linspace(0, 1, columns), indexing="ij")
-    return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=-1)
+    terms = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=-1).reshape(-1, 6)
+    terms.flags.writeable = False
+    return terms
+
+
+def _quadratic_surface(coefficients: np.ndarray, rows: int, columns: int) -> np.ndarray:
+    """c0 + c1 x + c2 y + c3 x² + c4 xy + c5 y² on a rows x columns grid spanning [0, 1]², (rows,
+    columns): from a column and a row of terms, without the (rows, columns, 6) terms."""
+    c0, c1, c2, c3, c4, c5 = coefficients
+    x, y = np.linspace(0, 1, columns), np.linspace(0, 1, rows)[:, None]
+    return (c0 + c2 * y + c5 * y * y) + x * (c1 + c3 * x + c4 * y)
+
+
+def _least_squares(design: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The least-squares coefficients of ``design`` (n, 6) for ``values`` (n,), by the normal
+    equations (6 x 6, well conditioned on [0, 1]²; an SVD of the whole design is far slower),
+    falling back on an SVD when they are singular."""
+    gram = design.T @ design
+    try:
+        return np.linalg.solve(gram, design.T @ values)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(design, values, rcond=None)[0]
 
 
 def paper_surface(gray: np.ndarray, dark_ink: bool, rounds: int = FIT_ROUNDS) -> np.ndarray:
@@ -185,11 +209,11 @@ def paper_surface(gray: np.ndarray, dark_ink: bool, rounds: int = FIT_ROUNDS) ->
     it is the plain fit, through ink and paper alike."""
     h, w = gray.shape
     small = area_resize(gray, (min(h, FIT_SIDE), min(w, FIT_SIDE)))
-    design = _quadratic_terms(*small.shape).reshape(-1, 6)
+    design = _quadratic_terms(*small.shape)
     values = small.ravel()
     keep = np.ones(values.size, bool)
     for round_ in range(rounds):
-        coefficients = np.linalg.lstsq(design[keep], values[keep], rcond=None)[0]
+        coefficients = _least_squares(design[keep], values[keep])
         residuals = values - design @ coefficients
         ink_side = -residuals if dark_ink else residuals
         if round_ == 0:  # the first fit goes through the ink: start from the paper's side of it
@@ -200,7 +224,7 @@ def paper_surface(gray: np.ndarray, dark_ink: bool, rounds: int = FIT_ROUNDS) ->
         if chosen.sum() < 4 * design.shape[1]:
             break
         keep = chosen
-    return _quadratic_terms(h, w) @ coefficients
+    return _quadratic_surface(coefficients, h, w)
 
 
 def ink_map(gray: np.ndarray, invert: str = "auto") -> np.ndarray:

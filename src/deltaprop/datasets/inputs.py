@@ -1,6 +1,7 @@
 """Reading the inputs of a trained network to predict from: ``.npy`` arrays, ``.csv`` rows and
-``.png``/``.jpg`` images (prepared like MNIST's digits: ``datasets.images``), each returned as a
-float64 matrix (m, n_inputs), one row per example.
+images of every format Pillow decodes (PNG, JPEG, BMP, GIF, TIFF, WebP...: ``datasets.imagefiles``;
+prepared like MNIST's digits: ``datasets.images``), each returned as a float64 matrix
+(m, n_inputs), one row per example.
 
 :func:`read_inputs` picks the reader by the file's suffix. Errors: a missing file raises
 FileNotFoundError; a file that cannot be read, or does not fit ``n_inputs``, raises
@@ -20,24 +21,25 @@ import numpy as np
 
 from deltaprop._validation import check_positive_int, choice
 from deltaprop.datasets.base import PathLike, check_decoded, check_finite, check_magnitude, existing_file
-from deltaprop.datasets.imagefiles import decode_gray
+from deltaprop.datasets.imagefiles import decode_gray, image_suffixes
 from deltaprop.datasets.images import area_resize, preparation_bytes, prepare_digit
 from deltaprop.datasets.tables import NPY_MAGIC, check_npy_header, csv_rows, is_number, read_csv_table
 from deltaprop.errors import DataFormatError
 from deltaprop.limits import MAX_IMAGE_PIXELS, shorten
 
-__all__ = ["IMAGE_SHAPES", "IMAGE_SUFFIXES", "INPUT_SUFFIXES", "INVERT_CHOICES", "PREPARE_CHOICES",
-           "image_shape_for", "read_csv_rows", "read_image", "read_inputs", "read_npy_rows"]
+__all__ = ["IMAGE_SHAPES", "INPUT_SUFFIXES", "INVERT_CHOICES", "PREPARE_CHOICES", "ROW_SUFFIXES",
+           "image_shape_for", "is_image", "read_csv_rows", "read_image", "read_inputs", "read_npy_rows"]
 
 #: Image shape of a model that stored none, by its number of inputs: MNIST and the 8x8 digits.
 IMAGE_SHAPES = {784: (28, 28), 64: (8, 8)}
 #: The values of ``invert`` for pictures: "auto" (decide from the picture), "yes" (dark ink on light
 #: paper: invert it), "no" (light ink on dark already).
 INVERT_CHOICES = ("auto", "yes", "no")
-#: The file types :func:`read_inputs` reads.
-INPUT_SUFFIXES = (".npy", ".csv", ".png", ".jpg", ".jpeg")
-#: The image file types among them.
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+#: The file types of rows :func:`read_inputs` reads; images are any of ``image_suffixes()``.
+ROW_SUFFIXES = (".npy", ".csv")
+#: The usual file types :func:`read_inputs` reads, for messages: the tables and the common images
+#: (every suffix of :func:`~deltaprop.datasets.imagefiles.image_suffixes` is read).
+INPUT_SUFFIXES = (*ROW_SUFFIXES, ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 #: How an image becomes an input: prepared like MNIST's digits, or only resized.
 PREPARE_CHOICES = ("digit", "resize")
 _INVERT, _PREPARE = choice(INVERT_CHOICES), choice(PREPARE_CHOICES)
@@ -49,9 +51,10 @@ def read_inputs(
 ) -> np.ndarray:
     """The examples in ``path`` as a float64 array (m, n_inputs), by suffix (case-insensitive).
 
-    ``.npy`` -> :func:`read_npy_rows`; ``.csv`` -> :func:`read_csv_rows`; ``.png``, ``.jpg``,
-    ``.jpeg`` -> one row from :func:`read_image`, of :func:`image_shape_for` (``n_inputs``,
-    ``image_shape``), where ``image_shape`` is the (height, width) stored with the model, if any.
+    ``.npy`` -> :func:`read_npy_rows`; ``.csv`` -> :func:`read_csv_rows`; an image (:func:`is_image`:
+    ``.png``, ``.jpg``, ``.bmp``, ``.gif``, ``.tiff``, ``.webp``...) -> one row from :func:`read_image`,
+    of :func:`image_shape_for` (``n_inputs``, ``image_shape``), where ``image_shape`` is the (height,
+    width) stored with the model, if any.
     ``invert`` and ``prepare`` are for images.
 
     Raises FileNotFoundError if ``path`` is not a file, ValueError for another suffix, a bad
@@ -65,9 +68,17 @@ def read_inputs(
         return read_npy_rows(path, n_inputs)
     if suffix == ".csv":
         return read_csv_rows(path, n_inputs)
-    if suffix in IMAGE_SUFFIXES:
+    if is_image(path):
         return read_image(path, image_shape_for(n_inputs, image_shape), invert, prepare)
-    raise ValueError(f"cannot read {path}: expected a .npy, .csv, .png or .jpg file")
+    raise ValueError(f"cannot read {path}: expected a .npy or .csv file or an image "
+                     f"({', '.join(INPUT_SUFFIXES[2:])}...)")
+
+
+def is_image(path: PathLike) -> bool:
+    """Whether ``path`` is named as an image file: its suffix (case-insensitive) is one of Pillow's
+    formats decoded here (:func:`~deltaprop.datasets.imagefiles.image_suffixes`)."""
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    return suffix not in ROW_SUFFIXES and suffix in image_suffixes()
 
 
 def image_shape_for(n_inputs: int, stored: object = None) -> tuple[int, int]:
@@ -180,9 +191,10 @@ def _input_header(path: PathLike, line: int, row: list[str], n_inputs: int) -> l
 
 def read_image(path: PathLike, shape: tuple[int, int], invert: str = "auto",
                prepare: str = "digit") -> np.ndarray:
-    """One input row (1, height * width) in [0, 1] from a PNG or JPEG image, light strokes on dark.
+    """One input row (1, height * width) in [0, 1] from an image file (PNG, JPEG, BMP, GIF, TIFF,
+    WebP...: :func:`~deltaprop.datasets.imagefiles.decode_gray`), light strokes on dark.
 
-    The image is made grayscale (transparent pixels count as white; a JPEG's EXIF orientation is
+    The image is made grayscale (transparent pixels count as white; an EXIF orientation is
     applied). Then, with ``prepare="digit"`` (the default), it is prepared the way MNIST was made
     (:func:`deltaprop.datasets.images.prepare_digit`: ink separated from an uneven background,
     cropped, scaled to fit a box keeping its aspect, placed by its centre of mass). With
