@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from deltaprop import History, Network, fit
-from deltaprop.history import RECORD_FIELDS, epoch_line
+from deltaprop.history import RECORD_FIELDS, epoch_line, validation_score
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +72,16 @@ def test_pickle_copy_and_as_dict_round_trip(history):
         assert clone == history and clone.validation_accuracy == history.validation_accuracy
     again = History(**history.as_dict())
     assert again.records == history.records and again.stop_reason == "completed"
+    assert again.kept_epoch == history.kept_epoch is not None
+
+
+def test_the_kept_epoch_is_the_best_validation_score():
+    records = [{"epoch": 1, "validation_accuracy": 0.5, "validation_cost": 0.9},
+               {"epoch": 2, "validation_accuracy": None, "validation_cost": 0.25},
+               {"epoch": 3, "validation_accuracy": None, "validation_cost": None}]
+    assert [validation_score(record) for record in records] == [(0.5, -0.9), (-0.25,), None]
+    assert History(records, kept_epoch=2).kept() is records[1]
+    assert History(records).kept() is None
 
 
 def test_epoch_line_reads_like_keras():

@@ -127,8 +127,8 @@ def cli_wording(warning: Warning) -> str | None:
         largest = None if low is None else max(abs(low), abs(high))
         example = "" if largest is None else f" (e.g. divide them by {largest:g})"
         return (f"the training inputs{where} far beyond [0, 1]: sigmoid units saturate and training is "
-                f"slow and poor; scale the data's columns to [0, 1]{example} or standardize them, "
-                f"then train again")
+                f"slow and poor; train with --scale standard (or --scale minmax), or scale the "
+                f"data's columns to [0, 1]{example}")
     message = str(warning)
     if isinstance(warning, RuntimeWarning) and ("overflow" in message or "invalid value" in message):
         return ("some numbers overflowed the floating-point range (extreme inputs, weights or "

@@ -1,11 +1,12 @@
 """Checkpoints: everything a training run needs to continue exactly where it stopped.
 
 A checkpoint is one model file (see ``deltaprop.io``), ``checkpoint.safetensors`` in the checkpoint
-directory, that also holds the optimizer's per-parameter state as tensors (momentum velocities,
-Adam's moments) and, in its JSON metadata under ``"checkpoint"``, the training state: the
-configuration, the epoch and mini-batch reached, the optimizer's η and step count, the schedule's
-state, the random generator's state, the epoch's running sums, the history so far, and a fingerprint
-of the training data. It is replaced atomically (temporary file, fsync, rename), so a run killed at
+directory, that also holds as tensors the optimizer's per-parameter state (momentum velocities,
+Adam's moments) and the parameters of the best epoch so far (``keep="best"``: the slot ``"kept"``)
+and, in its JSON metadata under ``"checkpoint"``, the training state: the configuration, the epoch
+and mini-batch reached, the optimizer's η and step count, the schedule's state, the random
+generator's state, the epoch's running sums, the history so far, and a fingerprint of the training
+data. It is replaced atomically (temporary file, fsync, rename), so a run killed at
 any moment leaves the previous complete checkpoint in place.
 
 ``Checkpoint(directory)`` is the store ``fit(..., checkpoint=...)`` saves to and resumes from::

@@ -13,8 +13,12 @@ the next one); ``optimizer`` (``name``, one of ``deltaprop.optimizers.OPTIMIZERS
 step count ``t``); ``best_validation`` and
 ``epochs_without_improvement`` (the schedule's and early stopping's memory); ``rng`` and
 ``rng_epoch_start`` (numpy PCG64 states); ``sums`` (the epoch's running sums); ``history``
-(one record per complete epoch, and why training stopped); ``data`` (rows, columns and BLAKE2b of the
-training data); ``extra`` (what the caller stores, e.g. the command line's options).
+(one record per complete epoch, why training stopped, and ``kept_epoch``: with ``keep="best"`` the
+best epoch so far, whose parameters the file holds as the slot ``deltaprop.history.KEPT_SLOT``
+unless its own are those, at the end of that epoch; a state that predates it kept none aside, and
+its run keeps the best of the epochs after the resume);
+``data`` (rows, columns and BLAKE2b of the training data); ``extra`` (what the caller stores, e.g.
+the command line's options).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from deltaprop.history import KEPT_SLOT, validation_score
 from deltaprop.limits import MAX_LAYERS, short_list, short_repr
 from deltaprop.optimizers import OPTIMIZERS
 from deltaprop.options import OPTIONS, TrainingConfig
@@ -115,6 +120,7 @@ class HistoryState(Strict):
 
     records: list[Record]
     stop_reason: Annotated[str, Field(min_length=1, max_length=1000)]
+    kept_epoch: Positive | None = None
 
 
 class DataFingerprint(Strict):
@@ -168,6 +174,7 @@ class CheckpointState(Strict):
         _check_position(self, config, per_epoch)
         _check_optimizer(self, config, per_epoch, context.get("slots"))
         _check_records(self, sizes)
+        _check_kept(self, config, context.get("slots"))
         _check_sums(self, config, sizes)
         _check_generators(self)
         return self
@@ -205,8 +212,9 @@ def _check_optimizer(state: CheckpointState, config: TrainingConfig, per_epoch: 
     if optimizer.t not in (steps, None) or (optimizer.t is None and optimizer.name == "adam"):
         raise ValueError(f"'optimizer.t' is {optimizer.t!r}, expected {steps} (the steps taken)")
     expected = sorted(config.make_optimizer(state.data.rows).slots)
-    if slots is not None and sorted(slots) not in ([], expected):
-        raise ValueError(f"the file holds optimizer slots {short_list(sorted(slots))}, but "
+    slots = None if slots is None else sorted(slot for slot in slots if slot != KEPT_SLOT)
+    if slots is not None and slots not in ([], expected):
+        raise ValueError(f"the file holds optimizer slots {short_list(slots)}, but "
                          f"{config.optimizer} keeps {expected or 'none'}")
 
 
@@ -226,6 +234,31 @@ def _check_records(state: CheckpointState, sizes: list[int] | None) -> None:
     if state.best_validation != best:
         raise ValueError(f"'best_validation' is {state.best_validation!r}, but the best validation "
                          f"accuracy in the history is {best!r}")
+
+
+def _check_kept(state: CheckpointState, config: TrainingConfig, slots: list[str] | None) -> None:
+    """``history.kept_epoch`` names an epoch trained, with a validation score no later epoch beats,
+    under ``keep="best"``; the file holds its parameters (slot ``KEPT_SLOT``) exactly then, unless
+    the file's own parameters are those (the state is at the end of the kept epoch)."""
+    kept = state.history.kept_epoch
+    stored = kept is not None and (kept, state.batch) != (state.epoch, 0)
+    if slots is not None and (KEPT_SLOT in slots) != stored:
+        raise ValueError(f"'history.kept_epoch' is {kept!r} after {state.epoch} epochs and "
+                         f"{state.batch} mini-batches, but the file "
+                         f"{'holds' if KEPT_SLOT in slots else 'lacks'} kept parameters "
+                         f"({KEPT_SLOT!r} tensors)")
+    if kept is None:
+        return
+    if config.keep != "best":
+        raise ValueError(f"'history.kept_epoch' is {kept}, but keep is {config.keep!r}: nothing is "
+                         f"kept aside")
+    if kept > state.epoch:
+        raise ValueError(f"'history.kept_epoch' is {kept}, more than the {state.epoch} epochs trained")
+    scores = [validation_score(record.model_dump()) for record in state.history.records]
+    best = scores[kept - 1]
+    if best is None or any(score is not None and score > best for score in scores[kept:]):
+        raise ValueError(f"'history.kept_epoch' is {kept}, but that epoch's validation score is not "
+                         f"the best of it and the epochs after it")
 
 
 def _check_sums(state: CheckpointState, config: TrainingConfig, sizes: list[int] | None) -> None:

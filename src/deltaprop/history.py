@@ -28,6 +28,18 @@ RECORD_FIELDS = (
     "validation_accuracy", "test_cost", "test_accuracy", "learning_speed", "saturation",
 )
 """The fields of every epoch's record, in order."""
+KEPT_SLOT = "kept"
+"""The checkpoint slot (``deltaprop.io``'s slots) that holds the parameters of the kept epoch."""
+
+
+def validation_score(record: dict[str, Any]) -> tuple[float, ...] | None:
+    """What ``keep="best"`` maximizes, compared in order: the record's validation accuracy, then
+    minus its validation cost (which breaks the ties of accuracy on small validation sets); minus
+    the cost alone for targets that are not classes; None without validation data."""
+    accuracy, cost = record.get("validation_accuracy"), record.get("validation_cost")
+    if cost is None:
+        return None
+    return (-float(cost),) if accuracy is None else (float(accuracy), -float(cost))
 
 
 @dataclass
@@ -48,10 +60,17 @@ class History:
     measured), learning_speed (per layer, ‖∂C/∂b^l‖ of the epoch's mean bias gradient) and saturation
     (per layer, the fraction of saturated units or dead ReLUs; None where undefined). Costs include
     the regularization terms of the weights at the end of the epoch, with n the training-set size.
+
+    ``kept_epoch`` is the epoch (1-based) whose parameters the network holds once the run is over:
+    with ``keep="best"`` and validation data the epoch of the best ``validation_score`` (the best
+    validation accuracy, the lowest validation cost among equals, the earliest of exact equals),
+    else the last; during the run, the best epoch so far whose parameters are
+    kept aside (None while there is none).
     """
 
     records: list[dict[str, Any]] = field(default_factory=list)
     stop_reason: str = "completed"
+    kept_epoch: int | None = field(default=None, kw_only=True)
 
     def keys(self) -> list[str]:
         """The fields of the records: ``RECORD_FIELDS`` and any other a record holds."""
@@ -107,8 +126,12 @@ class History:
         values = [v for v in self[key] if v is not None]
         return max(values) if values else None
 
+    def kept(self) -> dict[str, Any] | None:
+        """The record of the kept epoch (``kept_epoch``), or None when none is named."""
+        return None if self.kept_epoch is None else self.epoch(self.kept_epoch)
+
     def as_dict(self) -> dict[str, Any]:
-        return {"records": self.records, "stop_reason": self.stop_reason}
+        return {"records": self.records, "stop_reason": self.stop_reason, "kept_epoch": self.kept_epoch}
 
 
 def epoch_line(record: dict[str, Any], epochs: int) -> str:

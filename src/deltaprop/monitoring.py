@@ -35,7 +35,8 @@ def diverged_advice(eta: float, config: TrainingConfig) -> str:
 
 def training_bytes(net: Network, config: TrainingConfig, rows: int, slots: int, pass_rows: int = 0) -> int:
     """Bytes a training run of ``net`` on ``rows`` rows allocates besides the network's parameters:
-    the gradient vector, the optimizer's ``slots`` and its scratch vector, the epoch sums; the
+    the gradient vector, the optimizer's ``slots`` and its scratch vector, the copy of the best
+    epoch's parameters (``keep="best"``, made when there are validation data), the epoch sums; the
     mini-batch workspace (z, a, δ and scratch of every layer, dropout's masks and masked inputs,
     the gathered batch); the monitoring workspace of ``EVALUATION_CHUNK`` rows (z and a) with its
     per-row costs; and ``pass_rows`` rows of one more forward and backward pass (``deltaprop
@@ -43,7 +44,8 @@ def training_bytes(net: Network, config: TrainingConfig, rows: int, slots: int, 
     sizes, params = net.sizes, net.num_parameters
     units, hidden = sum(sizes[1:]), sum(sizes[1:-1])
     k = min(config.batch_size, rows)
-    trainer = params * (3 + slots) + sum(sizes) + k * (4 * units + 2 * hidden + sizes[0] + sizes[-1])
+    kept = config.keep == "best"
+    trainer = params * (3 + slots + kept) + sum(sizes) + k * (4 * units + 2 * hidden + sizes[0] + sizes[-1])
     monitor = EVALUATION_CHUNK * (2 * units + 2 * sizes[-1])
     extra = pass_rows * (sizes[0] + 4 * units) + (params if pass_rows else 0)
     return net.dtype.itemsize * (trainer + monitor + extra) + 8 * rows  # and the epoch's order

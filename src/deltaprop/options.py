@@ -22,6 +22,7 @@ from deltaprop._validation import (
     OPTIONAL_POSITIVE_INT,
     OPTIONAL_SEED,
     POSITIVE_INT,
+    Rule,
     choice,
 )
 from deltaprop.optimizers import OPTIMIZERS, Optimizer
@@ -30,6 +31,10 @@ from deltaprop.regularization import SCALES, Regularization
 from deltaprop.schedules import MIN_ETA_FRACTION  # in the schedule option's help
 
 TRAIN_METRICS = ("running", "full")
+KEEP = ("best", "last")
+"""What ``keep`` may name: the epoch of the best validation score, or the last epoch."""
+CLASS_WEIGHTS = ("balanced",)
+"""What ``class_weight`` may name besides None (``deltaprop.training_data.balanced_weights``)."""
 
 RUN_OPTIONS = (
     Option("epochs", 30, POSITIVE_INT, "passes over the training data"),
@@ -57,11 +62,19 @@ END_OPTIONS = (
     Option("early_stopping", None, OPTIONAL_POSITIVE_INT,
            "stop after this many epochs without validation improvement", flag="--early-stop",
            metavar="PATIENCE"),
+    Option("keep", "best", choice(KEEP),
+           "the parameters the run ends with (and saves): 'best', those of the epoch with the best "
+           "validation accuracy (of equals, the lowest validation cost, then the earliest; for "
+           "targets that are not classes the lowest validation cost), or 'last'; without validation "
+           "data the last"),
     Option("shuffle", True, BOOL, "reshuffle the rows every epoch"),
     Option("seed", 0, OPTIONAL_SEED, "seed of the shuffling and the dropout masks (None: fresh entropy)"),
     Option("train_metrics", "running", choice(TRAIN_METRICS),
            "training cost and accuracy per epoch: 'running' (mean over the epoch's mini-batches, "
            "from their forward passes) or 'full' (a pass over the training set)"),
+    Option("class_weight", None, Rule("choice", choices=CLASS_WEIGHTS, optional=True),
+           "weights of the training rows by class: none, or 'balanced' (scikit-learn's: n_samples / "
+           "(n_classes x the row's class count)), multiplied into any sample weights"),
 )
 
 

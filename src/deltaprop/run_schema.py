@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from deltaprop.checkpoint_schema import Record
 from deltaprop.limits import MAX_CONFIG_BYTES, MAX_HISTORY_BYTES, MAX_HISTORY_RECORDS, parse_json, shorten
@@ -29,10 +29,18 @@ Short = Annotated[str, Field(max_length=200)]
 
 
 class RunHistory(Strict):
-    """``history.json``: ``History.as_dict()``."""
+    """``history.json``: ``History.as_dict()``; ``kept_epoch``, the epoch the model holds, is one of
+    the records' (absent from runs that predate it: theirs is the last)."""
 
     records: Annotated[list[Record], Field(max_length=MAX_HISTORY_RECORDS)]
     stop_reason: Annotated[str, Field(min_length=1, max_length=1000)]
+    kept_epoch: Positive | None = None
+
+    @model_validator(mode="after")
+    def _kept_recorded(self) -> RunHistory:
+        if self.kept_epoch is not None and all(r.epoch != self.kept_epoch for r in self.records):
+            raise ValueError(f"'kept_epoch' is {self.kept_epoch}, but no record is of that epoch")
+        return self
 
 
 class Open(Strict):

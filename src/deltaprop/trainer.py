@@ -8,7 +8,9 @@ the activation and cost kernels and the optimizer write into arrays they own.
 
 One loop (``run`` → ``run_epoch`` → ``step``) serves every driver through its ``Hooks``: the trainer's
 own are ``fit``'s (records, ``deltaprop.monitoring``; the η schedule, ``deltaprop.schedules``; early
-stopping, checkpoints, callbacks), the estimators' scikit-learn's (``deltaprop.sklearn._training``).
+stopping, the best epoch's parameters kept aside (``keep``), checkpoints, callbacks), the
+estimators' scikit-learn's (``deltaprop.sklearn._training``: they keep their best as scikit-learn
+does, never by ``keep``).
 Where the state goes is not this module's business: a ``CheckpointStore`` saves ``Trainer.state()``.
 """
 
@@ -24,7 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from deltaprop.errors import TrainingDivergedError, TrainingInterrupted
-from deltaprop.history import EpochSums, History
+from deltaprop.history import KEPT_SLOT, EpochSums, History, validation_score
 from deltaprop.monitoring import Monitor, check_training_memory, diverged_advice
 from deltaprop.network import Network, Workspace
 from deltaprop.optimizers import Optimizer
@@ -44,7 +46,8 @@ class CheckpointStore(Protocol):
 
     def load(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """(state numbers, {"weights": [...], "biases": [...], "optimizer": {slot: [...]}}), or None
-        when nothing was saved; the numbers hold ``network``: the saved ``Network.architecture``."""
+        when nothing was saved; the numbers hold ``network``: the saved ``Network.architecture``;
+        the slots are the optimizer's and (``KEPT_SLOT``) the kept epoch's parameters."""
 
 
 class Hooks(Protocol):
@@ -85,6 +88,7 @@ class Trainer:
         self.masks = [np.empty((k, n), net.dtype) for n in net.sizes[1:-1]]
         self.sums = EpochSums(net, k)
         self.history = History()
+        self.kept_parameters: list[Array] | None = None  # the parameters of history.kept_epoch (keep="best")
         self.best_validation, self.epochs_without_improvement = -math.inf, 0
         self.schedule = None if config.schedule is None else SCHEDULES["halve"](config.eta)
         self.epoch, self.batch = 0, 0
@@ -215,6 +219,7 @@ class Trainer:
         record = self.monitor.record(self.epoch, self.optimizer.eta, seconds, self.config, self.data,
                                      self.sums)
         self.history.records.append(record)
+        self._keep_if_best(record)
         reason = self._stop_reason_after(record)
         if reason is not None:
             self.history.stop_reason = reason
@@ -226,6 +231,31 @@ class Trainer:
         if reason is None and self.epoch < self.config.epochs and self.should_stop():
             self.interrupt()
         return reason is not None
+
+    def _keep_if_best(self, record: dict[str, Any]) -> None:
+        """With ``keep="best"``: copy the parameters aside when this epoch's validation score beats
+        the kept epoch's (strictly: the earliest of exact equals stays), the copy made on the first."""
+        score, kept = validation_score(record), self.history.kept()
+        if self.config.keep != "best" or score is None or (
+                kept is not None and score <= validation_score(kept)):
+            return
+        parameters = self.net.weights + self.net.biases
+        if self.kept_parameters is None:
+            self.kept_parameters = [array.copy() for array in parameters]
+        else:
+            for target, source in zip(self.kept_parameters, parameters, strict=True):
+                np.copyto(target, source)
+        self.history.kept_epoch = record["epoch"]
+
+    def finish(self) -> History:
+        """The end of a run: the kept epoch's parameters back in the network (when some were kept
+        aside), else the last epoch named as kept; returns the History."""
+        if self.kept_parameters is not None:
+            for target, source in zip(self.net.weights + self.net.biases, self.kept_parameters, strict=True):
+                np.copyto(target, source)
+        elif self.history.records:
+            self.history.kept_epoch = self.history.records[-1]["epoch"]
+        return self.history
 
     def _stop_reason_after(self, record: dict[str, Any]) -> str | None:
         """Apply the η schedule and early stopping; return why training stops, or None."""
@@ -245,10 +275,11 @@ class Trainer:
         return None
 
     def run(self, callbacks: Sequence[Callback] = (), progress: Any = False) -> History:
-        """Train until ``config.epochs`` epochs are done or ``hooks.end_epoch`` stops; returns ``fit``'s
-        History, whose records ``callbacks`` get; ``progress``: a progress bar (on a given Console)."""
+        """Train until ``config.epochs`` epochs are done or ``hooks.end_epoch`` stops, then ``finish``;
+        returns ``fit``'s History, whose records ``callbacks`` get; ``progress``: a progress bar (on a
+        given Console)."""
         if self.history.stop_reason != "completed" or self.epoch >= self.config.epochs:
-            return self.history  # a resumed run that had already finished
+            return self.finish()  # a resumed run that had already finished
         self.callbacks, hooks = callbacks, self if self.hooks is None else self.hooks
         remaining = (self.config.epochs - self.epoch) * self.batches_per_epoch - self.batch
         with _progress_bar(progress, remaining, self.batches_per_epoch) as self.advance, \
@@ -259,13 +290,18 @@ class Trainer:
                 self.epoch, self.batch = self.epoch + 1, 0
                 if hooks.end_epoch(time.perf_counter() - started):
                     break
-        return self.history
+        return self.finish()
 
     # -- state, for checkpoints -------------------------------------------------------------------
 
     def state(self) -> tuple[dict[str, Any], dict[str, list[Array]]]:
-        """(numbers, optimizer slot arrays): JSON-ready values and the arrays that go as tensors."""
+        """(numbers, slot arrays): JSON-ready values and the arrays that go as tensors, the
+        optimizer's slots and (``KEPT_SLOT``) the kept epoch's parameters, weights then biases,
+        unless they are the network's (the kept epoch just ended)."""
         numbers, arrays = self.optimizer.state()
+        current = self.history.kept_epoch == self.epoch and self.batch == 0
+        if self.kept_parameters is not None and not current:
+            arrays = {**arrays, KEPT_SLOT: self.kept_parameters}
         best = self.best_validation
         return {
             "config": self.config.as_dict(),
@@ -283,13 +319,19 @@ class Trainer:
 
     def load_state(self, numbers: dict[str, Any], arrays: dict[str, list[Array]],
                    weights: list[Array], biases: list[Array]) -> None:
-        """Continue from ``state()``: parameters copied into the network's arrays, position, RNG."""
+        """Continue from ``state()``: parameters copied into the network's arrays, the kept epoch's
+        aside, position, RNG (``arrays``: the slot arrays ``state()`` gave)."""
         for target, source in zip(self.net.weights + self.net.biases, weights + biases, strict=True):
             np.copyto(target, source)
         # a state written before every optimizer counted its steps continues from the steps taken
         optimizer = dict(numbers["optimizer"])
         if optimizer.get("t") is None:
             optimizer["t"] = numbers["epoch"] * self.batches_per_epoch + numbers["batch"]
+        arrays = dict(arrays)
+        self.kept_parameters = arrays.pop(KEPT_SLOT, None)
+        if self.kept_parameters is None and numbers["history"].get("kept_epoch") is not None:
+            # saved at the end of the kept epoch: the parameters stored are the kept ones
+            self.kept_parameters = [array.copy() for array in weights + biases]
         self.optimizer.load_state(optimizer, arrays)
         best = numbers["best_validation"]
         self.best_validation = -math.inf if best is None else best
@@ -298,15 +340,60 @@ class Trainer:
         self.rng_epoch_start = numbers["rng_epoch_start"]
         self.rng.bit_generator.state = numbers["rng"]
         self.sums.load_state(numbers["sums"])
-        self.history = History(list(numbers["history"]["records"]), numbers["history"]["stop_reason"])
+        stored = numbers["history"]  # a state that predates kept_epoch kept none: the last is kept
+        self.history = History(list(stored["records"]), stored["stop_reason"],
+                               kept_epoch=stored.get("kept_epoch"))
+
+
+class LiveProgress:
+    """A live view of a run shown in place of the terminal's progress bar (a Jupyter notebook's:
+    ``deltaprop.report.live``). ``fit`` calls ``begin`` before the first mini-batch with the run's
+    mini-batches left and per epoch, ``step`` after each mini-batch, ``epoch_done`` with each epoch's
+    record (see ``History``) and ``end`` when training stops, by an error too. Does nothing itself."""
+
+    def begin(self, total: int, batches_per_epoch: int) -> None:
+        """Training starts: ``total`` mini-batches to run, ``batches_per_epoch`` per epoch."""
+
+    def step(self) -> None:
+        """One more mini-batch is done."""
+
+    def epoch_done(self, record: dict[str, Any]) -> None:
+        """An epoch is done; ``record`` is its record."""
+
+    def end(self) -> None:
+        """Training stopped (done, stopped early, interrupted or diverged)."""
+
+
+LIVE_PROGRESS: list[Callable[[int], LiveProgress | None]] = []
+"""Makers of the live view ``fit(progress=True)`` shows, given the run's epochs; a maker returns None
+where its view cannot show (outside a notebook). ``deltaprop.report.live`` adds the notebook's when
+deltaprop is imported in IPython (this layer cannot import it)."""
+
+
+def live_progress(epochs: int) -> LiveProgress | None:
+    """The view of the first maker of ``LIVE_PROGRESS`` that has one for a run of ``epochs``, or None
+    (then the terminal's bar shows)."""
+    for make in LIVE_PROGRESS:
+        view = make(epochs)
+        if view is not None:
+            return view
+    return None
 
 
 @contextlib.contextmanager
 def _progress_bar(progress: Any, total: int, batches_per_epoch: int) -> Iterator[Callable[[], None]]:
     """A rich progress bar over the run's ``total`` mini-batches (its advance by one), or nothing
-    when ``progress`` is False; a Console given as ``progress`` shows it."""
+    when ``progress`` is False; a Console given as ``progress`` shows it, a ``LiveProgress`` shows
+    itself."""
     if not progress:
         yield lambda: None
+        return
+    if isinstance(progress, LiveProgress):
+        progress.begin(total, batches_per_epoch)
+        try:
+            yield progress.step
+        finally:
+            progress.end()
         return
     from rich.progress import Progress
 

@@ -25,7 +25,7 @@ from deltaprop.monitoring import Monitor, check_training_memory
 from deltaprop.network import Network
 from deltaprop.optimizers import Optimizer
 from deltaprop.options import DEFAULTS, OPTIONS, TrainingConfig, default_eta
-from deltaprop.trainer import Callback, CheckpointStore, Trainer
+from deltaprop.trainer import Callback, CheckpointStore, LiveProgress, Trainer, live_progress
 from deltaprop.training_data import TrainingData, data_fingerprint
 
 
@@ -65,6 +65,7 @@ def fit(
             sorted distinct values (as many as output units), and ``predict`` returns them.
         sample_weight: optional weights s_x >= 0 of the rows, shape (n,): each mini-batch's cost is
             then the weighted mean Σ s_x C_x / Σ s_x (so scaling all weights changes nothing).
+            ``class_weight="balanced"`` multiplies them (or 1s) by scikit-learn's class weights.
         config: a ``TrainingConfig`` (checked already); the training options are then left out.
         optimizer: a name of ``deltaprop.optimizers.OPTIMIZERS`` (e.g. "sgd", "adam"), or an
             optimizer of a registered class (its η, regularization and options are the run's).
@@ -75,7 +76,9 @@ def fit(
             (3.0 for the quadratic cost, 0.5 for cross-entropy and log-likelihood).
         validation_data, test_data: (X, y) pairs evaluated after every epoch.
         callbacks: functions called with each epoch's record (a dict; see ``History``).
-        progress: show a progress bar (True), on a given rich Console.
+        progress: show a progress bar (True), on a given rich Console. In a Jupyter notebook
+            (with deltaprop imported there), True shows one live display instead, updated in place:
+            the bar, the epoch table and the cost and accuracy curves.
         verbose: as Keras's: 0 (the default) prints nothing; 2 prints one line per epoch to stdout
             (or to the Console given as ``progress``), e.g. ``epoch 3/30 - 0.21s - train_cost:
             0.2817 - train_accuracy: 0.9412 - validation_cost: 0.3120 - validation_accuracy:
@@ -91,7 +94,11 @@ def fit(
             (training options given here must then be left at their defaults or equal).
 
     Returns:
-        The History of per-epoch records (of the whole run, when resuming).
+        The History of per-epoch records (of the whole run, when resuming). ``net`` then holds the
+        parameters of the epoch ``History.kept_epoch`` names: with ``keep="best"`` (the default) and
+        validation data the epoch of the best validation accuracy (of equals, the lowest validation
+        cost, then the earliest; for targets that are not classes the lowest validation cost), else
+        the last.
 
     Raises:
         TrainingDivergedError: the cost or gradient became NaN or infinite; the message names the
@@ -100,10 +107,11 @@ def fit(
     """
     saved = _saved_state(checkpoint, resume)
     config = _run_config(net, config, optimizer, options, None if saved is None else saved[0]["config"])
+    progress = _progress(progress, verbose, config.epochs)
     callbacks = [*callbacks, *_verbosity(verbose, progress, config.epochs)]
     if net.classes is None and np.ndim(y) == 1 and np.size(y):
         net.classes = classes_of("training y", y, net.sizes[-1])
-    data = TrainingData(net, X, y, sample_weight, "training")
+    data = TrainingData(net, X, y, sample_weight, "training", config.class_weight)
     if warn_unscaled:
         warn_if_unscaled("X", data.X, stacklevel=2)
     monitored = {
@@ -125,7 +133,7 @@ def fit(
     if should_stop is not None:
         trainer.should_stop = should_stop
     net.training_config = config.as_dict()
-    return trainer.run(callbacks, progress or verbose == 1)
+    return trainer.run(callbacks, progress)
 
 
 def _signature_with_options() -> inspect.Signature:
@@ -142,11 +150,23 @@ def _signature_with_options() -> inspect.Signature:
 fit.__signature__ = _signature_with_options()  # type: ignore[attr-defined]
 
 
+def _progress(progress: Any, verbose: int, epochs: int) -> Any:
+    """What shows the run's progress: the Console given; for ``progress=True`` (or ``verbose=1``) a
+    live view where one is registered (``deltaprop.trainer.LIVE_PROGRESS``: a notebook's), else
+    True (the terminal's bar); False: nothing."""
+    wanted = progress is True or (progress is False and verbose == 1)
+    view = live_progress(epochs) if wanted else None
+    return view if view is not None else progress or verbose == 1
+
+
 def _verbosity(verbose: int, progress: Any, epochs: int) -> list[Callback]:
     """The callback that prints a line per epoch (none for verbose=0); the Console given as
-    ``progress`` gets the lines, else stdout."""
+    ``progress`` gets the lines, else stdout; a live view (``LiveProgress``) gets the records
+    instead, its table showing them."""
     if isinstance(verbose, bool) or verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1 or 2 (as Keras's), got {verbose!r}")
+    if isinstance(progress, LiveProgress):
+        return [progress.epoch_done]
     if not verbose:
         return []
     console = None if isinstance(progress, bool) else progress

@@ -22,14 +22,23 @@ class TrainingData:
     """Checked training rows: X (n, n_in), targets Y (n, n_out), labels (n,) or None, weights or None.
 
     Arrays already of the network's dtype and C-contiguous are used as they are, never copied.
+    ``class_weight="balanced"`` multiplies each row's weight (1 without ``sample_weight``) by
+    ``balanced_weights`` of the labels.
     """
 
-    def __init__(self, net: Network, X: Any, y: Any, sample_weight: Any, name: str) -> None:
-        self.X = np.ascontiguousarray(net.check_X(X, f"{name} X"))
+    def __init__(self, net: Network, X: Any, y: Any, sample_weight: Any, name: str,
+                 class_weight: str | None = None) -> None:
+        self.X = np.ascontiguousarray(net.input_activations(X, f"{name} X"))
         self.labels, self.Y = _labels_and_targets(net, y, f"{name} y")
         check_same_rows(f"{name} X", self.X, f"{name} y", self.Y)
         self.weights = None if sample_weight is None else as_sample_weight(
             f"{name} sample_weight", sample_weight, self.X.shape[0], net.dtype)
+        if class_weight is not None:
+            if self.labels is None:
+                raise ValueError(f"class_weight={class_weight!r} needs class labels: {name} y must be "
+                                 f"labels (n,) or one-hot rows, got targets that are not one-hot")
+            balanced = balanced_weights(self.labels).astype(net.dtype)
+            self.weights = balanced if self.weights is None else balanced * self.weights
 
     @property
     def rows(self) -> int:
@@ -39,6 +48,14 @@ class TrainingData:
     def mean_weight(self) -> float:
         """The mean sample weight of a row (1 without sample weights)."""
         return 1.0 if self.weights is None else float(np.mean(self.weights, dtype=np.float64))
+
+
+def balanced_weights(labels: Array) -> Array:
+    """scikit-learn's "balanced" class weights, row by row: n / (k · the count of the row's class),
+    for n rows of k distinct classes (``sklearn.utils.class_weight.compute_class_weight`` over the
+    classes present). ``labels``: class indices (n,); returns float64 (n,), of mean 1."""
+    counts = np.bincount(labels)
+    return labels.size / (np.count_nonzero(counts) * counts[labels].astype(np.float64))
 
 
 def _labels_and_targets(net: Network, y: Any, name: str) -> tuple[Array | None, Array]:

@@ -301,3 +301,36 @@ def test_regularization_checks_name_the_option_and_the_bound():
     hint = diverged_hint(TrainingDivergedError("diverged; try a smaller eta (now 0.5), or a smaller "
                                                "lmbda (now 3)"))
     assert str(hint) == "diverged; try a smaller --eta (now 0.5), or a smaller --lmbda (now 3)"
+
+
+def test_the_saved_model_is_the_kept_epoch_and_the_summary_says_which(tmp_path, capsys):
+    """--keep best (the default): the model, its metadata, history.json and the summary are of the
+    epoch of the best validation accuracy; --keep last: of the last."""
+    from deltaprop.datasets import load_digits
+
+    data = load_digits()
+    code, out, err = run(capsys, "train", "--epochs", "12", "--hidden", "10", "--out", tmp_path / "best",
+                         *QUICK)
+    assert code == 0, err
+    history = json.loads((tmp_path / "best" / "history.json").read_text())
+    records, kept = history["records"], history["kept_epoch"]
+    accuracy = max(record["validation_accuracy"] for record in records)
+    cost = min(record["validation_cost"] for record in records if record["validation_accuracy"] == accuracy)
+    record = records[kept - 1]
+    assert (record["validation_accuracy"], record["validation_cost"]) == (accuracy, cost)
+    assert kept < 12
+    net, meta, _ = model_io.load_with_metadata(tmp_path / "best" / "model.safetensors")
+    assert net.accuracy(*data.validation) == record["validation_accuracy"] == meta["validation_accuracy"]
+    assert net.accuracy(*data.test) == pytest.approx(record["test_accuracy"])
+    assert meta["kept_epoch"] == kept and meta["test_accuracy"] == record["test_accuracy"]
+    assert f"model saved from epoch {kept} of 12: the best validation accuracy (--keep best)" in out
+
+    code, out, err = run(capsys, "train", "--epochs", "12", "--hidden", "10", "--keep", "last",
+                         "--out", tmp_path / "last", *QUICK, "--json")
+    assert code == 0, err
+    outcome = json.loads(out)
+    assert (outcome["kept_epoch"], outcome["keep"]) == (12, "last")
+    assert outcome["test_accuracy"] == outcome["history"][-1]["test_accuracy"]
+    assert json.loads((tmp_path / "last" / "history.json").read_text())["kept_epoch"] == 12
+    code, out, err = run(capsys, "train", "--keep", "first", "--out", tmp_path / "bad")
+    assert code == 2 and "--keep: invalid choice: 'first'" in err and "Traceback" not in err

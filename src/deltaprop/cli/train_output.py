@@ -75,20 +75,24 @@ def summary_split(dataset: Dataset) -> tuple[str, Split]:
 
 def run_summary(history: History, seconds: float, dataset: Dataset, net: Network,
             run_dir: Path, initial_speed: list[float] | None = None) -> dict[str, Any]:
-    """The outcome of a run, as ``--json`` prints it; ``initial_speed`` is the learning speed of
-    the initial network (epoch 0 of the learning-speed plot), if measured."""
-    last = history.records[-1]
+    """The outcome of a run, as ``--json`` prints it: the accuracies and costs are those of the
+    epoch kept (``kept_epoch``, the model saved; the last when none is named), ``keep`` the option
+    that chose it; ``initial_speed`` is the learning speed of the initial network (epoch 0 of the
+    learning-speed plot), if measured."""
+    kept = history.kept() or history.records[-1]
     split_name, split = summary_split(dataset)
     predicted = np.argmax(net.feedforward(split.X), axis=1)  # output units, whatever the labels
     matrix = plots.confusion_matrix(net.check_labels(split.y), predicted, net.sizes[-1])
     return {
-        "test_accuracy": last["test_accuracy"],
+        "test_accuracy": kept["test_accuracy"],
         "best_test_accuracy": history.best("test_accuracy"),
-        "validation_accuracy": last["validation_accuracy"],
+        "validation_accuracy": kept["validation_accuracy"],
         "best_validation_accuracy": history.best("validation_accuracy"),
-        "train_accuracy": last["train_accuracy"],
-        "test_cost": last["test_cost"],
+        "train_accuracy": kept["train_accuracy"],
+        "test_cost": kept["test_cost"],
         "epochs_run": len(history),
+        "kept_epoch": kept["epoch"],
+        "keep": net.training_config.get("keep"),
         "stop_reason": history.stop_reason,
         "seconds": seconds,
         "dataset": dataset.name,
@@ -156,6 +160,7 @@ def model_metadata(plan: RunPlan, dataset: Dataset, outcome: dict[str, Any]) -> 
         "image_shape": list(dataset.image_shape) if dataset.image_shape else None,
         "test_accuracy": outcome["test_accuracy"],
         "validation_accuracy": outcome["validation_accuracy"],
+        "kept_epoch": outcome["kept_epoch"],
     })
 
 
@@ -222,6 +227,19 @@ def run_files(plan: RunPlan, dataset: Dataset, net: Network, history: History,
     return writers
 
 
+def kept_line(outcome: dict[str, Any]) -> str:
+    """Which epoch the saved model is, and why: 'model saved from epoch 6 of 50: the best validation
+    accuracy (--keep best)'."""
+    epoch, epochs = outcome["kept_epoch"], outcome["epochs_run"]
+    if outcome["keep"] == "best" and outcome["validation_accuracy"] is not None:
+        why = "the best validation accuracy (--keep best)"
+    elif outcome["keep"] == "best":
+        why = "the last (no validation data to choose the best by)"
+    else:
+        why = "the last (--keep last)"
+    return f"model saved from epoch {epoch} of {epochs}: {why}"
+
+
 def report_training(outcome: dict[str, Any], files: list[str], final: Path) -> None:
     """The human-readable outcome: test (and validation) accuracy, why it stopped, where it went."""
     out = console()
@@ -233,6 +251,7 @@ def report_training(outcome: dict[str, Any], files: list[str], final: Path) -> N
     if outcome["validation_accuracy"] is not None:
         out.print(f"validation accuracy: {percent(outcome['validation_accuracy'])} "
                   f"(best {percent(outcome['best_validation_accuracy'])})")
+    out.print(kept_line(outcome))
     if outcome["stop_reason"] != "completed":
         out.print(plain(f"stopped after {outcome['epochs_run']} epochs: {outcome['stop_reason']}", None))
     out.print(plain(f"trained in {outcome['seconds']:.1f} s; run saved to {safe(final)}: "

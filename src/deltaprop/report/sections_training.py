@@ -51,6 +51,28 @@ def key_values(title: str, values: Mapping[str, Any]) -> str:
     return f'<table class="kv"><caption>{esc(title)}</caption>{rows}</table>'
 
 
+def kept_epoch(run: RunData) -> int | None:
+    """The epoch the model holds, as its metadata names it (``deltaprop train``'s ``kept_epoch``);
+    None when it names none (runs that predate it keep the last) or names no epoch of the history."""
+    kept = run.meta.get("kept_epoch")
+    if isinstance(kept, bool) or not isinstance(kept, int):
+        return None
+    if run.records and all(record.get("epoch") != kept for record in run.records):
+        return None
+    return kept
+
+
+def _kept_note(run: RunData) -> str:
+    """The curves' line saying which epoch the model is: with keep 'best' the best validation one."""
+    kept = kept_epoch(run)
+    if kept is None:
+        return ""
+    keep = (run.meta.get("training") or {}).get("keep")
+    why = " (keep 'best': its validation accuracy is the best)" if keep == "best" and any(
+        record.get("validation_accuracy") is not None for record in run.records) else ""
+    return f" The model saved is epoch {kept}'s{why}."
+
+
 def config_section(run: RunData) -> str:
     """The network, the training options, the data and the run's provenance."""
     net, meta, config = run.net, run.meta, run.config
@@ -64,7 +86,7 @@ def config_section(run: RunData) -> str:
     run_info = {"directory": str(run.path), "command": config.get("command", "–"),
                 "created": config.get("created", "–"),
                 "deltaprop": meta.get("deltaprop_version"), "epochs run": len(run.records),
-                "stop reason": run.stop_reason or "–"}
+                "kept epoch": kept_epoch(run), "stop reason": run.stop_reason or "–"}
     training = meta.get("training") or config.get("training") or {}
     tables = [key_values("network", network), key_values("training", training),
               key_values("data", data), key_values("run", run_info)]
@@ -103,7 +125,7 @@ def curves_section(run: RunData) -> str:
     return section("curves", "Cost and accuracy", f'<div class="row">{cost}{accuracy}</div>'
                    '<p class="readout" aria-live="polite">Point at a dot to read its value.</p>',
                    "Train values are running means over each epoch's mini-batches unless "
-                   "train_metrics is 'full'.")
+                   "train_metrics is 'full'." + _kept_note(run))
 
 
 def _per_layer(run: RunData, key: str) -> list[Series]:
