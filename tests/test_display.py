@@ -22,12 +22,12 @@ from deltaprop import cli, trainer
 from deltaprop.datasets import load_digits
 from deltaprop.errors import TrainingInterrupted
 from deltaprop.report import show
-from deltaprop.report.explain_html import SHOWN, explanation_html, explanation_text
+from deltaprop.report.explain_html import SHOWN, explanation_html
 from deltaprop.report.live import LiveTraining, in_notebook, notebook_progress, register_live_progress
 from deltaprop.report.notebook import register
 from deltaprop.report.page import STYLE, write_report
 from deltaprop.report.svg import num
-from deltaprop.report.views import SCOPE, history_html, history_text, network_html, scoped_style
+from deltaprop.report.views import SCOPE, history_html, network_html, scoped_style
 from deltaprop.trainer import LIVE_PROGRESS, LiveProgress
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,8 +101,8 @@ def test_a_history_shows_its_curves_and_one_line(trained):
     assert "cost per epoch" in page and "accuracy per epoch" in page and "learning speed" in page
     assert page.count('class="pt tip"') == 3 * 2 * 2 + 3 * 2  # two splits, two layers, 3 epochs
     validation = history["validation_accuracy"][-1]
-    assert f"validation_accuracy {num(validation)}" in history_text(history)
-    assert history_text(history).startswith("History: 3 epochs (completed)")
+    assert f"validation_accuracy {num(validation)}" in repr(history)
+    assert repr(history).startswith("History: 3 epochs (completed)")
     _no_script(page)
 
 
@@ -131,7 +131,7 @@ def test_a_trace_shows_each_quantity_beside_its_equation():
         assert all(f"<td>{num(float(v))}</td>" in page for v in layer.nabla_w.ravel())
     assert f"largest relative error {num(trace.finite_difference_max_error, 3)}" in page
     assert "26 of 26" in page and "One SGD step" in page and "sum over 2 paths" in page
-    assert explanation_text(trace).startswith("Explanation of one example through BP1-BP4")
+    assert repr(trace).startswith("Explanation of one example through BP1-BP4")
     _no_script(page)
 
 
@@ -196,10 +196,10 @@ def test_register_gives_ipython_the_html_and_short_text(makers, trained):
     data, _ = shell.display_formatter.format(net)
     assert data["text/html"] == network_html(net) and data["text/plain"] == repr(net)
     data, _ = shell.display_formatter.format(history)
-    assert data["text/html"] == history_html(history) and data["text/plain"] == history_text(history)
+    assert data["text/html"] == history_html(history) and data["text/plain"] == repr(history)
     trace = deltaprop.explain(net, np.zeros(64), 3)
     data, _ = shell.display_formatter.format(trace)
-    assert data["text/html"] == explanation_html(trace) and data["text/plain"] == explanation_text(trace)
+    assert data["text/html"] == explanation_html(trace) and data["text/plain"] == repr(trace)
     assert makers == [notebook_progress]
 
 

@@ -82,7 +82,7 @@ class PathSum:
     note: str = ""
 
 
-@dataclass
+@dataclass(repr=False)
 class Explanation:
     """The trace of one example (see the module docstring); ``to_dict()`` is its JSON."""
 
@@ -105,6 +105,12 @@ class Explanation:
     def finite_difference_max_error(self) -> float:
         """The largest relative error of any layer's checked partials against finite differences."""
         return float(self.finite_difference["max_error"])
+
+    def __repr__(self) -> str:
+        """One line: the network, the example's cost and the finite-difference check."""
+        return (f"Explanation of one example through BP1-BP4: network {self.sizes}, {self.cost} cost "
+                f"C_x = {self.cost_value:.4g}, partials checked against finite differences to "
+                f"{self.finite_difference_max_error:.3g}")
 
     def to_dict(self) -> dict[str, Any]:
         """The trace as plain JSON values: the issue's keys first, exact floats in lists.

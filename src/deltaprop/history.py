@@ -42,7 +42,7 @@ def validation_score(record: dict[str, Any]) -> tuple[float, ...] | None:
     return (-float(cost),) if accuracy is None else (float(accuracy), -float(cost))
 
 
-@dataclass
+@dataclass(repr=False)
 class History:
     """Per-epoch records of a training run, indexed like a list of them, or by field.
 
@@ -121,6 +121,20 @@ class History:
         if self.records:
             held = f"{self.records[0].get('epoch')} .. {self.records[-1].get('epoch')}"
         raise KeyError(f"no record of epoch {n!r} in the history; it holds epochs {held}")
+
+    def __repr__(self) -> str:
+        """One line: the epochs, why training stopped, the last record's costs and accuracies, the
+        best validation accuracy and the kept epoch."""
+        if not self.records:
+            return f"History: no epoch recorded ({self.stop_reason})"
+        last = self.records[-1]
+        values = [f"{key} {last[key]:.4g}" for split in ("train", "validation", "test")
+                  for key in (f"{split}_cost", f"{split}_accuracy") if last.get(key) is not None]
+        text = f"History: {len(self.records)} epochs ({self.stop_reason}); last: {', '.join(values)}"
+        best = self.best("validation_accuracy")
+        if best is not None:
+            text += f"; best validation_accuracy {best:.4g}"
+        return text + ("" if self.kept_epoch is None else f"; kept epoch {self.kept_epoch}")
 
     def best(self, key: str) -> float | None:
         values = [v for v in self[key] if v is not None]

@@ -269,9 +269,13 @@ class Recorder:
             self.record(int(record["epoch"]))
 
     def finish(self, history: History) -> None:
-        """Record the run's last epoch, when training ended on an epoch not yet recorded."""
-        if len(history) and int(history.records[-1]["epoch"]) not in self.snapshots.epochs:
-            self.record(int(history.records[-1]["epoch"]))
+        """Record the network the run leaves (its kept epoch's parameters, ``History.kept_epoch``,
+        else the last epoch's), when that epoch is not yet recorded."""
+        if not len(history):
+            return
+        epoch = int(history.kept_epoch if history.kept_epoch is not None else history.records[-1]["epoch"])
+        if epoch not in self.snapshots.epochs:
+            self.record(epoch)
 
     def record(self, epoch: int) -> None:
         """One snapshot of the network as it is now, as epoch ``epoch``."""

@@ -118,10 +118,14 @@ def test_unscaled_data_warn_in_one_cli_line(tmp_path: Path) -> None:
     lines = ["a,b,label"] + [f"{a:.1f},{b:.1f},{i % 2}" for i, (a, b) in enumerate(values)]
     (tmp_path / "raw.csv").write_text("\n".join(lines) + "\n")
     outcome = run(["train", "--data", "raw.csv", "--hidden", "3", "--epochs", "1", "--no-plots",
-                   "--quiet", "--out", "run"], tmp_path)
+                   "--quiet", "--scale", "none", "--out", "run"], tmp_path)
     outcome.check(0)
     warning = [line for line in outcome.err.splitlines() if line.startswith("deltaprop: warning: ")]
-    assert len(warning) == 1 and "warn_unscaled" not in warning[0] and "scale" in warning[0]
+    assert len(warning) == 1 and "warn_unscaled" not in warning[0] and "--scale standard" in warning[0]
+    scaled = run(["train", "--data", "raw.csv", "--hidden", "3", "--epochs", "1", "--no-plots",
+                  "--quiet", "--out", "scaled"], tmp_path)  # tables are standardized by default
+    scaled.check(0)
+    assert "warning" not in scaled.err
 
 
 def test_training_on_extreme_but_finite_values_shows_no_raw_warning(tmp_path: Path) -> None:

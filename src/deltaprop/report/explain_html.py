@@ -112,13 +112,6 @@ def _summary(trace: Explanation) -> str:
     return "<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>"
 
 
-def explanation_text(trace: Explanation) -> str:
-    """One line: the network, the cost of the example and the finite-difference check."""
-    return (f"Explanation of one example through BP1-BP4: network {trace.sizes}, {trace.cost} cost "
-            f"C_x = {num(trace.cost_value)}, partials checked against finite differences to "
-            f"{num(trace.finite_difference_max_error, 3)}")
-
-
 def explanation_html(trace: Explanation) -> str:
     """The trace of one example as HTML (see the module docstring)."""
     head = (f"<p>One example through a {esc(trace.sizes)} network, {esc(trace.cost)} cost: its own "

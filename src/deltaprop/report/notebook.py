@@ -18,12 +18,12 @@ from typing import Any
 from deltaprop.explanation import Explanation
 from deltaprop.history import History
 from deltaprop.network import Network
-from deltaprop.report.explain_html import explanation_html, explanation_text
+from deltaprop.report.explain_html import explanation_html
 from deltaprop.report.live import register_live_progress
 from deltaprop.report.page import build_report
 from deltaprop.report.rundata import load_run
 from deltaprop.report.svg import esc
-from deltaprop.report.views import history_html, history_text, network_html
+from deltaprop.report.views import history_html, network_html
 
 REPORT_HEIGHT = 900  # pixels of the frame a report is shown in (the page scrolls inside it)
 
@@ -58,17 +58,10 @@ def show(run_dir: str | os.PathLike[str], with_data: bool = True) -> ReportView:
 
 # -- IPython ---------------------------------------------------------------------------------------
 
-def _plain(text: Any) -> Any:
-    """A ``text/plain`` formatter (IPython's pretty printer's signature) printing ``text(obj)``."""
-    return lambda obj, printer, cycle: printer.text(text(obj))
-
-
 def register(shell: Any) -> None:
-    """Give the IPython ``shell`` the HTML of deltaprop's objects (and a one-line text of a
-    history and a trace), and ``fit`` the notebook's live view. Calling it again changes nothing."""
+    """Give the IPython ``shell`` the HTML of deltaprop's objects (their text is their one-line
+    repr), and ``fit`` the notebook's live view. Calling it again changes nothing."""
     formatters = shell.display_formatter.formatters
     for cls, html in ((Network, network_html), (History, history_html), (Explanation, explanation_html)):
         formatters["text/html"].for_type(cls, html)
-    formatters["text/plain"].for_type(History, _plain(history_text))
-    formatters["text/plain"].for_type(Explanation, _plain(explanation_text))
     register_live_progress()

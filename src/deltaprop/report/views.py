@@ -16,7 +16,7 @@ from deltaprop.network import Network
 from deltaprop.report.diagram import drawable, network_diagram
 from deltaprop.report.page import STYLE
 from deltaprop.report.sections_training import key_values, shown_layers
-from deltaprop.report.svg import Series, esc, line_chart, num
+from deltaprop.report.svg import Series, esc, line_chart
 
 SCOPE = "deltaprop-view"
 SPLITS = ("train", "validation", "test")
@@ -102,23 +102,8 @@ def history_charts(records: list[dict[str, Any]]) -> list[str]:
     return charts
 
 
-def history_text(history: History) -> str:
-    """One line: the epochs, why training stopped, the last record's costs and accuracies and the
-    best validation accuracy."""
-    if not history.records:
-        return f"History: no epoch recorded ({history.stop_reason})"
-    last = history.records[-1]
-    values = [f"{split}_{measure} {num(last.get(f'{split}_{measure}'))}" for split in SPLITS
-              for measure in ("cost", "accuracy") if last.get(f"{split}_{measure}") is not None]
-    text = f"History: {len(history.records)} epochs ({history.stop_reason}); last: {', '.join(values)}"
-    best = history.best("validation_accuracy")
-    if best is not None:
-        text += f"; best validation_accuracy {num(best)}"
-    return text
-
-
 def history_html(history: History) -> str:
-    """A history as HTML: its one line (``history_text``) and its charts."""
+    """A history as HTML: its one line (its repr) and its charts."""
     charts = history_charts(history.records)
-    return view(f"<p>{esc(history_text(history))}</p>" + (
+    return view(f"<p>{esc(repr(history))}</p>" + (
         f'<div class="row charts">{"".join(charts)}</div>' if charts else ""))

@@ -136,7 +136,7 @@ class Objective:
             raise SweepInterrupted from None
         finally:
             trial.set_user_attr("seconds", time.perf_counter() - started)
-        value = history.records[-1][self.space.metric]
+        value = (history.kept() or history.records[-1])[self.space.metric]  # the saved model's
         if value is None or not math.isfinite(value):
             self.fail(trial, "unmeasured", f"{self.space.metric} is {value}")
         trial.set_user_attr("epochs", len(history))
