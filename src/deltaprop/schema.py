@@ -21,18 +21,25 @@ from deltaprop.activations import ACTIVATIONS
 from deltaprop.costs import COSTS
 from deltaprop.limits import (
     MAX_CLASSES,
+    MAX_COLUMN_NAME_CHARS,
     MAX_LAYERS,
     MAX_MESSAGE_CHARS,
     MAX_SLOTS,
+    MAX_TABLE_COLUMNS,
     short_list,
     short_repr,
     shorten,
 )
+from deltaprop.scaling import SCALINGS
 
-__all__ = ["FORMAT_VERSION", "ModelMetadata", "validate_model_metadata", "validation_message"]
+__all__ = ["FORMAT_VERSION", "SCALING_VERSION", "ModelMetadata", "validate_model_metadata",
+           "validation_message"]
 
-FORMAT_VERSION = 1
-"""The model file format this version of deltaprop writes, and the newest it reads."""
+FORMAT_VERSION = 2
+"""The newest model format this deltaprop reads and writes: 2 added the input scaling (a model
+without one is still written as version 1, so older deltaprop versions read it)."""
+SCALING_VERSION = 2
+"""The first format version with an input scaling."""
 
 SLOT_NAME_LENGTH = 64
 TEXT_LENGTH = 4096  # version strings, data set names and specs
@@ -42,6 +49,7 @@ Positive = Annotated[int, Field(ge=1)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Text = Annotated[str, Field(max_length=TEXT_LENGTH)]
 ClassLabel = Annotated[int, Field(strict=True)] | Annotated[str, Field(max_length=MAX_CLASS_NAME_CHARS)]
+ColumnName = Annotated[str, Field(min_length=1, max_length=MAX_COLUMN_NAME_CHARS)]
 SlotName = Annotated[str, Field(min_length=1, max_length=SLOT_NAME_LENGTH, pattern=r"^[A-Za-z_]\w*$")]
 
 
@@ -73,9 +81,29 @@ class ModelMetadata(Strict):
     n_classes: Annotated[int, Field(ge=1, le=MAX_CLASSES)] | None = None
     classes: Annotated[list[ClassLabel], Field(min_length=1, max_length=MAX_CLASSES)] | None = None
     image_shape: Annotated[list[Positive], Field(min_length=2, max_length=2)] | None = None
+    label_column: ColumnName | None = None  # a table's label column, and its feature columns in order
+    features: Annotated[list[ColumnName], Field(min_length=1, max_length=MAX_TABLE_COLUMNS)] | None = None
+    validation_data: Text | None = None  # held-out table files the model was trained with, absolute
+    test_data: Text | None = None
     test_accuracy: Fraction | None = None
     validation_accuracy: Fraction | None = None
     checkpoint: dict[str, Any] | None = None  # checked by deltaprop.checkpoint_schema when resuming
+    scaling: Text | None = None  # the kind of the input scaling, whose tensors the file holds
+
+    @field_validator("scaling")
+    @classmethod
+    def _known_scaling(cls, name: str | None) -> str | None:
+        if name is not None and name not in SCALINGS:
+            raise ValueError(f"unknown scaling {short_repr(name)}; known scalings are {sorted(SCALINGS)}")
+        return name
+
+    @model_validator(mode="after")
+    def _features_fit(self) -> ModelMetadata:
+        if self.features is not None and (len(self.features) != self.sizes[0]
+                                          or len(set(self.features)) != len(self.features)):
+            raise ValueError(f"'features' must name {self.sizes[0]} distinct columns (one per input), "
+                             f"got {short_list(self.features)}")
+        return self
 
     @field_validator("activations")
     @classmethod
@@ -117,6 +145,9 @@ class ModelMetadata(Strict):
             raise ValueError(
                 f"'classes' must list {self.sizes[-1]} distinct labels of one type (one per output "
                 f"unit), got {short_list(self.classes)}")
+        if self.scaling is not None and self.format_version < SCALING_VERSION:
+            raise ValueError(f"'scaling' needs format_version {SCALING_VERSION} or later, got "
+                             f"{self.format_version}")
         if self.image_shape is not None and self.image_shape[0] * self.image_shape[1] != self.sizes[0]:
             raise ValueError(
                 f"'image_shape' {list(self.image_shape)} has {self.image_shape[0] * self.image_shape[1]} "

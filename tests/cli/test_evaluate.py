@@ -9,7 +9,7 @@ import pytest
 
 from deltaprop import io as model_io
 
-from .support import check_user_error, run
+from .support import assert_one_line_error, check_user_error, run
 
 
 def test_evaluate_reproduces_the_test_accuracy(model, capsys) -> None:
@@ -27,7 +27,7 @@ def test_evaluate_reproduces_the_test_accuracy(model, capsys) -> None:
 def test_evaluate_another_split_as_a_table(model, capsys) -> None:
     code, out, _ = run(capsys, "evaluate", model, "--data", "digits", "--split", "validation")
     assert code == 0
-    assert "validation data" in out and "accuracy" in out and "recall" in out
+    assert "the validation split of digits" in out and "accuracy" in out and "recall" in out
 
 
 ERROR_CASES = {
@@ -128,3 +128,23 @@ def test_evaluate_splits_with_the_models_seed_unless_given(model, tmp_path, caps
         test = load_dataset("digits", seed=seed).test
         expected = np.mean(np.argmax(net.feedforward(test.X), axis=1) == test.y)
         assert json.loads(out)["accuracy"] == pytest.approx(expected)
+
+
+def test_a_table_file_is_scored_whole_unless_a_split_is_asked(model, tmp_path, capsys) -> None:
+    """--data FILE: every row of it; --split: that split of it; no --data: the model's test split."""
+    from deltaprop.datasets import load_dataset
+
+    test = load_dataset("digits", seed=0).test
+    table = tmp_path / "held.npz"
+    np.savez(table, X=test.X, y=test.y)
+    whole = json.loads(run(capsys, "evaluate", model, "--data", table, "--json")[1])
+    own = json.loads(run(capsys, "evaluate", model, "--json")[1])
+    assert whole["split"] == "all" and whole["rows"] == 270 and whole["data"] == str(table)
+    assert whole["accuracy"] == pytest.approx(own["accuracy"]) and whole["cost"] == pytest.approx(own["cost"])
+    split = json.loads(run(capsys, "evaluate", model, "--data", table, "--split", "test", "--json")[1])
+    assert split["split"] == "test" and split["rows"] == round(0.15 * 270)
+    code, out, _ = run(capsys, "evaluate", model, "--data", table)
+    assert code == 0 and "every row of held.npz, 270 rows: accuracy" in " ".join(out.split())
+    np.savez(table, X=test.X[:, :10], y=test.y)
+    code, out, err = run(capsys, "evaluate", model, "--data", table)
+    assert_one_line_error(code, out, err, "held.npz: X has 10 feature columns, but 64 are expected")

@@ -135,3 +135,15 @@ def test_the_help_states_the_cost_a_fresh_network_gets(capsys) -> None:
     assert args.cost == "quadratic"  # chapter 2's, unlike train's default
     code, out, _ = run(capsys, "explain", "--help")
     assert code == 0 and "(default: quadratic)" in " ".join(out.split())
+
+
+def test_a_table_file_gives_its_own_rows(capsys, model, tmp_path) -> None:
+    """--data FILE: row N is the file's Nth row (as evaluate scores the file whole); --split: a split."""
+    test = load_dataset("digits", seed=0).test
+    table = tmp_path / "rows.npz"
+    np.savez(table, X=test.X[::-1], y=test.y[::-1])
+    code, out, err = run(capsys, "explain", model, "--data", table, "--row", "2", "--json")
+    assert code == 0, err
+    assert json.loads(out)["x"] == test.X[-3].tolist()
+    code, out, err = run(capsys, "explain", model, "--data", table, "--row", "300")
+    assert_one_line_error(code, out, err, "--row must be below 270, the number of rows of", "rows.npz")

@@ -22,8 +22,11 @@ from hypothesis import strategies as st
 from deltaprop.datasets import (
     MAX_CLASSES,
     load_csv,
+    load_dataset,
     load_digits,
     load_npz,
+    load_table,
+    read_table,
 )
 from deltaprop.errors import DataFormatError
 
@@ -204,8 +207,8 @@ def test_load_csv_good(tmp_path):
     [
         ("", "empty file"),
         ("\n\n", "empty file"),
-        ("a,b\n1,2\n", "no 'label' column"),
-        ("label,label\n1,2\n", "2 'label' columns"),
+        ("a,b\n1,2\n", r"line 1: no 'label' or 'target' column among 'a', 'b'; name the label column"),
+        ("label,label\n1,2\n", "line 1: 2 columns are named 'label'"),
         ("label\n1\n", "no feature columns"),
         ("x,label\n", "no data rows"),
         ("x,y,label\n1,2,0\n1,,0\n", r"line 3, column 2 \('y'\): '' is not a number"),
@@ -373,3 +376,181 @@ def test_bundled_digits_are_scikit_learns_digits():
     table = _bundled_digits()
     np.testing.assert_array_equal(table[:, :-1], bunch.data)
     np.testing.assert_array_equal(table[:, -1], bunch.target)
+
+
+# ---------------------------------------------------------------------------------------------
+# tables by column name: any delimiter, the label column, the features, held-out files, read whole
+
+
+def _write(path, header, rows, delimiter=","):
+    path.write_text("\n".join(delimiter.join(map(str, cells)) for cells in [header, *rows]) + "\n")
+    return path
+
+
+def _pets(path, delimiter=","):
+    """20 rows: id, two numeric features, a text column, the label 'kind' (cat/dog)."""
+    rows = [[f"p{i}", i, -2 * i, "red" if i % 2 else "blue", "cat" if i % 3 else "dog"] for i in range(20)]
+    return _write(path, ["id", "a", "b", "colour", "kind"], rows, delimiter)
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_csv_delimiter_is_found(tmp_path, delimiter):
+    path = _write(tmp_path / "t.csv", ["x", "y", "label"],
+                  [[i * 0.5, -i, i % 2] for i in range(10)], delimiter)
+    data = load_csv(path)
+    X, y = _rows_and_labels(data)
+    assert data.features == ("x", "y") and data.label_column == "label"
+    order = np.argsort(X[:, 0])
+    np.testing.assert_array_equal(X[order], np.column_stack([np.arange(10) * 0.5, -np.arange(10)]))
+    np.testing.assert_array_equal(y[order], np.arange(10) % 2)
+
+
+def test_target_is_the_label_column_when_there_is_no_label(tmp_path):
+    path = _write(tmp_path / "t.tsv", ["f1", "target", "f2"], [[i, i % 3, 2 * i] for i in range(12)], "\t")
+    data = load_table(path)
+    assert data.label_column == "target" and data.features == ("f1", "f2") and data.n_classes == 3
+    X, y = _rows_and_labels(data)
+    np.testing.assert_array_equal(y, X[:, 0].astype(int) % 3)
+    both = _write(tmp_path / "b.csv", ["target", "Label", "f"], [[0, i % 2, i] for i in range(6)])
+    assert load_csv(both).label_column == "Label"  # 'label' first, in any case
+
+
+def test_columns_chosen_by_name(tmp_path):
+    path = _pets(tmp_path / "pets.csv", ";")
+    data = load_csv(path, label_column="kind", features=["b", "a"])
+    assert data.features == ("b", "a") and data.label_column == "kind" and data.classes == ("cat", "dog")
+    X, y = _rows_and_labels(data)
+    np.testing.assert_array_equal(X[:, 0], -2 * X[:, 1])  # in the order named
+    np.testing.assert_array_equal(np.array(data.classes)[y], np.where(X[:, 1] % 3, "cat", "dog"))
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"label_column": "kind"}, r"line 2, column 1 \('id'\): 'p0' is not a number; feature columns "
+                                   r"must hold numbers \(text columns need one-hot encoding, not supported"),
+        ({"label_column": "kind", "features": ["a", "colour"]}, r"column 4 \('colour'\): 'blue' is not a "
+                                                                r"number; .*one-hot encoding"),
+        ({}, r"no 'label' or 'target' column among 'id', 'a', 'b', 'colour', 'kind'"),
+        ({"label_column": "species"}, r"line 1: no column named 'species'; the columns are 'id', 'a'"),
+        ({"label_column": "kind", "features": ["a", "z"]}, "no column named 'z'"),
+        ({"label_column": "kind", "features": ["a", "kind"]},
+         "column 'kind' is the label column, not a feature"),
+        ({"label_column": "kind", "features": ["a", "A"]}, r"the features name a column twice"),
+    ],
+)
+def test_column_choices_refused(tmp_path, options, match):
+    path = _pets(tmp_path / "pets.csv")
+    with pytest.raises(DataFormatError, match=match):
+        load_csv(path, **options)
+
+
+def test_a_column_name_in_another_case_is_found_unless_ambiguous(tmp_path):
+    path = _write(tmp_path / "t.csv", ["Size", "size2", "Kind"], [[i, i, i % 2] for i in range(6)])
+    assert load_csv(path, label_column="kind", features=["SIZE"]).features == ("Size",)
+    twice = _write(tmp_path / "u.csv", ["a", "A", "label"], [[1, 2, 0]] * 4)
+    assert load_csv(twice, features=["A"]).features == ("A",)  # spelt exactly so: that one
+    with pytest.raises(DataFormatError, match="2 columns are named 'a'"):  # 'a' and 'A' in any case
+        load_csv(_write(tmp_path / "v.csv", ["A", "A", "label"], [[1, 2, 0]] * 4), features=["a"])
+
+
+def test_held_out_files_are_used_whole(tmp_path):
+    train = _write(tmp_path / "train.csv", ["a", "b", "kind"],
+                   [[i, -i, "cat" if i % 2 else "dog"] for i in range(40)])
+    validation = _write(tmp_path / "validation.csv", ["kind", "b", "extra", "a"],  # other order
+                        [["dog", -i, "x", i] for i in range(5)], ";")
+    test = _write(tmp_path / "test.csv", ["a", "b", "kind"], [[100 + i, 0, "cat"] for i in range(7)])
+    both = load_table(train, label_column="kind", validation_data=validation, test_data=test)
+    assert both.train.X.shape == (40, 2) and both.validation.X.shape == (5, 2) and both.test.X.shape == (7, 2)
+    np.testing.assert_array_equal(both.validation.X, np.column_stack([np.arange(5), -np.arange(5)]))
+    assert both.classes == ("cat", "dog")
+    assert both.validation.y.tolist() == [1] * 5 and both.test.y.tolist() == [0] * 7
+    only_test = load_table(train, label_column="kind", test_data=test)
+    assert only_test.train.X.shape == (34, 2) and only_test.validation.X.shape == (6, 2)
+    assert only_test.test.X.shape == (7, 2)
+    # the training file is split the same way as without held-out files, but the part they replace
+    assert load_table(train, label_column="kind").test.X.shape == (6, 2)
+
+
+def test_held_out_labels_must_be_among_the_training_classes(tmp_path):
+    train = _write(tmp_path / "train.csv", ["a", "label"], [[i, i % 2] for i in range(20)])
+    other = _write(tmp_path / "other.csv", ["a", "label"], [[0, 0], [1, 2]])
+    with pytest.raises(DataFormatError, match=r"other.csv, line 3, column 'label' = 2; expected class "
+                                              r"labels in \[0, 1\]"):
+        load_table(train, test_data=other)
+    text = _write(tmp_path / "text.csv", ["a", "label"], [[0, "cat"]])
+    with pytest.raises(DataFormatError, match=r"text.csv, line 2, column 'label' = 'cat' is text, but the "
+                                              r"classes are the numbers 0 to 1"):
+        load_table(train, validation_data=text)
+    narrow = _write(tmp_path / "narrow.csv", ["b", "label"], [[0, 0]])
+    with pytest.raises(DataFormatError, match=r"narrow.csv, line 1: no column named 'a'"):
+        load_table(train, validation_data=narrow)
+    with pytest.raises(ValueError, match=r"validation_data: only for a table file .*not for 'digits'"):
+        load_dataset("digits", validation_data=narrow)
+
+
+def test_read_table_whole_with_ids_and_optional_labels(tmp_path):
+    path = _pets(tmp_path / "pets.csv", "|")
+    table = read_table(path, features=["a", "b"], label_column="kind", id_column="id")
+    assert table.X.shape == (20, 2) and table.X.dtype == np.float64
+    np.testing.assert_array_equal(table.X[:, 0], np.arange(20))  # every row, in the file's order
+    assert table.ids == [f"p{i}" for i in range(20)] and table.features == ("a", "b")
+    assert table.labels.values().tolist() == ["cat" if i % 3 else "dog" for i in range(20)]
+    unlabelled = read_table(path, features=["a", "b"], label_column="species")
+    assert unlabelled.labels is None and unlabelled.label_column is None
+    with pytest.raises(DataFormatError, match="no column named 'species'"):
+        read_table(path, features=["a", "b"], label_column="species", need_labels=True)
+    with pytest.raises(DataFormatError, match=r"2 feature columns \('a', 'b'\), but 3 are expected"):
+        read_table(path, features=["a", "b"], n_features=3)
+    numbers = _write(tmp_path / "n.csv", ["x", "label"], [[1, "2"], [2, "0.0"], [3, "1e0"]])
+    assert read_table(numbers).labels.values().tolist() == [2.0, 0.0, 1.0]
+
+
+def test_read_table_of_an_npz(tmp_path):
+    np.savez(tmp_path / "t.npz", X=np.arange(6).reshape(3, 2), y=np.array(["a", "b", "a"]))
+    table = read_table(tmp_path / "t.npz", features=["anything", "named"])  # two columns: as many
+    assert table.X.dtype == np.float64 and table.features is None
+    assert table.labels.values().tolist() == ["a", "b", "a"]
+    with pytest.raises(DataFormatError, match="X has 2 feature columns, but 3 are expected"):
+        read_table(tmp_path / "t.npz", n_features=3)
+    with pytest.raises(ValueError, match="no id column 'id'"):
+        read_table(tmp_path / "t.npz", id_column="id")
+    with pytest.raises(ValueError, match="no named columns to choose"):
+        load_table(tmp_path / "t.npz", label_column="y")
+    with pytest.raises(ValueError, match=r"t.txt: not a table file; expected .csv or .tsv"):
+        read_table(_write(tmp_path / "t.txt", ["a"], []))
+
+
+def test_a_column_name_beyond_its_limit_is_refused_only_when_chosen(tmp_path):
+    long = "n" * 300
+    path = _write(tmp_path / "t.csv", ["a", long, "label"], [[1, 2, 0], [2, 3, 1]])
+    assert load_csv(path, features=["a"]).features == ("a",)
+    with pytest.raises(DataFormatError, match="column 2 has a name of 300 characters; chosen columns"):
+        load_csv(path)
+    indexed = _write(tmp_path / "pandas.csv", ["", "a", "label"], [[0, 1, 0], [1, 2, 1]])  # to_csv's index
+    with pytest.raises(DataFormatError, match=r"line 1: column 1 has no name \(a row index"):
+        load_csv(indexed)
+    assert load_csv(indexed, features=["a"]).train.X.shape[1] == 1
+
+
+@FUZZ
+@given(text=csv_texts, delimiter=st.sampled_from([",", ";", "\t", "|"]))
+def test_fuzz_table_columns(tmp_path, text, delimiter):
+    """Any text after a header, any delimiter: a data set or one DataFormatError, never a hang."""
+    path = tmp_path / "fuzz.csv"
+    path.write_text(delimiter.join(["a", "label", "b"]) + "\n" + text.replace(",", delimiter))
+    try:
+        with no_hang(10):
+            data = load_csv(path, features=["b", "a"])
+    except DataFormatError:
+        return
+    assert data.features == ("b", "a") and data.train.X.shape[1] == 2
+
+
+def test_the_delimiter_is_found_from_a_bounded_start(tmp_path):
+    """csv.Sniffer's quote search is quadratic in its sample: a file of 200,000 ',"' is sniffed
+    from its first 4096 characters only, and refused in well under a second's work."""
+    path = tmp_path / "quotes.csv"
+    path.write_text(',"' * 100_000 + "\n1,2\n")
+    with no_hang(5), pytest.raises(DataFormatError, match="quotes.csv"):
+        load_csv(path)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import errno
 import json
 import os
+import re
 import sys
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -22,8 +24,15 @@ from deltaprop._files import jsonable
 from deltaprop._validation import FRACTION, NONNEGATIVE, NONNEGATIVE_INT, POSITIVE, POSITIVE_INT, Rule
 from deltaprop.activations import ACTIVATIONS
 from deltaprop.costs import COSTS
-from deltaprop.datasets import Dataset, Split, load_dataset
-from deltaprop.datasets.resolve import resolve_data, stored_location, stored_spec
+from deltaprop.datasets import Dataset, Split, TableRows, is_table, read_table
+from deltaprop.datasets.columns import indices_among
+from deltaprop.datasets.resolve import (
+    load_resolved,
+    resolve_columns,
+    resolve_data,
+    stored_location,
+    stored_spec,
+)
 from deltaprop.errors import DeltapropError
 from deltaprop.limits import MAX_LAYERS, MAX_MESSAGE_CHARS, short_list
 from deltaprop.network import DEFAULT_COST, Network
@@ -44,11 +53,55 @@ class UsageError(Exception):
     """A command line argparse rejects; reported in one line, exit status 2."""
 
 
+#: An argparse message refusing a choice: "argument COMMAND: invalid choice: 'trian' (choose from ...)".
+INVALID_CHOICE = re.compile(r"^(?P<head>.*invalid choice: (?P<given>'.*?'))"
+                            r"(?P<tail> \(choose from (?P<choices>.*)\))$")
+#: How close a known name must be to an unknown one to be suggested (difflib's ratio).
+SUGGESTION_CUTOFF = 0.6
+
+
+def closest(given: str, known: Iterable[str]) -> str | None:
+    """The known name closest to ``given`` ('trian' -> 'train', '--hiden' -> '--hidden'), or None
+    when none is close."""
+    found = difflib.get_close_matches(given, list(known), n=1, cutoff=SUGGESTION_CUTOFF)
+    return found[0] if found else None
+
+
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one ``UsageError`` line instead of usage + message."""
+    """An ArgumentParser whose errors are one ``UsageError`` line instead of usage + message, and
+    which suggests the closest command, choice or option for an unknown one ("did you mean")."""
+
+    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                   namespace: argparse.Namespace | None = None) -> argparse.Namespace:
+        """argparse's parse_args, refusing unknown arguments from the parser of the command they
+        were given to, with the closest option of that command."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            parser = self._command_parser(parsed)
+            options = [flag for action in parser._actions for flag in action.option_strings]
+            unknown = [word.split("=", 1)[0] for word in extras if word.startswith("-")]
+            near = next((found for word in unknown if (found := closest(word, options))), None)
+            hint = f"; did you mean {near}?" if near else ""
+            parser.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+        return parsed
+
+    def _command_parser(self, parsed: argparse.Namespace) -> argparse.ArgumentParser:
+        """The subcommand's parser that ``parsed`` went through (this one when none)."""
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                chosen = action.choices.get(getattr(parsed, action.dest or "", None) or "")
+                if isinstance(chosen, Parser):
+                    return chosen._command_parser(parsed)
+        return self
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        """Raise ``UsageError`` naming the subcommand and pointing at its ``--help``."""
+        """Raise ``UsageError`` naming the subcommand and pointing at its ``--help``; an invalid
+        choice gets the closest valid one."""
+        choice = INVALID_CHOICE.match(message)
+        if choice:
+            near = closest(choice["given"].strip("'"), re.findall(r"'([^']*)'", choice["choices"]))
+            if near is not None:
+                message = f"{choice['head']}; did you mean '{near}'?{choice['tail']}"
         command = self.prog.removeprefix(PROG).strip()
         where = f"{command}: " if command else ""
         raise UsageError(f"{where}{message} (see '{self.prog} --help')")
@@ -298,14 +351,91 @@ def check_compatible(net: Network, dataset: Dataset, model: str) -> None:
                          f"{dataset.name} data has the classes {short_list(given)}")
 
 
-def model_on_data(args: argparse.Namespace, dtype: str | None = None) -> tuple[Network, str, Dataset, Split]:
+def column_names(text: str) -> str:
+    """An argparse type: column names, comma-separated ('a, b,c'), as 'a,b,c' (the spaces around
+    names dropped); ``split_names`` makes the tuple."""
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected column names separated by commas, like 'a,b,c', "
+                                         f"got {text!r}")
+    return ",".join(names)
+
+
+def split_names(text: str | None) -> tuple[str, ...] | None:
+    """The names of a ``column_names`` value ('a,b' -> ('a', 'b')); None for None."""
+    return None if text is None else tuple(text.split(","))
+
+
+def add_column_options(parser: Any, model: bool = True) -> None:
+    """--label-column and --features: the columns of a .csv or .parquet table (train's, or those of
+    the data a ``model`` runs on, by default the ones it was trained with)."""
+    trained = "; for a model: the one it was trained with" if model else ""
+    parser.add_argument("--label-column", default=None, metavar="NAME",
+                        help=f"the label column of a .csv or .parquet table (default: 'label', else "
+                             f"'target'{trained})")
+    parser.add_argument("--features", type=column_names, default=None, metavar="A,B,...",
+                        help="the feature columns of a .csv or .parquet table, comma-separated, in "
+                             f"order (default: every other column{trained.replace('one', 'ones')}); "
+                             "they must hold numbers (text columns need one-hot encoding, not "
+                             "supported yet)")
+
+
+class ModelRows(NamedTuple):
+    """A saved model and the rows it runs on: ``X`` (m, n_in), ``y`` (m,) the output unit of each
+    row's label, the data spec, how messages name the rows ("every row of iris.csv", "the test
+    split of digits"), and the split ("train", "validation", "test", or "all": a table file whole)."""
+
+    net: Network
+    X: np.ndarray
+    y: np.ndarray
+    data: str
+    described: str
+    split: str
+
+
+def rows_for_model(args: argparse.Namespace, dtype: str | None = None) -> ModelRows:
+    """The model ``args.model`` and its rows: a table file given as ``--data`` whole, unless
+    ``--split`` asks for one of its splits (``model_on_table``); else ``--split`` (default: test)
+    of the data it resolves to (``model_on_data``)."""
+    if args.split is None and args.data is not None and is_table(args.data):
+        net, table, units = model_on_table(args)
+        return ModelRows(net, table.X, units, args.data, f"every row of {table.path.name}", "all")
+    split_name = args.split or "test"
+    net, spec, dataset, split, described = model_on_data(args, dtype, split_name)
+    if split.X.shape[0] == 0:
+        raise ValueError(f"the {split_name} split of the {dataset.name} data is empty")
+    labels = split.y if net.classes is None or dataset.classes is None else net.classes[split.y]
+    return ModelRows(net, split.X, net.check_labels(labels), spec, described, split_name)
+
+
+def model_on_table(args: argparse.Namespace) -> tuple[Network, TableRows, np.ndarray]:
+    """The saved model ``args.model``, the table file ``args.data`` read whole for it
+    (``read_table``: the columns of --label-column and --features, else those the model stores:
+    ``resolve_columns``), and each row's label as an output unit (m,) of the model's classes."""
+    net, meta, _ = io.load_with_metadata(args.model)
+    columns = resolve_columns(meta, args.data, args.label_column, split_names(args.features))
+    table = read_table(args.data, features=columns.features, label_column=columns.label_column,
+                       need_labels=True, n_features=net.sizes[0])
+    classes = None if net.classes is None else tuple(net.classes.tolist())
+    units = indices_among(table.labels, classes, net.sizes[-1], table.labels_name, table.label_at)
+    return net, table, units
+
+
+def model_on_data(args: argparse.Namespace, dtype: str | None = None,
+                  split: str | None = None) -> tuple[Network, str, Dataset, Split, str]:
     """The saved model ``args.model``, the spec of the data it runs on (``resolve_data``: --data,
-    else the model's own, else digits; --data-dir and --seed likewise), those data (in ``dtype``,
-    by default the model's) checked against it, and their split ``args.split``."""
+    else the model's own, else digits; --data-dir and --seed likewise; its columns and held-out
+    files by ``resolve_columns``), those data (in ``dtype``, by default the model's) checked against
+    it, their split ``split`` (default: ``args.split``), and how messages name that split ("the test
+    split of digits", "test.csv, the test data of train")."""
     net, meta, _ = io.load_with_metadata(args.model)
     source = resolve_data(meta, args.data, args.data_dir, args.seed)
-    spec, data_dir, seed = source
+    columns = resolve_columns(meta, source.spec, args.label_column, split_names(args.features))
     with stored_location(source, from_model=args.data is None and stored_spec(meta) is not None):
-        dataset = load_dataset(spec, data_dir=data_dir, dtype=dtype or net.dtype.name, seed=seed)
+        dataset = load_resolved(source, columns, dtype or net.dtype.name)
         check_compatible(net, dataset, args.model)
-    return net, spec, dataset, getattr(dataset, args.split)
+    name = split or args.split
+    held = getattr(columns, f"{name}_data", None)
+    described = (f"the {name} split of {dataset.name}" if held is None
+                 else f"{os.path.basename(held)}, the {name} data of {dataset.name}")
+    return net, source.spec, dataset, getattr(dataset, name), described

@@ -1,7 +1,8 @@
 """``deltaprop explain``: one example traced through the feedforward pass and BP1-BP4.
 
 Either a saved model and one row of a data set (``deltaprop explain MODEL --row 0``: the data the
-model was trained on, found as ``evaluate`` finds it; ``--data`` names other data) or a fresh small
+model was trained on, found as ``evaluate`` finds it; ``--data`` names other data, a table file's
+rows taken whole unless ``--split`` is given, as ``evaluate`` takes them) or a fresh small
 network with a seeded random example and target (``deltaprop explain --sizes 3,4,2``). Rich
 tables that fit 100 columns (small layers show every number, large ones norms, extremes and a
 sample), or ``--json``: the exact values of ``Explanation.to_dict()``.
@@ -17,16 +18,17 @@ import numpy as np
 from deltaprop._output import plain, safe, warn
 from deltaprop.cli._common import (
     EXIT_OK,
+    add_column_options,
     add_network_options,
     class_names,
     console,
     layer_sizes,
-    model_on_data,
     nonnegative_int,
     numbers_table,
     positive_float,
     positive_int,
     print_json,
+    rows_for_model,
 )
 from deltaprop.explanation import MAX_CHECKS, Explanation, LayerTrace, explain
 from deltaprop.network import Network
@@ -56,9 +58,12 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--data-dir", default=None,
                         help="folder holding MNIST (default: the folder the model was trained "
                              "from, stored in it, else as for train)")
-    parser.add_argument("--row", type=nonnegative_int, default=0, help="row of the split (default: 0)")
-    parser.add_argument("--split", choices=["train", "validation", "test"], default="test",
-                        help="split the row is taken from (default: test)")
+    add_column_options(parser)
+    parser.add_argument("--row", type=nonnegative_int, default=0,
+                        help="row of the split, or of a table file given with --data (default: 0)")
+    parser.add_argument("--split", choices=["train", "validation", "test"], default=None,
+                        help="split the row is taken from (default: a table file given with --data "
+                             "whole, else test)")
     parser.add_argument("--sizes", type=layer_sizes, default=None,
                         help="layer sizes of a fresh network, input first (default: 3,4,2)")
     add_network_options(parser, cost="quadratic")  # a fresh network: chapter 2's cost
@@ -104,15 +109,14 @@ def example(args: argparse.Namespace) -> tuple[Network, np.ndarray, Any, str, fl
                 args.eta or SGD.default_eta)
     if args.sizes is not None:
         raise ValueError("--sizes describes a fresh network; leave it out when giving a MODEL")
-    net, spec, _, split = model_on_data(args, "float64")
-    if args.row >= split.X.shape[0]:
-        raise ValueError(f"--row must be below {split.X.shape[0]}, the rows of the {args.split} "
-                         f"split of {spec}, got {args.row}")
-    label = int(split.y[args.row])  # the output unit; a model with named classes takes its target vector
+    net, X, units, data, described, split = rows_for_model(args, "float64")
+    where = data if split == "all" else described  # "held.csv", "the test split of digits"
+    if args.row >= X.shape[0]:
+        raise ValueError(f"--row must be below {X.shape[0]}, the number of rows of {where}, got {args.row}")
+    label = int(units[args.row])  # the output unit; a model with named classes takes its target vector
     target = label if net.classes is None else np.eye(net.sizes[-1])[label]
     eta = args.eta or net.training_config.get("eta") or SGD.default_eta
-    return (net, split.X[args.row], target,
-            f"row {args.row} of the {args.split} split of {spec} (label {class_names(net)[label]})", eta)
+    return net, X[args.row], target, f"row {args.row} of {where} (label {class_names(net)[label]})", eta
 
 
 def run(args: argparse.Namespace) -> int:

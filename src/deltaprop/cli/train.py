@@ -37,7 +37,7 @@ from deltaprop.cli.train_plan import (
     make_plan,
 )
 from deltaprop.cli.train_run import RunCheckpoint, RunDirectory, StopOnSignal, StoppedWhileWriting, session
-from deltaprop.datasets import Dataset, Split, load_dataset
+from deltaprop.datasets import Dataset, Split
 from deltaprop.diagnostics import learning_speed
 from deltaprop.errors import TrainingDivergedError, TrainingInterrupted
 from deltaprop.history import History
@@ -148,7 +148,7 @@ def initial_learning_speed(net: Network, split: Split) -> list[float] | None:
 def run(args: argparse.Namespace) -> int:
     """``deltaprop train``: returns the exit status (128 + signal when stopped by one)."""
     plan = make_plan(args)
-    dataset = load_dataset(plan.data, data_dir=plan.data_dir, dtype=plan.dtype, seed=plan.config.seed)
+    dataset = plan.load_data()
     net = build_network(plan, dataset)
     net.set_scaling(input_scaling(plan, dataset))
     check_regularization(plan.config, dataset.train.X.shape[0], net)

@@ -35,19 +35,22 @@ from deltaprop.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from deltaprop.cli._common import (
     PROG,
     Parser,
+    add_column_options,
     add_network_options,
     hidden_sizes,
     name_in,
     one_of,
     rule_type,
     shown,
+    split_names,
 )
 from deltaprop.costs import get_cost
-from deltaprop.datasets import SPEC_FORMS
+from deltaprop.datasets import SPEC_FORMS, SPLIT_FRACTIONS, Dataset, load_dataset
 from deltaprop.errors import ModelFormatError
 from deltaprop.network import INITIALIZERS, Network
 from deltaprop.options import BY_NAME, OPTIONS, TrainingConfig, default_eta
 from deltaprop.registry import Option
+from deltaprop.scaling import NO_SCALING, SCALINGS
 
 try:
     import fcntl
@@ -62,8 +65,13 @@ CLI_RULES = {"seed": NONNEGATIVE_INT}
 #: Where the command line does more with an option than ``fit``: its help says so instead.
 CLI_HELP = {"seed": "seed of the data split, the initial weights, the shuffling and the dropout masks"}
 #: The options a checkpoint stores for ``--resume``: the data, the network, where the run goes.
-STORED = ("data", "data_dir", "hidden", "activation", "output_activation", "cost", "init", "dtype",
-          "out", "keep_checkpoints")
+STORED = ("data", "data_dir", "label_column", "features", "validation_data", "test_data",
+          "hidden", "activation", "output_activation", "cost", "init", "dtype",
+          "scale", "out", "keep_checkpoints")
+PREDATING = {"scale": NO_SCALING}
+"""What a checkpoint written before an option existed ran with (runs were not scaled then)."""
+AUTO_SCALE = "auto"
+SCALE_CHOICES = (AUTO_SCALE, *SCALINGS, NO_SCALING)
 DATA_KEYWORDS = ("digits", "mnist")
 
 
@@ -81,6 +89,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--data-dir", default=None,
                       help="folder holding (or to receive) MNIST (default: $DELTAPROP_DATA/mnist, else "
                            "~/.cache/deltaprop/mnist)")
+    add_column_options(data, model=False)
+    for split in ("validation", "test"):
+        data.add_argument(f"--{split}-data", default=None, metavar="FILE",
+                          help=f"a table file used whole as the {split} data (the same columns, its labels "
+                               f"among the training data's classes); --data is then not split for it "
+                               f"(default: {round(100 * SPLIT_FRACTIONS[1])}%% of --data)")
+    data.add_argument("--scale", choices=SCALE_CHOICES, default=AUTO_SCALE,
+                      help="scaling of the input features, fitted on the training rows and saved in "
+                           "the model (predict, evaluate, explain and ONNX apply it): standard (mean 0, "
+                           "standard deviation 1), minmax (training range to [0, 1]) or none; auto: "
+                           "standard for tables, none for images, which are already in [0, 1] "
+                           "(default: auto)")
     net = parser.add_argument_group("network")
     net.add_argument("--hidden", type=hidden_sizes, default=[30], metavar="SIZES",
                      help="hidden layer sizes, comma-separated, e.g. 100 or 256,128; 'none' for "
@@ -161,12 +181,17 @@ class RunPlan:
 
     data: str
     data_dir: Path | None
+    label_column: str | None
+    features: str | None
+    validation_data: str | None
+    test_data: str | None
     hidden: tuple[int, ...]
     activation: str
     output_activation: str | None
     cost: str
     init: str
     dtype: str
+    scale: str
     config: TrainingConfig
     out: Path
     checkpoint_dir: Path
@@ -183,6 +208,13 @@ class RunPlan:
         values = {name: getattr(self, name) for name in STORED}
         return {**values, "hidden": list(self.hidden), "out": str(self.out),
                 "data_dir": None if self.data_dir is None else str(self.data_dir)}
+
+    def load_data(self) -> Dataset:
+        """The run's data set (``load_dataset``): --data in --dtype, split with --seed, its columns
+        and held-out files as the options say."""
+        return load_dataset(self.data, data_dir=self.data_dir, dtype=self.dtype, seed=self.config.seed,
+                            label_column=self.label_column, features=split_names(self.features),
+                            validation_data=self.validation_data, test_data=self.test_data)
 
     def options(self) -> dict[str, Any]:
         """The command's options but the training configuration, as config.json keeps them."""
@@ -243,9 +275,10 @@ def absolute_path(value: str | None, option: str, base: Path | None = None) -> s
 
 
 def _absolute_paths(options: dict[str, Any], base: Path | None = None) -> dict[str, Any]:
-    """``options`` with --data, --data-dir and --out absolute (see ``absolute_path``)."""
+    """``options`` with --data, --data-dir, the held-out files and --out absolute (see
+    ``absolute_path``)."""
     return {**options, **{name: absolute_path(options[name], name, base)
-                          for name in ("data", "data_dir", "out")}}
+                          for name in ("data", "data_dir", "validation_data", "test_data", "out")}}
 
 
 def real_path(text: str | os.PathLike[str]) -> Path:
@@ -420,8 +453,8 @@ def _resumed_plan(args: argparse.Namespace) -> RunPlan:
     defaults = vars(parser.parse_args([]))
     _check_stored(stored, {action.dest: action for action in parser._actions}, source)
     config = TrainingConfig(**state["config"], checked=True)
-    options = _absolute_paths({name: stored.get(name, defaults[name]) for name in STORED[:-1]},
-                              base=source.parent)
+    options = _absolute_paths({name: stored.get(name, PREDATING.get(name, defaults[name]))
+                               for name in STORED[:-1]}, base=source.parent)
     _given_agree(args, defaults, {**options, **config.as_dict()})
     if args.out is not None:
         options["out"] = absolute_path(args.out, "out")
@@ -433,7 +466,7 @@ def _given_agree(args: argparse.Namespace, defaults: dict[str, Any], run: dict[s
     for key, value in vars(args).items():
         if key == "out" or key not in run:
             continue
-        if key in ("data", "data_dir"):
+        if key in ("data", "data_dir", "validation_data", "test_data"):
             value = absolute_path(value, key)
         if value != defaults.get(key) and value != run[key]:
             flag = BY_NAME[key].cli_flag if key in BY_NAME else "--" + key.replace("_", "-")

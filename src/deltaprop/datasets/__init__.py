@@ -9,7 +9,11 @@ Sources (one module each):
 * :func:`load_digits` -- scikit-learn's bundled 8x8 digits; the default, needs no download.
 * :func:`load_mnist` -- MNIST from a local folder, downloaded (and md5-checked) when missing.
 * :func:`load_idx_dir` -- any folder laid out like MNIST (the same four IDX file names).
-* :func:`load_npz` / :func:`load_csv` -- your own table of features and labels.
+* :func:`load_table` -- your own table of features and labels: ``.csv``/``.tsv``
+  (:func:`load_csv`), ``.parquet`` (:func:`load_parquet`, with pyarrow) or ``.npz``
+  (:func:`load_npz`), its columns chosen by name, with held-out validation and test files.
+* :func:`read_table` -- a table file read whole for a model (its features by name, its labels and
+  an id column, if any).
 * :func:`load_dataset` -- one of the above from a command-line spec string.
 * :func:`read_idx` / :func:`write_idx` -- the IDX array format MNIST ships in.
 * :func:`read_inputs` -- the examples to predict from in a ``.npy``, ``.csv`` or ``.png`` file
@@ -25,7 +29,8 @@ the limits of :mod:`deltaprop.limits` (:data:`MAX_DATA_BYTES` per stored array) 
 available before anything is allocated; labels must number their classes densely (``docs/limits.md``).
 
 Modules: ``base`` (containers, limits), ``idx``, ``download``, ``mnist``, ``tables`` (digits, .npz,
-.csv, and the CSV and .npy reading that ``inputs`` shares), ``spec`` (command-line specs), ``inputs``
+.csv, and the CSV and .npy reading that ``inputs`` shares), ``columns`` (choosing a table's columns
+by name), ``parquet`` (.parquet), ``spec`` (command-line specs), ``inputs``
 (prediction inputs), ``imagefiles`` (decoding PNG and JPEG), ``images`` (preparing digits).
 """
 
@@ -45,8 +50,19 @@ from deltaprop.datasets.inputs import (
     read_npy_rows,
 )
 from deltaprop.datasets.mnist import IDX_FILES, default_data_dir, load_idx_dir, load_mnist
-from deltaprop.datasets.spec import SPEC_FORMS, load_dataset
-from deltaprop.datasets.tables import SPLIT_FRACTIONS, load_csv, load_digits, load_npz
+from deltaprop.datasets.parquet import ParquetUnavailable
+from deltaprop.datasets.spec import SPEC_FORMS, is_table, load_dataset
+from deltaprop.datasets.tables import (
+    SPLIT_FRACTIONS,
+    TABLE_SUFFIXES,
+    TableRows,
+    load_csv,
+    load_digits,
+    load_npz,
+    load_parquet,
+    load_table,
+    read_table,
+)
 from deltaprop.limits import MAX_CLASSES
 
 __all__ = [
@@ -63,22 +79,29 @@ __all__ = [
     "MNIST_MD5",
     "SPEC_FORMS",
     "SPLIT_FRACTIONS",
+    "TABLE_SUFFIXES",
     "Dataset",
+    "ParquetUnavailable",
     "Split",
+    "TableRows",
     "area_resize",
     "default_data_dir",
     "grayscale",
     "image_shape_for",
+    "is_table",
     "load_csv",
     "load_dataset",
     "load_digits",
     "load_idx_dir",
     "load_mnist",
     "load_npz",
+    "load_parquet",
+    "load_table",
     "read_csv_rows",
     "read_idx",
     "read_image",
     "read_inputs",
     "read_npy_rows",
+    "read_table",
     "write_idx",
 ]

@@ -49,7 +49,8 @@ class Dataset:
     (row-major), else None. ``classes`` is None when the file's labels are those indices; else it
     holds the n_classes labels of the file (sorted integers or strings), ``classes[y]`` being the
     label of a row: pass it to ``Network(..., classes=dataset.classes)``, train on ``y``, and the
-    network's ``predict`` returns the file's labels.
+    network's ``predict`` returns the file's labels. ``features`` names X's columns and
+    ``label_column`` the labels' column, for a table with a header (.csv, .parquet); else None.
     """
 
     name: str
@@ -59,6 +60,8 @@ class Dataset:
     n_classes: int
     image_shape: tuple[int, int] | None = None
     classes: tuple[Label, ...] | None = None
+    features: tuple[str, ...] | None = None
+    label_column: str | None = None
 
     @property
     def n_features(self) -> int:

@@ -13,9 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from deltaprop import io
-from deltaprop.datasets import Dataset, load_dataset
+from deltaprop.datasets import Dataset
 from deltaprop.datasets.mnist import load_mnist
-from deltaprop.datasets.resolve import resolve_data, stored_location, stored_spec
+from deltaprop.datasets.resolve import (
+    load_resolved,
+    resolve_columns,
+    resolve_data,
+    stored_location,
+    stored_spec,
+)
 from deltaprop.errors import DeltapropError
 from deltaprop.limits import MAX_REPORT_SNAPSHOTS, short_list, shorten, thin
 from deltaprop.network import Network
@@ -104,7 +110,7 @@ def load_data(meta: dict[str, Any], config: dict[str, Any], dtype: str) -> Datas
     with stored_location(source, from_model=True):  # the run folder is untrusted: never quote the file
         if spec.strip().lower() == "mnist":
             return load_mnist(data_dir=data_dir, dtype=dtype, download=False)
-        return load_dataset(spec, data_dir=data_dir, dtype=dtype, seed=seed)
+        return load_resolved(source, resolve_columns({**meta, **stored}, spec), dtype)
 
 
 def shown_snapshots(snapshots: Snapshots) -> Snapshots:
