@@ -181,3 +181,14 @@ def test_the_photo_benchmark_prints_its_medians():
                               done.stdout, re.M))
     assert set(medians) == {"read", "prepare"}, done.stdout
     assert all(float(value) > 0 for value in medians.values())
+
+
+def test_the_tables_benchmark_compares_both_on_each_table():
+    """bench/tables.py (one seed here) prints a row per bundled table with both accuracies; the
+    figures themselves are measured there and written in docs/tables.md."""
+    done = subprocess.run([sys.executable, str(RUN.parent / "tables.py"), "--seeds", "1"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    rows = re.findall(r"^\| (\w+) \| \d+ x \d+ \| ([0-9.]+)% \| ([0-9.]+)% \|", done.stdout, re.M)
+    assert [name for name, _, _ in rows] == ["iris", "wine", "breast_cancer", "digits"], done.stdout
+    assert all(float(ours) >= 80 and float(theirs) >= 80 for _, ours, theirs in rows)

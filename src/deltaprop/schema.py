@@ -87,6 +87,7 @@ class ModelMetadata(Strict):
     test_data: Text | None = None
     test_accuracy: Fraction | None = None
     validation_accuracy: Fraction | None = None
+    kept_epoch: Positive | None = None  # the epoch whose parameters the file holds (--keep)
     checkpoint: dict[str, Any] | None = None  # checked by deltaprop.checkpoint_schema when resuming
     scaling: Text | None = None  # the kind of the input scaling, whose tensors the file holds
 
