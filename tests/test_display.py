@@ -185,6 +185,16 @@ def test_show_refuses_what_is_not_a_run(tmp_path):
         show(tmp_path / "nothing")
 
 
+def test_show_and_the_written_report_share_the_size_bound(run_dir, tmp_path, monkeypatch):
+    from deltaprop.report import page
+
+    monkeypatch.setattr(page, "MAX_REPORT_BYTES", 1000)
+    for make in (lambda: show(run_dir), lambda: write_report(run_dir, tmp_path / "small.html")):
+        with pytest.raises(ValueError, match="more than the limit of"):
+            make()
+    assert not (tmp_path / "small.html").exists()
+
+
 # -- IPython -----------------------------------------------------------------------------------------
 
 def test_register_gives_ipython_the_html_and_short_text(makers, trained):

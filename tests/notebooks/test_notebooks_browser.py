@@ -7,11 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from browser import launched_chromium, needs_chromium
 from notebook_support import NAMES
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
 # nbconvert's lab template loads require.js, MathJax and mermaid from CDNs; this one leaves them out, so
 # that every request the page makes comes from the notebook's own outputs (formulas stay as TeX text).
 OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
@@ -26,9 +24,7 @@ FIGURES = """() => Array.from(document.querySelectorAll('svg, img'))
 FEWEST_FIGURES = {"backprop": 8, "saturation": 8, "from-scikit-learn": 1}
 LIVE = ("backprop", "saturation")  # the notebooks that watch training live
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="Debian's chromium is not installed at /usr/bin/chromium "
-                                       "(.ci/run installs it)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +47,7 @@ def pages(executed, tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+    yield from launched_chromium()
 
 
 @pytest.mark.parametrize("name", NAMES)

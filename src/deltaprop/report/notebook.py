@@ -20,8 +20,7 @@ from deltaprop.history import History
 from deltaprop.network import Network
 from deltaprop.report.explain_html import explanation_html
 from deltaprop.report.live import register_live_progress
-from deltaprop.report.page import build_report
-from deltaprop.report.rundata import load_run
+from deltaprop.report.page import report_page
 from deltaprop.report.svg import esc
 from deltaprop.report.views import history_html, network_html
 
@@ -50,10 +49,10 @@ def show(run_dir: str | os.PathLike[str], with_data: bool = True) -> ReportView:
     """The report of ``run_dir`` (``deltaprop report``'s page, built by the same code), shown inline
     when it is the value of a notebook cell (or given to ``IPython.display.display``).
 
-    Raises FileNotFoundError or ValueError when ``run_dir`` is not a run directory holding a model,
-    ``ModelFormatError`` for a bad model file.
+    Raises FileNotFoundError or ValueError when ``run_dir`` is not a run directory holding a model
+    or the page would pass ``MAX_REPORT_BYTES``, ``ModelFormatError`` for a bad model file.
     """
-    return ReportView(Path(run_dir), build_report(load_run(run_dir, with_data=with_data)))
+    return ReportView(Path(run_dir), report_page(run_dir, with_data))
 
 
 # -- IPython ---------------------------------------------------------------------------------------

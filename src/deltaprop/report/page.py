@@ -110,6 +110,17 @@ def build_report(run: RunData) -> str:
             f'<script>{SCRIPT}</script></body></html>\n')
 
 
+def report_page(run_dir: str | os.PathLike[str], with_data: bool = True) -> str:
+    """The report page of ``run_dir`` (``build_report`` of its loaded run), refused beyond
+    ``MAX_REPORT_BYTES`` (the limits on run folders keep pages far below: a backstop)."""
+    page = build_report(load_run(run_dir, with_data=with_data))
+    size = len(page.encode("utf-8"))
+    if size > MAX_REPORT_BYTES:
+        raise ValueError(f"the report of {os.fspath(run_dir)} would be {format_bytes(size)}, more "
+                         f"than the limit of {format_bytes(MAX_REPORT_BYTES)}")
+    return page
+
+
 def write_report(run_dir: str | os.PathLike[str], output: str | os.PathLike[str] | None = None,
                  with_data: bool = True) -> Path:
     """Write the report of ``run_dir`` to ``output`` (default ``run_dir/report.html``) atomically:
@@ -123,10 +134,7 @@ def write_report(run_dir: str | os.PathLike[str], output: str | os.PathLike[str]
         raise IsADirectoryError(f"{os.fspath(target)} is a directory; -o names the report file to write")
     if not target.parent.is_dir():
         raise FileNotFoundError(f"{os.fspath(target.parent)}: no such folder to write {target.name} into")
-    page = build_report(load_run(run_dir, with_data=with_data)).encode("utf-8")
-    if len(page) > MAX_REPORT_BYTES:  # the limits on run folders keep pages far below: a backstop
-        raise ValueError(f"the report of {os.fspath(run_dir)} would be {format_bytes(len(page))}, more "
-                         f"than the limit of {format_bytes(MAX_REPORT_BYTES)}")
+    page = report_page(run_dir, with_data).encode("utf-8")
     with atomic_write(target) as file:
         file.write(page)
     return target
