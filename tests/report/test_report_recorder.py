@@ -85,6 +85,18 @@ def test_a_resumed_run_records_no_epoch_zero_and_finish_adds_an_early_last_epoch
     assert recorder.snapshots.epochs == [8, 9]
 
 
+def test_finish_labels_the_kept_parameters_with_the_kept_epoch(digits):
+    """The network a run leaves holds its kept epoch's parameters (keep="best"): when that epoch
+    was not recorded, finish records them under its number, never under the last epoch's."""
+    net = Network([64, 10, 10], seed=0)
+    recorder = training_recorder(net, digits.train.X, digits.train.y, last=30, resumed=True)
+    history = History([{"epoch": epoch} for epoch in range(1, 10)], "early stopping", kept_epoch=7)
+    recorder.finish(history)
+    assert recorder.snapshots.epochs == [7]
+    recorder.finish(history)  # recorded already: nothing more
+    assert recorder.snapshots.epochs == [7]
+
+
 def test_no_first_layer_images_when_the_inputs_are_not_images():
     rng = np.random.default_rng(0)
     net = Network([5, 3, 2], seed=0)
