@@ -110,3 +110,20 @@ def test_a_searched_seed_leaves_the_data_split_alone(tmp_path):
     _, meta, _ = io.load_with_metadata(tmp_path / "best" / "model.safetensors")
     assert meta["data_seed"] == 0  # the split the trial trained on, whatever seed it drew
     assert study.best_trial.params["seed"] in (5, 6)
+
+
+def test_a_trial_is_scored_by_the_epoch_its_model_keeps(tmp_path, capsys, monkeypatch):
+    """A trial's value is the metric of the epoch whose parameters its saved model holds
+    (``keep="best"``: ``History.kept_epoch``), not of the last epoch."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "space.toml").write_text(  # a large η: validation accuracy goes up and down
+        SPACE.replace("epochs = 2", "epochs = 8").replace("hidden = [10]\n", "")
+        .replace("low = 0.1, high = 5.0", "low = 30.0, high = 40.0"))
+    code, out, err = _main(capsys, "sweep", "space.toml", "--trials", "2", "--pruner", "none", "--json")
+    assert code == 0, err
+    best = json.loads(out)
+    history = json.loads((tmp_path / "sweeps" / "space" / "best" / "history.json").read_text())
+    kept = next(r for r in history["records"] if r["epoch"] == history["kept_epoch"])
+    assert history["kept_epoch"] < len(history["records"])  # the case this is about
+    assert kept["validation_accuracy"] > history["records"][-1]["validation_accuracy"]
+    assert best["best_value"] == pytest.approx(kept["validation_accuracy"])
