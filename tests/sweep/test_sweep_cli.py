@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import sys
 
+import numpy as np
 import pytest
 
 from deltaprop import cli
+from deltaprop import io as model_io
 from deltaprop.sweep.storage import pruner_named
 
 SPACE = """
@@ -114,16 +116,24 @@ def test_a_searched_seed_leaves_the_data_split_alone(tmp_path):
 
 def test_a_trial_is_scored_by_the_epoch_its_model_keeps(tmp_path, capsys, monkeypatch):
     """A trial's value is the metric of the epoch whose parameters its saved model holds
-    (``keep="best"``: ``History.kept_epoch``), not of the last epoch."""
+    (``keep="best"``: ``History.kept_epoch``), not of the last epoch; a table is standardized as
+    ``deltaprop train`` does it (``data.scale`` auto), and the trial's model keeps the scaling."""
+    from sklearn.datasets import load_iris
+
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "space.toml").write_text(  # a large η: validation accuracy goes up and down
-        SPACE.replace("epochs = 2", "epochs = 8").replace("hidden = [10]\n", "")
-        .replace("low = 0.1, high = 5.0", "low = 30.0, high = 40.0"))
-    code, out, err = _main(capsys, "sweep", "space.toml", "--trials", "2", "--pruner", "none", "--json")
+    bunch = load_iris()
+    np.savetxt(tmp_path / "iris.csv", np.column_stack([bunch.data, bunch.target]), delimiter=",",
+               header="a,b,c,d,target", comments="")
+    (tmp_path / "space.toml").write_text(
+        '[data]\nspec = "iris.csv"\n[fixed]\nepochs = 20\nhidden = [10]\n'
+        '[search]\neta = { low = 1.0, high = 2.0 }\n[objective]\nmetric = "validation_cost"\n')
+    code, out, err = _main(capsys, "sweep", "space.toml", "--trials", "2", "--pruner", "none",
+                           "--seed", "3", "--json")
     assert code == 0, err
-    best = json.loads(out)
-    history = json.loads((tmp_path / "sweeps" / "space" / "best" / "history.json").read_text())
+    best = tmp_path / "sweeps" / "space" / "best"
+    history = json.loads((best / "history.json").read_text())
     kept = next(r for r in history["records"] if r["epoch"] == history["kept_epoch"])
     assert history["kept_epoch"] < len(history["records"])  # the case this is about
-    assert kept["validation_accuracy"] > history["records"][-1]["validation_accuracy"]
-    assert best["best_value"] == pytest.approx(kept["validation_accuracy"])
+    assert kept["validation_cost"] != history["records"][-1]["validation_cost"]
+    assert json.loads(out)["best_value"] == pytest.approx(kept["validation_cost"])
+    assert model_io.read_metadata(best / "model.safetensors")["scaling"] == "standard"

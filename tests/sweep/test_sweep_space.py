@@ -29,6 +29,7 @@ class FakeTrial:
 
 
 BAD = [
+    ({"data": {"scale": "zscore"}, "search": {"eta": {"low": 0.1, "high": 1.0}}}, "data.scale"),
     ({"search": {"eta": {"low": 0.0, "high": 1.0, "log": True}}}, "search.eta.low"),
     ({"search": {"eta": {"low": 1.0, "high": 0.5}}}, "search.eta.high"),
     ({"search": {"eta": {"low": 0.1}}}, "search.eta"),

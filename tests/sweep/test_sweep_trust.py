@@ -65,11 +65,13 @@ def test_a_password_in_a_storage_url_the_server_refuses_is_never_shown(tmp_path,
 
 
 def _unscaled_space(folder: Path) -> Path:
-    """A space on an .npz of features up to 1,000: every trial's fit warns (UnscaledInputWarning)."""
+    """A space on an .npz of features up to 1,000, left unscaled (``scale = "none"``): every
+    trial's fit warns (UnscaledInputWarning)."""
     rng = np.random.default_rng(0)
     X = rng.random((300, 8)) * 1000
     np.savez(folder / "big.npz", X=X, y=(X[:, 0] > 500).astype(np.int64))
-    return write_space(folder, SWEEP_SPACE.replace("subset = 100", f"spec = {str(folder / 'big.npz')!r}"))
+    return write_space(folder, SWEEP_SPACE.replace(
+        "subset = 100", f"spec = {str(folder / 'big.npz')!r}\nscale = \"none\""))
 
 
 def test_warnings_of_worker_processes_are_one_line_of_the_command_line(tmp_path):

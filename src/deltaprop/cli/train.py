@@ -29,15 +29,13 @@ from deltaprop._validation import as_classes
 from deltaprop.cli._common import EXIT_OK, PROG, console, fail, print_json, shown
 from deltaprop.cli.train_output import MODEL_FILE, EpochTable, report_training, run_files, run_summary
 from deltaprop.cli.train_plan import (
-    AUTO_SCALE,
-    DATA_KEYWORDS,
     RunPlan,
     add_arguments,
     check_regularization,
     make_plan,
 )
 from deltaprop.cli.train_run import RunCheckpoint, RunDirectory, StopOnSignal, StoppedWhileWriting, session
-from deltaprop.datasets import Dataset, Split
+from deltaprop.datasets import Dataset, Split, scaling_for
 from deltaprop.diagnostics import learning_speed
 from deltaprop.errors import TrainingDivergedError, TrainingInterrupted
 from deltaprop.history import History
@@ -45,7 +43,7 @@ from deltaprop.monitoring import check_training_memory
 from deltaprop.network import Network
 from deltaprop.options import BY_NAME
 from deltaprop.recording import RecordedHistory, training_recorder
-from deltaprop.scaling import NO_SCALING, Scaling, StandardScaling, fit_scaling
+from deltaprop.scaling import Scaling, fit_scaling
 from deltaprop.training import fit
 
 INITIAL_SPEED_ROWS = 2_000  # training rows the initial network's learning speed is measured on
@@ -80,14 +78,9 @@ def build_network(plan: RunPlan, dataset: Dataset) -> Network:
 
 
 def input_scaling(plan: RunPlan, dataset: Dataset) -> Scaling | None:
-    """The scaling ``--scale`` asks for, fitted on the training rows only (auto: none for the image
-    sets digits, mnist and idx:, which their loaders put in [0, 1]; standard for table files)."""
-    kind = plan.scale
-    if kind == AUTO_SCALE:
-        spec = plan.data.strip().lower()
-        images = spec in DATA_KEYWORDS or spec.startswith("idx:")
-        kind = NO_SCALING if images else StandardScaling.name
-    return fit_scaling(kind, dataset.train.X, plan.dtype)
+    """The scaling ``--scale`` asks for (``scaling_for``: auto is standard for tables, none for the
+    image sets), fitted on the training rows only."""
+    return fit_scaling(scaling_for(plan.scale, plan.data), dataset.train.X, plan.dtype)
 
 
 def _pair_or_none(split: Split) -> tuple[Any, Any] | None:

@@ -45,12 +45,12 @@ from deltaprop.cli._common import (
     split_names,
 )
 from deltaprop.costs import get_cost
-from deltaprop.datasets import SPEC_FORMS, SPLIT_FRACTIONS, Dataset, load_dataset
+from deltaprop.datasets import AUTO_SCALE, SCALE_CHOICES, SPEC_FORMS, SPLIT_FRACTIONS, Dataset, load_dataset
 from deltaprop.errors import ModelFormatError
 from deltaprop.network import INITIALIZERS, Network
 from deltaprop.options import BY_NAME, OPTIONS, TrainingConfig, default_eta
 from deltaprop.registry import Option
-from deltaprop.scaling import NO_SCALING, SCALINGS
+from deltaprop.scaling import NO_SCALING
 
 try:
     import fcntl
@@ -70,8 +70,6 @@ STORED = ("data", "data_dir", "label_column", "features", "validation_data", "te
           "scale", "out", "keep_checkpoints")
 PREDATING = {"scale": NO_SCALING}
 """What a checkpoint written before an option existed ran with (runs were not scaled then)."""
-AUTO_SCALE = "auto"
-SCALE_CHOICES = (AUTO_SCALE, *SCALINGS, NO_SCALING)
 DATA_KEYWORDS = ("digits", "mnist")
 
 

@@ -51,7 +51,7 @@ from deltaprop.datasets.inputs import (
 )
 from deltaprop.datasets.mnist import IDX_FILES, default_data_dir, load_idx_dir, load_mnist
 from deltaprop.datasets.parquet import ParquetUnavailable
-from deltaprop.datasets.spec import SPEC_FORMS, is_table, load_dataset
+from deltaprop.datasets.spec import AUTO_SCALE, SCALE_CHOICES, SPEC_FORMS, is_table, load_dataset, scaling_for
 from deltaprop.datasets.tables import (
     SPLIT_FRACTIONS,
     TABLE_SUFFIXES,
@@ -66,6 +66,7 @@ from deltaprop.datasets.tables import (
 from deltaprop.limits import MAX_CLASSES
 
 __all__ = [
+    "AUTO_SCALE",
     "DEFAULT_MIRRORS",
     "IDX_DTYPES",
     "IDX_FILES",
@@ -77,6 +78,7 @@ __all__ = [
     "MAX_DATA_BYTES",
     "MAX_DOWNLOAD_BYTES",
     "MNIST_MD5",
+    "SCALE_CHOICES",
     "SPEC_FORMS",
     "SPLIT_FRACTIONS",
     "TABLE_SUFFIXES",
@@ -91,6 +93,7 @@ __all__ = [
     "is_table",
     "load_csv",
     "load_dataset",
+    "scaling_for",
     "load_digits",
     "load_idx_dir",
     "load_mnist",

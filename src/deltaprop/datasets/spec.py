@@ -10,8 +10,13 @@ from pathlib import Path
 from deltaprop.datasets.base import Dataset, PathLike
 from deltaprop.datasets.mnist import load_idx_dir, load_mnist
 from deltaprop.datasets.tables import TABLE_SUFFIXES, load_digits, load_table
+from deltaprop.scaling import NO_SCALING, SCALINGS, StandardScaling
 
-__all__ = ["SPEC_FORMS", "is_table", "load_dataset"]
+__all__ = ["AUTO_SCALE", "SCALE_CHOICES", "SPEC_FORMS", "is_table", "load_dataset", "scaling_for"]
+
+AUTO_SCALE = "auto"
+#: What ``--scale`` (and a sweep space's ``data.scale``) accepts.
+SCALE_CHOICES = (AUTO_SCALE, *SCALINGS, NO_SCALING)
 
 #: The accepted forms of a spec, as error messages and help texts list them.
 SPEC_FORMS = (
@@ -24,6 +29,15 @@ SPEC_FORMS = (
 def is_table(spec: PathLike) -> bool:
     """Whether ``spec`` names a table file (by its suffix: .csv, .tsv, .parquet, .pq, .npz)."""
     return Path(os.fspath(spec).strip()).suffix.lower() in TABLE_SUFFIXES
+
+
+def scaling_for(kind: str, spec: PathLike) -> str:
+    """The input scaling ``kind`` asks for on the data ``spec`` names: ``auto`` is standard for a
+    table file, none for the image sets (digits, mnist, idx:), whose loaders put the pixels in
+    [0, 1]; any other kind is itself."""
+    if kind != AUTO_SCALE:
+        return kind
+    return StandardScaling.name if is_table(spec) else NO_SCALING
 
 
 def load_dataset(

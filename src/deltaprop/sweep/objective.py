@@ -31,12 +31,13 @@ from deltaprop._files import (
     write_json,
 )
 from deltaprop._version import __version__
-from deltaprop.datasets import Dataset, Split, load_dataset
+from deltaprop.datasets import Dataset, Split, load_dataset, scaling_for
 from deltaprop.errors import TrainingDivergedError, TrainingInterrupted
 from deltaprop.history import History
 from deltaprop.network import Network
 from deltaprop.options import OPTIONS, TrainingConfig
 from deltaprop.recording import SNAPSHOT_FILE, Snapshots, training_recorder
+from deltaprop.scaling import fit_scaling
 from deltaprop.sweep.space import Space
 from deltaprop.training import fit
 
@@ -107,10 +108,12 @@ class Objective:
                  should_stop: Callable[[], bool] = lambda: False) -> None:
         self.space, self.out, self.study_name = space, out, study_name
         self.dataset = load_data(space) if dataset is None else dataset
+        kind = scaling_for(space.data["scale"], space.data["spec"])  # as deltaprop train's --scale
+        self.scaling = fit_scaling(kind, self.dataset.train.X, space.fixed["dtype"])
         self.pruned, self.should_stop = pruned, should_stop
 
     def __call__(self, trial: Any) -> float:
-        """Train the trial's network; returns the last epoch's metric (that of the saved model)."""
+        """Train the trial's network; returns its kept epoch's metric (that of the saved model)."""
         trial.set_user_attr("host", socket.gethostname())
         options = self.space.options(trial)
         started = time.perf_counter()
@@ -166,11 +169,14 @@ class Objective:
         raise TrialFailed(reason)
 
     def network(self, options: dict[str, Any]) -> Network:
-        """The trial's network: input and output sizes from the data, the rest from the options."""
-        return Network([self.dataset.n_features, *options["hidden"], self.dataset.n_classes],
-                       activation=options["activation"], cost=options["cost"], init=options["init"],
-                       output_activation=options["output_activation"],  # None: from the cost
-                       seed=options.get("seed", 0), dtype=options["dtype"])
+        """The trial's network: input and output sizes from the data, the rest from the options;
+        the study's input scaling (fitted once on the training rows) is part of it."""
+        net = Network([self.dataset.n_features, *options["hidden"], self.dataset.n_classes],
+                      activation=options["activation"], cost=options["cost"], init=options["init"],
+                      output_activation=options["output_activation"],  # None: from the cost
+                      seed=options.get("seed", 0), dtype=options["dtype"])
+        net.set_scaling(self.scaling)
+        return net
 
     def write(self, number: int, net: Network, history: History, options: dict[str, Any],
               value: float, snapshots: Snapshots) -> Path:

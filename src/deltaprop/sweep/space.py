@@ -1,6 +1,7 @@
 """The search space of a sweep: a TOML file (or the dict it holds) checked once, key by key.
 
-    [data]       spec (anything ``--data`` accepts), data_dir, subset (first N training rows)
+    [data]       spec (anything ``--data`` accepts), data_dir, subset (first N training rows),
+                 scale (the input scaling, as ``--scale``: auto, standard, minmax or none)
     [fixed]      any training option (``deltaprop.options.TrainingConfig``) or network option
     [search]     each: a range { low, high, log, int, step } or { choices = [...] }
     [objective]  metric: validation_accuracy (maximized), validation_cost (minimized), train_*
@@ -28,6 +29,7 @@ import numpy as np
 from deltaprop._validation import FLOAT_DTYPES, check_allocation
 from deltaprop.activations import ACTIVATIONS
 from deltaprop.costs import COSTS
+from deltaprop.datasets import AUTO_SCALE, SCALE_CHOICES
 from deltaprop.initializers import INITIALIZERS
 from deltaprop.limits import MAX_FILE_BYTES, MAX_JSON_DEPTH, MAX_LAYERS, format_bytes, short_repr
 from deltaprop.network import DEFAULT_COST
@@ -36,7 +38,7 @@ from deltaprop.options import OPTIONS
 __all__ = ["METRICS", "NETWORK_DEFAULTS", "Param", "Space", "check_network_sizes", "load_space"]
 
 SECTIONS = ("data", "fixed", "search", "objective")
-DATA_KEYS = ("spec", "data_dir", "subset")
+DATA_KEYS = ("spec", "data_dir", "subset", "scale")
 RANGE_KEYS = ("low", "high", "log", "int", "step")
 #: The network options and their defaults (those of ``deltaprop train``).
 NETWORK_DEFAULTS: dict[str, Any] = {"hidden": [30], "activation": "sigmoid",
@@ -276,7 +278,9 @@ def _data(section: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(section) - set(DATA_KEYS))
     if unknown:
         raise ValueError(f"data.{unknown[0]}: unknown key; expected {', '.join(DATA_KEYS)}")
-    data = {"spec": "digits", "data_dir": None, "subset": None, **section}
+    data = {"spec": "digits", "data_dir": None, "subset": None, "scale": AUTO_SCALE, **section}
+    if data["scale"] not in SCALE_CHOICES:
+        raise ValueError(f"data.scale: expected one of {', '.join(SCALE_CHOICES)}, got {data['scale']!r}")
     for key in ("spec", "data_dir"):
         if data[key] is not None and (not isinstance(data[key], str) or not data[key].strip()):
             raise ValueError(f"data.{key}: expected a non-empty string, got {data[key]!r}")
