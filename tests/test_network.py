@@ -656,11 +656,16 @@ def test_predict_proba_of_all_zero_or_negative_outputs_is_uniform_without_a_warn
     np.testing.assert_allclose(proba, [[1 / 3] * 3, [1 / 3, 0, 2 / 3]])
 
 
-def test_unsure_flags_rows_whose_largest_raw_output_is_low():
+def test_unsure_flags_rows_whose_class_probability_is_low():
     net = Network.from_parameters([np.array([[4.0], [-4.0]])], [np.zeros(2)], activation=["sigmoid"])
     X = np.array([[1.0], [0.0], [-1.0], [-0.1]])  # outputs (0.98, 0.02), (0.5, 0.5), ..., (0.4, 0.6)
     assert net.unsure(X).tolist() == [False, False, False, False]
     assert net.unsure(X, threshold=0.7).tolist() == [False, True, False, True]
+    three = Network.from_parameters([np.array([[1.0], [1.0], [3.0]])], [np.full(3, -6.0)],
+                                    activation=["sigmoid"])  # all outputs low, one far above the rest
+    x = np.array([[1.0]])
+    assert np.max(three.feedforward(x)) < 0.1 and np.max(three.predict_proba(x)) > 0.75
+    assert three.unsure(x).tolist() == [False]  # the probability shown, as predict's ? mark
     with pytest.raises(TypeError, match="threshold must be a real number"):
         net.unsure(X, threshold="high")
 

@@ -45,7 +45,8 @@ Array = np.ndarray
 DEFAULT_COST = "cross_entropy"
 """The cost of a network that names none: the book's network2, and ``deltaprop train``'s default."""
 UNSURE_BELOW = 0.5
-"""``Network.unsure``'s default threshold on the largest raw output."""
+"""The probability below which the network is unsure of a row's class: ``Network.unsure``'s default,
+and the rule of ``deltaprop predict``'s ``?`` mark and ``unsure`` note."""
 
 
 def _check_sizes(sizes: object) -> tuple[int, ...]:
@@ -379,10 +380,10 @@ class Network:
         return index if self.classes is None else self.classes[index]
 
     def unsure(self, X: Any, threshold: float = UNSURE_BELOW) -> Array:
-        """Whether the network is unsure of each row, bool (m,): its largest raw output
-        (``feedforward``) is below ``threshold``; with sigmoid outputs, no unit claims the input."""
+        """Whether the network is unsure of each row, bool (m,): the probability of its predicted
+        class (``predict_proba``) is below ``threshold`` (``unsure_rows``)."""
         threshold = check_number("threshold", threshold)
-        return np.max(self.feedforward(X), axis=1) < threshold
+        return unsure_rows(self.predict_proba(X), threshold)
 
     def accuracy(self, X: Any, y: Any) -> float:
         """Fraction of rows whose predicted class equals ``y`` (labels (m,) or one-hot (m, n_out))."""
@@ -402,6 +403,12 @@ class Network:
         clone.classes = None if self.classes is None else self.classes.copy()
         clone.scaling = None if self.scaling is None else self.scaling.astype(self.dtype)
         return clone
+
+
+def unsure_rows(probabilities: Array, threshold: float = UNSURE_BELOW) -> Array:
+    """Whether each row's predicted class has a probability below ``threshold``: bool (m,) of class
+    probabilities (m, n_out), as ``predict_proba`` gives them. The one rule of being unsure."""
+    return np.max(probabilities, axis=1) < threshold
 
 
 def normalized_rows(outputs: Array) -> Array:

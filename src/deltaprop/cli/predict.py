@@ -39,7 +39,7 @@ from deltaprop.datasets.spec import is_table
 from deltaprop.datasets.tables import is_number, read_table
 from deltaprop.errors import UnscaledInputWarning
 from deltaprop.limits import MAX_DATA_BYTES, MAX_PREDICT_FILES, check_memory
-from deltaprop.network import UNSURE_BELOW, Network
+from deltaprop.network import UNSURE_BELOW, Network, unsure_rows
 from deltaprop.training import warn_if_unscaled
 
 TABLE_ROWS = 50  # rows shown in the table; --json and -o have them all
@@ -169,7 +169,7 @@ class Predictions:
     def unsure(self) -> np.ndarray:
         """Whether the probability of a row's class is below :data:`UNSURE_BELOW` (pictures
         without ink are not classified, so neither sure nor unsure)."""
-        return (np.max(self.probabilities, axis=1) < UNSURE_BELOW) & ~self.no_ink
+        return unsure_rows(self.probabilities) & ~self.no_ink
 
     def where(self, i: int) -> str:
         """Row ``i`` as messages name it: 'photo.png', 'rows.npy row 3'."""
