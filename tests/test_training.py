@@ -337,7 +337,6 @@ def test_the_warning_can_be_switched_off_and_the_sklearn_drop_ins_never_warn():
 def test_a_driver_brings_its_own_hooks_to_the_one_loop():
     """The loop asks the hooks for each epoch's order, shows them each mini-batch's forward pass
     before its update, and lets them stop after an epoch; the engine's own records are skipped."""
-    from deltaprop.monitoring import Monitor
     from deltaprop.options import TrainingConfig
     from deltaprop.trainer import Trainer
     from deltaprop.training_data import TrainingData
@@ -345,7 +344,7 @@ def test_a_driver_brings_its_own_hooks_to_the_one_loop():
     net = Network([2, 3, 2], seed=0)
     X, y = np.random.default_rng(0).normal(size=(10, 2)), np.arange(10) % 2
     trainer = Trainer(net, TrainingData(net, X, y, None, "training"),
-                      TrainingConfig(epochs=5, batch_size=4, eta=0.5), Monitor(net, {}))
+                      TrainingConfig(epochs=5, batch_size=4, eta=0.5))
     calls = []
 
     class Hooks:

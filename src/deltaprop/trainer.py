@@ -67,14 +67,18 @@ class Hooks(Protocol):
 class Trainer:
     """One training run: the network, its data, the optimizer and the position reached.
 
+    ``monitored`` names the data sets evaluated after each epoch (validation, test); the memory the
+    run needs is checked once, here, before any of its buffers is allocated.
+
     Position: ``epoch`` epochs are complete and ``batch`` mini-batches of the next one are done.
     Shuffling and dropout draw from one Generator; its state at the start of the current epoch is
     kept so that the epoch's order can be drawn again when resuming in the middle of it.
     """
 
     def __init__(self, net: Network, data: TrainingData, config: TrainingConfig,
-                 monitor: Monitor, optimizer: Optimizer | None = None) -> None:
-        self.net, self.data, self.config, self.monitor = net, data, config, monitor
+                 monitored: dict[str, TrainingData] | None = None, optimizer: Optimizer | None = None,
+                 ) -> None:
+        self.net, self.data, self.config = net, data, config
         self.regularization = config.regularization  # made once: the property makes a new one
         self.batches_per_epoch = -(-data.rows // config.batch_size)
         self.optimizer = config.make_optimizer(data.rows) if optimizer is None else optimizer
@@ -82,6 +86,7 @@ class Trainer:
         self.rng_epoch_start = self.rng.bit_generator.state
         k = min(config.batch_size, data.rows)
         check_training_memory(net, config, data.rows, len(self.optimizer.slots))  # every buffer below
+        self.monitor = Monitor(net, monitored or {})  # evaluates the monitored data after each epoch
         self.workspace = Workspace(net.sizes, net.dtype, k, dropout=bool(config.dropout))
         self.batch_X = np.empty((k, net.sizes[0]), net.dtype)
         self.batch_Y = np.empty((k, net.sizes[-1]), net.dtype)

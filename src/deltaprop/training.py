@@ -21,7 +21,6 @@ import numpy as np
 from deltaprop._validation import classes_of
 from deltaprop.errors import UnscaledInputWarning
 from deltaprop.history import History, epoch_line
-from deltaprop.monitoring import Monitor, check_training_memory
 from deltaprop.network import Network
 from deltaprop.optimizers import Optimizer
 from deltaprop.options import DEFAULTS, OPTIONS, TrainingConfig, default_eta
@@ -122,10 +121,7 @@ def fit(
         "validation" not in monitored
     ):
         raise ValueError("schedule and early_stopping need validation_data, got none")
-    slots = (optimizer if isinstance(optimizer, Optimizer) else config.make_optimizer(data.rows)).slots
-    check_training_memory(net, config, data.rows, len(slots))
-    trainer = Trainer(net, data, config, Monitor(net, monitored),
-                      optimizer if isinstance(optimizer, Optimizer) else None)
+    trainer = Trainer(net, data, config, monitored, optimizer if isinstance(optimizer, Optimizer) else None)
     trainer.checkpoint = checkpoint
     trainer.fingerprint = data_fingerprint(data) if checkpoint is not None else {}
     if saved is not None:

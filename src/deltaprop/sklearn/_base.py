@@ -27,7 +27,6 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from deltaprop._validation import check_dtype
 from deltaprop.activations import Activation
 from deltaprop.costs import Cost
-from deltaprop.monitoring import Monitor
 from deltaprop.network import Network
 from deltaprop.options import TrainingConfig
 from deltaprop.sklearn._init import initial_parameters
@@ -279,7 +278,7 @@ class BaseMLP(BaseEstimator):
         seed = int(random_state.randint(np.iinfo(np.int32).max)) if self.dropout else 0
         config = _config(batch_size, float(self.dropout), seed, self.solver, self.max_iter)
         data = TrainingData(self.network_, X, Y, sample_weight, "training")
-        return Trainer(self.network_, data, config, Monitor(self.network_, {}), self._optimizer)
+        return Trainer(self.network_, data, config, optimizer=self._optimizer)
 
     def _validation_score(self, X: Array, y: Any, sample_weight: Array | None) -> float:
         """The score ``EstimatorHooks.end_epoch`` records (nan when the outputs are not finite)."""
