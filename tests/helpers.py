@@ -1,10 +1,15 @@
-"""Shared test helpers: the valid activation × cost pairings and small random problems."""
+"""Shared test helpers: the valid activation × cost pairings, small random problems and small run
+folders."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+from pathlib import Path
+
 import numpy as np
 
-from deltaprop import Network
+from deltaprop import Network, cli
 
 OUTPUTS = ["sigmoid", "tanh", "relu", "leaky_relu", "linear", "softmax"]
 HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "linear"]
@@ -34,3 +39,12 @@ def random_problem(
 def make_network(sizes, hidden, output, cost, seed=0, dtype="float64") -> Network:
     return Network(sizes, activation=hidden, output_activation=output, cost=cost, seed=seed,
                    dtype=dtype)
+
+
+def trained_run(out: Path, epochs: int = 2, hidden: int = 8) -> Path:
+    """A small run folder at ``out``, written by ``deltaprop train`` on the digits (no plots, its
+    output silenced); returns ``out``."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert cli.main(["train", "--epochs", str(epochs), "--hidden", str(hidden), "--out", str(out),
+                         "--quiet", "--no-plots"]) == 0
+    return out

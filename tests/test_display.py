@@ -4,10 +4,8 @@ registered when deltaprop is imported inside IPython, and the live view of ``fit
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import html
-import io
 import re
 import subprocess
 import sys
@@ -16,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import trained_run
 
 import deltaprop
-from deltaprop import cli, trainer
+from deltaprop import trainer
 from deltaprop.datasets import load_digits
 from deltaprop.errors import TrainingInterrupted
 from deltaprop.report import show
@@ -160,11 +159,7 @@ def test_a_softmax_output_names_its_jacobian():
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("show") / 'run "<b>x</b>"'
-    with contextlib.redirect_stdout(io.StringIO()):
-        assert cli.main(["train", "--epochs", "2", "--hidden", "8", "--out", str(out), "--quiet",
-                         "--no-plots"]) == 0
-    return out
+    return trained_run(tmp_path_factory.mktemp("show") / 'run "<b>x</b>"')
 
 
 def test_show_is_the_report_page_in_a_frame(run_dir, tmp_path):

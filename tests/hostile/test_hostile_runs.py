@@ -10,7 +10,6 @@ gives a page under ``MAX_REPORT_BYTES``.
 
 from __future__ import annotations
 
-import contextlib
 import io as bytes_io
 import json
 import shutil
@@ -19,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import trained_run
 from pydantic import ValidationError
 
-from deltaprop import cli, io, limits, run_schema
+from deltaprop import io, limits, run_schema
 from deltaprop.network import Network
 from deltaprop.schema import validation_message
 from tests.hostile.harness import bench_module, digest, run
@@ -34,11 +34,7 @@ RESERVED = ("format_version", "sizes", "activations", "cost", "dtype", "training
 @pytest.fixture(scope="module")
 def made_run(tmp_path_factory) -> Path:
     """A small run folder of 'deltaprop train' (2 epochs, no plots)."""
-    out = tmp_path_factory.mktemp("made") / "run"
-    with contextlib.redirect_stdout(bytes_io.StringIO()):
-        assert cli.main(["train", "--epochs", "2", "--hidden", "8", "--out", str(out), "--quiet",
-                         "--no-plots"]) == 0
-    return out
+    return trained_run(tmp_path_factory.mktemp("made") / "run")
 
 
 def copy_run(made_run: Path, tmp_path: Path) -> Path:

@@ -3,16 +3,14 @@ network request, not blank, with its sections, hover readouts and a working epoc
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 
 import numpy as np
 import pytest
 from browser import launched_chromium, needs_chromium
+from helpers import trained_run
 from matplotlib import image as mpimage
 
-from deltaprop import cli
 from deltaprop.report.page import write_report
 
 pytestmark = needs_chromium
@@ -20,11 +18,7 @@ pytestmark = needs_chromium
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("browser") / "run"
-    with contextlib.redirect_stdout(io.StringIO()):
-        assert cli.main(["train", "--epochs", "4", "--hidden", "16", "--out", str(out), "--quiet",
-                         "--no-plots"]) == 0
-    return write_report(out)
+    return write_report(trained_run(tmp_path_factory.mktemp("browser") / "run", epochs=4, hidden=16))
 
 
 @pytest.fixture(scope="module")

@@ -10,17 +10,14 @@ import os
 from pathlib import Path
 
 import pytest
+from helpers import trained_run
 
 from deltaprop import cli
 
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("cli") / "run"
-    with contextlib.redirect_stdout(io.StringIO()):
-        assert cli.main(["train", "--epochs", "2", "--hidden", "8", "--out", str(out), "--quiet",
-                         "--no-plots"]) == 0
-    return out
+    return trained_run(tmp_path_factory.mktemp("cli") / "run")
 
 
 def _run(capsys, *argv: object) -> tuple[int, str, str]:
