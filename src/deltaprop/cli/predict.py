@@ -203,7 +203,7 @@ def read_rows(path: Path, args: argparse.Namespace, net: Network, meta: dict[str
 def warn_unscaled(path: Path, rows: np.ndarray, net: Network) -> None:
     """One warning line when rows of a table (not pictures, which are prepared in [0, 1]) reach far
     beyond [0, 1] (``warn_if_unscaled``'s rule, train's) for a model that scales no inputs."""
-    if is_image(path) or getattr(net, "scaling", None) is not None:
+    if is_image(path) or net.scaling is not None:
         return
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UnscaledInputWarning)
